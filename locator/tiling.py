@@ -1,0 +1,83 @@
+"""The tile grid: same-size tiles with overlap, edge tiles snapped inward.
+
+A pure function of the page's rendered size (as SAHI's ``slicing.py``): every
+tile is ``tile x tile`` pixels (or the whole page side when the page is
+smaller), neighbours overlap by at least ``overlap`` pixels, and the last tile
+of a row or column is pulled back inside the page instead of hanging over its
+edge. Also the cheap blank-tile test that spares OCR on empty paper.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from locator.geometry import PageFrame, Tile, pt_to_px
+
+
+def starts(length: int, tile: int, overlap: int) -> list[int]:
+    """Start offsets of tiles of size ``tile`` covering ``[0, length)``.
+
+    >>> starts(4000, 1600, 200)
+    [0, 1200, 2400]
+    >>> starts(1000, 1600, 200)
+    [0]
+    """
+    if length <= tile:
+        return [0]
+    stride = tile - overlap
+    n = math.ceil((length - overlap) / stride)
+    out = [i * stride for i in range(n)]
+    out[-1] = length - tile  # snap the edge tile inward: same size, fully inside
+    # Snapping can leave the last two tiles nearly on top of each other; that is
+    # cheaper than a ragged, smaller tile that reads differently.
+    return sorted(set(out))
+
+
+def view_size_px(frame: PageFrame, dpi: float) -> tuple[int, int]:
+    """The page's rendered view size in whole pixels at ``dpi``."""
+    w, h = frame.view_size
+    return (max(1, round(pt_to_px(w, dpi))), max(1, round(pt_to_px(h, dpi))))
+
+
+def grid(page: int, frame: PageFrame, dpi: float, tile: int, overlap: int) -> list[Tile]:
+    """All tiles of one page, row by row. ``page`` is 1-based.
+
+    ``overlap`` must be smaller than ``tile``; both are pixels at ``dpi``.
+    """
+    if tile <= 0 or overlap < 0 or overlap >= tile:
+        raise ValueError(f"need 0 <= overlap < tile, got tile={tile}, overlap={overlap}")
+    w, h = view_size_px(frame, dpi)
+    tw, th = min(tile, w), min(tile, h)
+    out = []
+    for r, y in enumerate(starts(h, tile, overlap)):
+        for c, x in enumerate(starts(w, tile, overlap)):
+            out.append(Tile(page=page, rect_px=(x, y, x + tw, y + th), dpi=dpi,
+                            frame=frame, row=r, col=c))
+    return out
+
+
+def interior_edges(t: Tile, frame: PageFrame) -> tuple[bool, bool, bool, bool]:
+    """Which of the tile's (left, top, right, bottom) edges lie inside the page.
+
+    A word touching an interior edge may be cut; the neighbouring tile holds it
+    whole. Edges on the page border cut nothing.
+    """
+    w, h = view_size_px(frame, t.dpi)
+    x0, y0, x1, y1 = t.rect_px
+    return (x0 > 0, y0 > 0, x1 < w, y1 < h)
+
+
+def is_blank(img: np.ndarray, *, ink_level: int = 160, min_ink: float = 0.0002) -> bool:
+    """True when a grey tile has (almost) no dark pixels: nothing to read.
+
+    ``min_ink`` is the fraction of pixels darker than ``ink_level``; the default
+    (2 in 10,000) keeps a tile holding a single small code.
+    """
+    if img.size == 0:
+        return True
+    if img.ndim == 3:
+        img = img.mean(axis=2)
+    dark = np.count_nonzero(img < ink_level)
+    return dark < min_ink * img.size
