@@ -198,3 +198,23 @@ def lift(box_px: Box, tile: Tile) -> Box:
     view = Box(px_to_pt(x0 + box_px.x0, d), px_to_pt(y0 + box_px.y0, d),
                px_to_pt(x0 + box_px.x1, d), px_to_pt(y0 + box_px.y1, d))
     return tile.frame.box_to_page(view)
+
+
+def rotate_image_box_back(box: Box, angle: int, width: int, height: int) -> Box:
+    """Map a box found in a rotated copy of an image back to the image's pixels.
+
+    To read text that runs at ``angle`` degrees (counter-clockwise; 90 reads
+    bottom-to-top) the pipeline turns the ``width x height`` image by
+    ``-angle`` so the text stands upright (``numpy.rot90(img, k=-angle // 90)``),
+    reads it, and maps each box back with this function.
+    """
+    a = angle % 360
+    if a == 0:
+        return box
+    if a == 90:  # image turned clockwise: rotated (xr, yr) = (H - y, x)
+        return Box(box.y0, height - box.x1, box.y1, height - box.x0)
+    if a == 270:  # image turned counter-clockwise: rotated (xr, yr) = (y, W - x)
+        return Box(width - box.y1, box.x0, width - box.y0, box.x1)
+    if a == 180:
+        return Box(width - box.x1, height - box.y1, width - box.x0, height - box.y0)
+    raise ValueError(f"angle must be a multiple of 90, not {angle}")

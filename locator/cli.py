@@ -1,0 +1,226 @@
+"""The ``locate`` command line: parsing, progress bars, and the one place errors become exit codes.
+
+``locate DOC --patterns CATALOG`` runs the default ``run`` command; other
+commands (``eval``, ...) are subcommands. The library raises
+:class:`~locator.errors.LocatorError` subclasses; :func:`main` alone turns them
+into one line on stderr and the error's exit code (see the README's table).
+Heavy modules (pandas, the pipeline, engines) are imported inside commands so
+``locate --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import click
+import typer
+from rich.console import Console
+from typer.core import TyperGroup
+
+from locator.errors import (INTERNAL_ERROR_EXIT_CODE, INTERRUPTED_EXIT_CODE, LocatorError,
+                            UsageError)
+
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+_GROUP_FLAGS = {"--help", "-h", "--version", "--install-completion", "--show-completion"}
+
+
+class _DefaultRun(TyperGroup):
+    """Makes ``locate DOC ...`` mean ``locate run DOC ...``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in _GROUP_FLAGS:
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(
+    cls=_DefaultRun, add_completion=False, no_args_is_help=True,
+    pretty_exceptions_enable=False, rich_markup_mode=None,
+    help="Find small text snippets (tags, part numbers, designators) in large documents "
+         "and say exactly where each one is.\n\n"
+         "Usage: locate DOC --patterns CATALOG.yaml [-o hits.csv|.json|.xlsx]",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from locator import __version__
+
+        out.print(f"locate {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_version,
+                                                is_eager=True, help="Show the version.")] = False
+          ) -> None:
+    pass
+
+
+class _BarProgress:
+    """Rich progress bars (pages, tiles of the current page) on stderr."""
+
+    def __init__(self, progress) -> None:
+        self.p = progress
+        self.pages = None
+        self.tiles = None
+
+    def pages_started(self, total: int) -> None:
+        self.pages = self.p.add_task("pages", total=total)
+
+    def page_started(self, page: int, tiles: int) -> None:
+        if self.tiles is not None:
+            self.p.remove_task(self.tiles)
+        self.tiles = self.p.add_task(f"page {page} tiles", total=tiles)
+
+    def tile_done(self, page: int, skipped: bool) -> None:
+        self.p.advance(self.tiles)
+
+    def page_done(self, page: int) -> None:
+        self.p.advance(self.pages)
+
+
+def _summary(report) -> None:
+    from rich.table import Table
+
+    t = Table(title="Summary", show_header=False, box=None, title_justify="left")
+    t.add_row("file", report.file)
+    t.add_row("pages", str(report.pages))
+    t.add_row("tiles", f"{report.tiles_read} read, {report.tiles_skipped} blank skipped")
+    t.add_row("words", str(report.words))
+    t.add_row("hits", str(report.hits))
+    miss = report.missing
+    shown = ", ".join(miss[:20]) + (f", ... ({len(miss)} in all)" if len(miss) > 20 else "")
+    t.add_row("never found", shown if miss else "none")
+    t.add_row("engines", ", ".join(report.engines.values()))
+    t.add_row("seconds", f"{report.seconds:.1f}")
+    for w in report.warnings:
+        t.add_row("[yellow]warning[/]", w)
+    err.print(t)
+
+
+def _print_hits(df) -> None:
+    from rich.table import Table
+
+    if df.empty:
+        out.print("no hits")
+        return
+    cols = ["pattern_id", "label", "matched", "text", "score", "page",
+            "x0", "y0", "x1", "y1", "engine", "conf"]
+    t = Table(*cols, box=None, header_style="bold")
+    for row in df[cols].itertuples(index=False):
+        t.add_row(*(f"{v:.1f}" if isinstance(v, float) else str(v) for v in row))
+    out.print(t)
+
+
+def _check_output(path: Path | None) -> None:
+    # Checked before any OCR so a typo costs nothing.
+    from locator.export.table import FORMATS
+
+    if path is None:
+        return
+    if path.suffix.lower() not in FORMATS:
+        raise UsageError(f"-o {path}: unknown format {path.suffix or '(no suffix)'!r}; "
+                         f"use one of {', '.join(FORMATS)}")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise UsageError(f"-o {path}: the folder {parent} does not exist")
+
+
+@app.command("run", help="Find the catalog's snippets in DOC (the default command).")
+def run_cmd(
+    doc: Annotated[Path, typer.Argument(help="PDF or image to search.", show_default=False)],
+    patterns: Annotated[Optional[Path], typer.Option(
+        "--patterns", "-p", help="Pattern catalog (YAML).")] = None,
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", help="Write hits to .csv, .json, .xlsx or .parquet "
+                               "(default: a table on stdout).")] = None,
+    dpi: Annotated[float, typer.Option(help="Render resolution for PDF pages.")] = 300,
+    tile: Annotated[int, typer.Option(help="Tile size in pixels.")] = 1600,
+    overlap: Annotated[int, typer.Option(
+        help="Tile overlap in pixels; larger than the tallest text.")] = 200,
+    pages: Annotated[Optional[str], typer.Option(help="Pages to read, e.g. 1-3,7.")] = None,
+    engine: Annotated[str, typer.Option(help="OCR engine(s), comma-separated.")] = "tesseract",
+    rotations: Annotated[str, typer.Option(
+        help="Text directions to read, degrees counter-clockwise, e.g. 0 or 0,90,270.")
+    ] = "0,90,270",
+    password: Annotated[Optional[str], typer.Option(help="Password of an encrypted PDF.")
+                        ] = None,
+    missing: Annotated[Optional[Path], typer.Option(
+        help="Also write the catalog entries that were never found (.csv/.json/.xlsx).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")
+                     ] = False,
+) -> None:
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeElapsedColumn)
+
+    from locator.catalog import load_catalog
+    from locator.export.table import hits_frame, write_table
+    from locator.pipeline import run
+    from locator.settings import Settings
+
+    if patterns is None:
+        raise UsageError("give a catalog: --patterns CATALOG.yaml")
+    try:
+        rots = tuple(int(r) for r in rotations.split(",") if r.strip())
+    except ValueError:
+        raise UsageError(f"--rotations {rotations!r}: give degrees like 0,90,270") from None
+    settings = Settings.build(dpi=dpi, tile=tile, overlap=overlap, pages=pages,
+                              engine=engine, rotations=rots, password=password)
+    _check_output(output)
+    _check_output(missing)
+    catalog = load_catalog(patterns)
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err, transient=True,
+                  disable=quiet) as bars:
+        result = run(doc, catalog, settings, progress=_BarProgress(bars))
+    df = hits_frame(result.hits)
+    if output is not None:
+        write_table(df, output)
+    else:
+        _print_hits(df)
+    if missing is not None:
+        import pandas as pd
+
+        ids = set(result.report.missing)
+        rows = [{"pattern_id": p.id, "label": p.label,
+                 "text": getattr(p, "text", None) or getattr(p, "regex", None)}
+                for p in catalog.patterns if p.id in ids]
+        write_table(pd.DataFrame(rows, columns=["pattern_id", "label", "text"]), missing,
+                    sheet="Missing")
+    if not quiet:
+        _summary(result.report)
+        if output is not None:
+            err.print(f"wrote {len(df)} hits to {output}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``locate`` script: run the app, map errors to exit codes."""
+    try:
+        app(args=argv, prog_name="locate", standalone_mode=False)
+    except LocatorError as e:
+        err.print(f"locate: error: {e}", markup=False)
+        sys.exit(e.exit_code)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except click.ClickException as e:  # bad options: Click's own message, exit 2
+        e.show(file=sys.stderr)
+        sys.exit(e.exit_code)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        err.print("locate: interrupted")
+        sys.exit(INTERRUPTED_EXIT_CODE)
+    except Exception as e:  # a bug: say so plainly; the traceback only on request
+        if os.environ.get("LOCATOR_DEBUG"):
+            raise
+        err.print(f"locate: internal error: {type(e).__name__}: {e} "
+                  f"(set LOCATOR_DEBUG=1 for the traceback, and please report it)",
+                  markup=False)
+        sys.exit(INTERNAL_ERROR_EXIT_CODE)
+    sys.exit(0)

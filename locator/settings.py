@@ -1,0 +1,64 @@
+"""The run's settings: one immutable object passed down through every stage.
+
+Defaults are the measured sensible ones; the CLI and :func:`locator.locate`
+build a :class:`Settings` once and nothing below them reads globals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+from locator.errors import UsageError
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """How to read a document.
+
+    ``tile`` and ``overlap`` are pixels at ``dpi``; the overlap must exceed the
+    tallest text expected (200 px at 300 dpi is 48 pt). ``rotations`` are the
+    text directions read, in degrees counter-clockwise (90: bottom-to-top
+    labels, 270: top-to-bottom). ``pages`` is a range string such as
+    ``"1-3,7"`` (None: all).
+    """
+
+    dpi: float = 300.0
+    tile: int = 1600
+    overlap: int = 200
+    pages: str | None = None
+    engine: tuple[str, ...] = ("tesseract",)
+    rotations: tuple[int, ...] = (0, 90, 270)
+    skip_blank: bool = True
+    password: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 20 <= self.dpi <= 1200:
+            raise UsageError(f"--dpi {self.dpi:g}: choose a resolution between 20 and 1200")
+        if self.tile < 64:
+            raise UsageError(f"--tile {self.tile}: tiles must be at least 64 px")
+        if not 0 <= self.overlap < self.tile:
+            raise UsageError(f"--overlap {self.overlap}: must be >= 0 and smaller than "
+                             f"--tile ({self.tile})")
+        for r in self.rotations:
+            if r not in (0, 90, 180, 270):
+                raise UsageError(f"--rotations: {r} is not one of 0, 90, 180, 270")
+        if not self.rotations:
+            raise UsageError("--rotations: name at least one direction")
+
+    @classmethod
+    def build(cls, **kw) -> Settings:
+        """Settings from keyword arguments, rejecting unknown names clearly."""
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(kw) - names)
+        if unknown:
+            raise UsageError(f"unknown setting(s) {', '.join(unknown)}; "
+                             f"known: {', '.join(sorted(names))}")
+        if isinstance(kw.get("engine"), str):
+            from locator.engines import parse_engine_list
+            kw["engine"] = parse_engine_list(kw["engine"])
+        if "rotations" in kw and not isinstance(kw["rotations"], tuple):
+            kw["rotations"] = tuple(int(r) for r in kw["rotations"])
+        return cls(**kw)
+
+    def with_(self, **kw) -> Settings:
+        return replace(self, **kw)
