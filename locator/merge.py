@@ -113,29 +113,31 @@ def merge_page(cands: list[Candidate]) -> list[Word]:
     index = _Index()
     for c in order:
         w = c.word
-        hit = None
-        for k in index.near(w.box):
-            if kept[k].box.ios(w.box) >= SAME_WORD_IOS:
-                hit = k
-                break
-        if hit is None and c.cut:
-            # Halves of a word cut in both tiles overlap only in the overlap
-            # band: any overlap on the same line with another cut read counts.
-            for k in index.near(w.box):
-                if kept_cut[k] and kept[k].angle == w.angle and \
-                        kept[k].box.intersection_area(w.box) > 0:
-                    a, b = sorted((kept[k], w), key=_reading_key)
-                    kept[k] = replace(kept[k], text=stitch_text(a.text, b.text),
-                                      box=a.box.union(b.box), conf=min(a.conf, b.conf))
-                    index.add(k, kept[k].box)
-                    hit = -1
-                    break
-            if hit == -1:
+        same = next((k for k in index.near(w.box) if kept[k].box.ios(w.box) >= SAME_WORD_IOS),
+                    None)
+        if same is not None and not (c.cut and kept_cut[same]):
+            # A whole read is there: this read is a duplicate or a cut copy of it.
+            kept[same] = _combine(kept[same], w)
+            continue
+        if c.cut:
+            # Halves of a word cut in both tiles overlap only in the overlap band:
+            # any overlap on the same line with another cut read makes one word.
+            half = same if same is not None else next(
+                (k for k in index.near(w.box) if kept_cut[k] and kept[k].angle == w.angle
+                 and kept[k].box.intersection_area(w.box) > 0), None)
+            if half is not None and kept[half].box.ios(w.box) >= 0.95:
+                # One read lies inside the other: the larger saw more of the word.
+                if w.box.area > kept[half].box.area:
+                    kept[half] = w
+                    index.add(half, w.box)
                 continue
-        if hit is None:
-            index.add(len(kept), w.box)
-            kept.append(w)
-            kept_cut.append(c.cut)
-        elif not kept_cut[hit] or not c.cut:
-            kept[hit] = _combine(kept[hit], w)
+            if half is not None:
+                a, b = sorted((kept[half], w), key=_reading_key)
+                kept[half] = replace(kept[half], text=stitch_text(a.text, b.text),
+                                     box=a.box.union(b.box), conf=min(a.conf, b.conf))
+                index.add(half, kept[half].box)
+                continue
+        index.add(len(kept), w.box)
+        kept.append(w)
+        kept_cut.append(c.cut)
     return sorted(kept, key=lambda w: (w.page, w.box.y0, w.box.x0))

@@ -36,9 +36,13 @@ def starts(length: int, tile: int, overlap: int) -> list[int]:
 
 
 def view_size_px(frame: PageFrame, dpi: float) -> tuple[int, int]:
-    """The page's rendered view size in whole pixels at ``dpi``."""
+    """The page's rendered view size in whole pixels at ``dpi``.
+
+    Rounded up, so the last partial pixel row and column (and the text that may
+    touch the page edge there) are covered too.
+    """
     w, h = frame.view_size
-    return (max(1, round(pt_to_px(w, dpi))), max(1, round(pt_to_px(h, dpi))))
+    return (max(1, math.ceil(pt_to_px(w, dpi) - 1e-6)), max(1, math.ceil(pt_to_px(h, dpi) - 1e-6)))
 
 
 def grid(page: int, frame: PageFrame, dpi: float, tile: int, overlap: int) -> list[Tile]:
