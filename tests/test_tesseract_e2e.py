@@ -1,0 +1,53 @@
+"""End to end with real Tesseract on generated pages: found, in place, nothing false."""
+
+from __future__ import annotations
+
+import pytest
+
+from locator.pipeline import run
+from locator.settings import Settings
+from tests.conftest import SMALL_PAGE_CODES, draw_codes, write_catalog
+
+
+def _assert_found_in_place(hits, truth, *, tol=2.0):
+    by_code = {}
+    for h in hits:
+        assert h.matched in truth, f"false hit {h.matched!r} read as {h.text!r}"
+        by_code.setdefault(h.matched, []).append(h)
+    missing = sorted(set(truth) - set(by_code))
+    assert not missing, f"not found: {missing}"
+    for code, hs in by_code.items():
+        assert len(hs) == 1, f"{code} reported {len(hs)} times"
+        b, t = hs[0].box, truth[code]
+        for a, e in zip((b.x0, b.y0, b.x1, b.y1), (t.x0, t.y0, t.x1, t.y1)):
+            assert abs(a - e) <= tol, f"{code}: box {b} is not within {tol} pt of {t}"
+
+
+def test_upright_and_rotated_codes_found_in_place_at_300_dpi(small_drawing):
+    pdf, truth, cat = small_drawing
+    # a small tile forces several seams across this A4 page
+    result = run(pdf, cat, Settings(dpi=300, tile=1200, overlap=200))
+    assert result.report.tiles > 4
+    _assert_found_in_place(result.hits, truth)
+    assert {h.angle for h in result.hits} == {0, 90, 270}
+
+
+def test_upright_only_setting_finds_upright_codes(small_drawing):
+    pdf, truth, cat = small_drawing
+    upright = {c[0] for c in SMALL_PAGE_CODES if c[4] == 0 and c[3] >= 6}
+    result = run(pdf, cat, Settings(dpi=300, rotations=(0,)))
+    found = {h.matched for h in result.hits}
+    assert upright <= found
+    assert found <= set(truth)
+
+
+@pytest.mark.parametrize("rotation", [90, 180, 270])
+def test_rotate_page_boxes_land_on_the_text(tmp_path, rotation):
+    """A page with /Rotate: boxes come back in unrotated space, exactly on the text layer's."""
+    codes = [("FIC-101", 80, 100, 10, 0), ("PT-2034", 300, 250, 9, 0),
+             ("LT-3307", 500, 400, 10, 0)]
+    pdf = tmp_path / f"rot{rotation}.pdf"
+    truth = draw_codes(pdf, codes, width=700, height=500, rotation=rotation)
+    cat = write_catalog(tmp_path / "c.yaml", list(truth))
+    result = run(pdf, cat, Settings(dpi=300))
+    _assert_found_in_place(result.hits, truth)
