@@ -18,7 +18,7 @@ import numpy as np
 
 from locator.documents import Document, parse_pages
 from locator.engines import Engine, get_engine
-from locator.errors import EngineError
+from locator.errors import EngineError, InputFileError
 from locator.geometry import Tile, lift, rotate_image_box_back
 from locator.merge import Candidate, is_cut, merge_page
 from locator.model import Hit, Word
@@ -56,6 +56,7 @@ class RunReport:
     tiles: int = 0
     tiles_read: int = 0
     tiles_skipped: int = 0
+    pages_cached: int = 0
     words: int = 0
     hits: int = 0
     missing: list[str] = field(default_factory=list)
@@ -105,52 +106,167 @@ def _tile_dpi(doc: Document, page: int, settings: Settings) -> float:
     return doc.native_dpi(page) or settings.dpi
 
 
+@dataclass
+class TileOutcome:
+    """What reading one tile gave: candidates, or that it was blank, or why it failed."""
+
+    tile: Tile
+    cands: list[Candidate]
+    skipped: bool = False
+    error: str | None = None
+
+
+def process_tile(doc: Document, tile: Tile, engines: list[Engine],
+                 settings: Settings) -> TileOutcome:
+    """Render, blank-test and read one tile; an engine failure is retried once, then recorded."""
+    try:
+        img = doc.render(tile)
+    except InputFileError as e:  # a broken content stream: the other pages still count
+        return TileOutcome(tile, [], error=str(e))
+    if settings.skip_blank and is_blank(img):
+        return TileOutcome(tile, [], skipped=True)
+    try:
+        try:
+            return TileOutcome(tile, read_tile(img, tile, engines, settings))
+        except EngineError:
+            return TileOutcome(tile, read_tile(img, tile, engines, settings))
+    except EngineError as e:
+        return TileOutcome(tile, [], error=f"{e} (after one retry)")
+
+
+# -- worker processes ----------------------------------------------------------
+# Each worker process opens the document and builds its engines once (an
+# EasyOCR model load is seconds); this per-process state is what makes that so.
+_worker: dict = {}
+
+
+def _worker_init(path: str, settings: Settings) -> None:
+    _worker["doc"] = Document(path, password=settings.password)
+    _worker["engines"] = load_engines(settings)
+    _worker["settings"] = settings
+
+
+def _worker_tile(tile: Tile) -> TileOutcome:
+    try:
+        return process_tile(_worker["doc"], tile, _worker["engines"], _worker["settings"])
+    except Exception as e:  # a bug or a broken page must not take the run down
+        return TileOutcome(tile, [], error=f"{type(e).__name__}: {e}")
+
+
+def _outcomes_serial(doc, tiles, engines, settings):
+    for tile in tiles:
+        yield process_tile(doc, tile, engines, settings)
+
+
+def _outcomes_parallel(path, tiles, settings, workers):
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    # fork where the OS has it: unlike spawn it does not re-import the caller's
+    # __main__, so library users' scripts need no `if __name__ == "__main__"`
+    # guard. Workers touch only their own document and engines, never the
+    # parent's threads (progress bars), and the parent never runs a model.
+    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method),
+                             initializer=_worker_init, initargs=(str(path), settings)) as ex:
+        futures = [ex.submit(_worker_tile, t) for t in tiles]
+        try:
+            for f in as_completed(futures):
+                yield f.result()
+        except BrokenProcessPool as e:
+            raise EngineError("an OCR worker process died (out of memory, or killed); "
+                              "pages finished before it are in the OCR cache") from e
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+
+
+def _ocr_settings(settings: Settings, engines: list[Engine], dpi: float) -> dict:
+    """Everything that changes a page's OCR words (the cache key's settings part)."""
+    return {"dpi": dpi, "tile": settings.tile, "overlap": settings.overlap,
+            "rotations": list(settings.rotations), "skip_blank": settings.skip_blank,
+            "engines": [[e.name, e.version()] for e in engines]}
+
+
 def read_document(path: str | Path, settings: Settings, *, engines: list[Engine] | None = None,
                   progress: Progress | None = None,
                   report: RunReport | None = None) -> list[Word]:
-    """All merged words of the chosen pages (page points, unrotated space)."""
+    """All merged words of the chosen pages (page points, unrotated space).
+
+    Pages found in the OCR cache are not read again. The rest are read tile by
+    tile, in ``settings.worker_count`` processes when that is more than one
+    (engines passed in explicitly, such as test doubles, run in this process).
+    """
+    from locator.cache import OcrCache, default_folder, file_hash
+
     progress = progress or _Silent()
     report = report if report is not None else RunReport(file=str(path))
+    in_process = engines is not None
     engines = engines if engines is not None else load_engines(settings)
     report.engines = {e.name: e.version() for e in engines}
+    cache = OcrCache((settings.cache_dir or default_folder())
+                     if settings.cache and not in_process else None)
     words: list[Word] = []
     with Document(path, password=settings.password) as doc:
         pages = parse_pages(settings.pages, doc.page_count)
         progress.pages_started(len(pages))
+        content = file_hash(path) if cache.folder is not None else ""
+        plan: dict[int, list[Tile]] = {}
+        keys: dict[int, str] = {}
         for page in pages:
-            frame = doc.frame(page)
-            tiles = grid(page, frame, _tile_dpi(doc, page, settings),
-                         settings.tile, settings.overlap)
-            progress.page_started(page, len(tiles))
-            cands: list[Candidate] = []
-            for tile in tiles:
-                report.tiles += 1
-                img = doc.render(tile)
-                if settings.skip_blank and is_blank(img):
-                    report.tiles_skipped += 1
-                    progress.tile_done(page, skipped=True)
-                    continue
-                try:
-                    cands.extend(_read_with_retry(img, tile, engines, settings))
-                    report.tiles_read += 1
-                except EngineError as e:
-                    report.warnings.append(
-                        f"page {page} tile {tile.rect_px}: {e} (after one retry); "
-                        f"words there are missing")
-                progress.tile_done(page, skipped=False)
-            page_words = merge_page(cands)
-            words.extend(page_words)
-            report.pages += 1
-            progress.page_done(page)
+            dpi = _tile_dpi(doc, page, settings)
+            tiles = grid(page, doc.frame(page), dpi, settings.tile, settings.overlap)
+            report.tiles += len(tiles)
+            keys[page] = OcrCache.key(content, page, _ocr_settings(settings, engines, dpi))
+            cached = cache.get(keys[page])
+            if cached is not None:
+                report.pages_cached += 1
+                progress.page_started(page, len(tiles))
+                words.extend(cached)
+                report.pages += 1
+                progress.page_done(page)
+            else:
+                plan[page] = tiles
+        todo = [t for tiles in plan.values() for t in tiles]
+        workers = min(settings.worker_count, len(todo))
+        if in_process or workers <= 1:
+            outcomes = _outcomes_serial(doc, todo, engines, settings)
+        else:
+            outcomes = _outcomes_parallel(path, todo, settings, workers)
+        pending = {page: len(tiles) for page, tiles in plan.items()}
+        cands: dict[int, list[Candidate]] = {page: [] for page in plan}
+        started: set[int] = set()
+        failed: set[int] = set()
+        for o in outcomes:
+            page = o.tile.page
+            if page not in started:
+                started.add(page)
+                progress.page_started(page, len(plan[page]))
+            if o.skipped:
+                report.tiles_skipped += 1
+            elif o.error:
+                failed.add(page)
+                report.warnings.append(f"page {page} tile at {o.tile.rect_px[:2]} px: {o.error}; "
+                                       f"words there are missing")
+            else:
+                report.tiles_read += 1
+                cands[page].extend(o.cands)
+            progress.tile_done(page, skipped=o.skipped)
+            pending[page] -= 1
+            if pending[page] == 0:
+                page_words = merge_page(cands.pop(page))
+                if page not in failed:  # a page with a failed tile is read again next time
+                    cache.put(keys[page], page_words)
+                words.extend(page_words)
+                report.pages += 1
+                progress.page_done(page)
+    if cache.warning:
+        report.warnings.append(cache.warning)
+    words.sort(key=lambda w: (w.page, w.box.y0, w.box.x0))
     report.words = len(words)
     return words
-
-
-def _read_with_retry(img, tile, engines, settings) -> list[Candidate]:
-    try:
-        return read_tile(img, tile, engines, settings)
-    except EngineError:
-        return read_tile(img, tile, engines, settings)
 
 
 def _as_catalog(catalog) -> Catalog:

@@ -19,7 +19,10 @@ class Settings:
     tallest text expected (200 px at 300 dpi is 48 pt). ``rotations`` are the
     text directions read, in degrees counter-clockwise (90: bottom-to-top
     labels, 270: top-to-bottom). ``pages`` is a range string such as
-    ``"1-3,7"`` (None: all).
+    ``"1-3,7"`` (None: all). ``workers`` is the number of OCR processes
+    (0: one per core). ``cache`` keeps each page's OCR words on disk, keyed by
+    the file's content and every setting that changes what OCR sees, in
+    ``cache_dir`` (None: ``$LOCATOR_CACHE_DIR`` or the user's cache folder).
     """
 
     dpi: float = 300.0
@@ -30,6 +33,9 @@ class Settings:
     rotations: tuple[int, ...] = (0, 90, 270)
     skip_blank: bool = True
     password: str | None = None
+    workers: int = 0
+    cache: bool = True
+    cache_dir: str | None = None
 
     def __post_init__(self) -> None:
         if not 20 <= self.dpi <= 1200:
@@ -42,6 +48,8 @@ class Settings:
         for r in self.rotations:
             if r not in (0, 90, 180, 270):
                 raise UsageError(f"--rotations: {r} is not one of 0, 90, 180, 270")
+        if self.workers < 0:
+            raise UsageError(f"--workers {self.workers}: give 0 (one per core) or more")
         if not self.rotations:
             raise UsageError("--rotations: name at least one direction")
 
@@ -62,3 +70,14 @@ class Settings:
 
     def with_(self, **kw) -> Settings:
         return replace(self, **kw)
+
+    @property
+    def worker_count(self) -> int:
+        """Processes to use: ``workers``, or one per core when 0."""
+        import os
+
+        if self.workers:
+            return self.workers
+        if hasattr(os, "sched_getaffinity"):  # the cores this process may use
+            return len(os.sched_getaffinity(0))
+        return os.cpu_count() or 1

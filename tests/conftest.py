@@ -59,3 +59,12 @@ def small_drawing(tmp_path):
     truth = draw_codes(pdf, SMALL_PAGE_CODES)
     cat = write_catalog(tmp_path / "codes.yaml", [c[0] for c in SMALL_PAGE_CODES])
     return pdf, truth, cat
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_ocr_cache(tmp_path_factory):
+    """Keep the tests' OCR cache out of the user's cache folder."""
+    import os
+
+    os.environ["LOCATOR_CACHE_DIR"] = str(tmp_path_factory.mktemp("ocr-cache"))
+    yield
