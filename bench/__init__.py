@@ -1,0 +1,1 @@
+"""Benchmarks and benchmark inputs (not part of the installed package)."""
