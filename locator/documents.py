@@ -103,15 +103,17 @@ class Document:
         """For image inputs, the resolution that reproduces the image's pixels."""
         if self.kind != "image":
             return None
-        p = self._doc[page - 1]
-        images = p.get_images()
-        if not images:
+        from PIL import Image
+
+        # PyMuPDF's image pages list no images; PIL reads the frame size from
+        # the header without decoding the pixels.
+        try:
+            with Image.open(self.path) as im:
+                im.seek(page - 1)
+                width_px = im.size[0]
+        except Exception:
             return None
-        xref = images[0][0]
-        width_px = self._doc.extract_image(xref)["width"] if xref else None
-        if not width_px:
-            return None
-        return width_px * 72.0 / p.rect.width
+        return width_px * 72.0 / self._doc[page - 1].rect.width
 
     # -- rendering -----------------------------------------------------------
     def _display_list(self, page: int):
