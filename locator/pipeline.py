@@ -19,9 +19,10 @@ import numpy as np
 from locator.documents import Document, parse_pages
 from locator.engines import Engine, get_engine
 from locator.errors import EngineError, InputFileError
-from locator.geometry import Tile, lift, rotate_image_box_back
+from locator.geometry import Tile, lift, pt_to_px, rotate_image_box_back
 from locator.merge import Candidate, is_cut, merge_page
 from locator.model import Hit, Word
+from locator.regions import Mosaic, vertical_text_regions
 from locator.settings import Settings
 from locator.tiling import grid, is_blank
 
@@ -90,14 +91,37 @@ def read_image(engine: Engine, img: np.ndarray, dpi: float, angle: int) -> list:
 
 def read_tile(img: np.ndarray, tile: Tile, engines: list[Engine],
               settings: Settings) -> list[Candidate]:
-    """Every engine, every direction, on one rendered tile -> page-space candidates."""
-    out = []
+    """Every engine, every direction, on one rendered tile -> page-space candidates.
+
+    Upright (and upside-down) text is read on the whole tile. Vertical text (90,
+    270) is read on the whole tile turned only when ``settings.rotated_regions``
+    is off; by default only the tile's vertical-text candidates are read, packed
+    into one small mosaic, and a tile without any costs no rotated pass at all.
+    """
+    out: list[Candidate] = []
+
+    def add(engine: Engine, box_px, text: str, conf: float, angle: int) -> None:
+        word = Word(text=text, conf=conf, box=lift(box_px, tile), page=tile.page,
+                    engine=engine.name, angle=angle)
+        out.append(Candidate(word, cut=is_cut(box_px, tile)))
+
+    vertical = tuple(a for a in settings.rotations if a in (90, 270))
+    whole = [a for a in settings.rotations if a not in vertical or not settings.rotated_regions]
+    mosaic = None
+    if vertical and settings.rotated_regions:
+        regions = vertical_text_regions(img, tile.dpi)
+        if regions:
+            mosaic = Mosaic(img, regions, vertical, margin=round(pt_to_px(3, tile.dpi)),
+                            gap=round(pt_to_px(6, tile.dpi)))
     for engine in engines:
-        for angle in settings.rotations:
+        for angle in whole:
             for ow in read_image(engine, img, tile.dpi, angle):
-                word = Word(text=ow.text, conf=ow.conf, box=lift(ow.box, tile),
-                            page=tile.page, engine=engine.name, angle=angle)
-                out.append(Candidate(word, cut=is_cut(ow.box, tile)))
+                add(engine, ow.box, ow.text, ow.conf, angle)
+        if mosaic is not None and mosaic.image is not None:
+            for ow in engine.read(mosaic.image, dpi=tile.dpi):
+                back = mosaic.to_tile(ow.box)
+                if back is not None:
+                    add(engine, back[0], ow.text, ow.conf, back[1])
     return out
 
 
@@ -187,6 +211,7 @@ def _ocr_settings(settings: Settings, engines: list[Engine], dpi: float) -> dict
     """Everything that changes a page's OCR words (the cache key's settings part)."""
     return {"dpi": dpi, "tile": settings.tile, "overlap": settings.overlap,
             "rotations": list(settings.rotations), "skip_blank": settings.skip_blank,
+            "rotated_regions": settings.rotated_regions,
             "engines": [[e.name, e.version()] for e in engines]}
 
 

@@ -1,0 +1,61 @@
+"""Vertical-text candidates and the mosaic that reads them: found where drawn, mapped back exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pymupdf
+import pytest
+
+from locator.documents import Document
+from locator.geometry import Box, PageFrame, Tile
+from locator.regions import Mosaic, vertical_text_regions
+
+
+def _render(tmp_path, draw, w=400, h=300, dpi=300):
+    doc = pymupdf.open()
+    page = doc.new_page(width=w, height=h)
+    draw(page)
+    doc.save(tmp_path / "p.pdf")
+    with Document(tmp_path / "p.pdf") as d:
+        t = Tile(page=1, rect_px=(0, 0, round(w * dpi / 72), round(h * dpi / 72)), dpi=dpi,
+                 frame=PageFrame(w, h))
+        return d.render(t), dpi
+
+
+@pytest.mark.parametrize("angle", [90, 270])
+def test_vertical_word_is_a_candidate(tmp_path, angle):
+    def draw(page):
+        page.insert_text((200, 200), "FIC-1017", fontsize=7, rotate=angle)
+    img, dpi = _render(tmp_path, draw)
+    regions = vertical_text_regions(img, dpi)
+    ys, xs = np.nonzero(img < 160)
+    ink = Box(xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
+    assert any(r.ios(ink) > 0.9 for r in regions)
+
+
+def test_upright_text_and_line_art_are_not_candidates(tmp_path):
+    def draw(page):
+        page.insert_text((50, 60), "PT-2034 LT-3307 AB-12345-C", fontsize=8)
+        page.insert_text((50, 120), "1 I l 1 I", fontsize=10)
+        page.draw_line((20, 20), (20, 280), width=0.8)
+        page.draw_rect(pymupdf.Rect(250, 150, 350, 250), width=0.8)
+        page.draw_circle((100, 220), 20, width=0.8)
+    img, dpi = _render(tmp_path, draw)
+    assert vertical_text_regions(img, dpi) == []
+
+
+def test_blank_tile_has_no_candidates():
+    assert vertical_text_regions(np.full((500, 500), 255, np.uint8), 300) == []
+
+
+@pytest.mark.parametrize("angle", [90, 270])
+def test_mosaic_maps_boxes_back_to_the_tile(angle):
+    img = np.full((400, 300), 255, np.uint8)
+    region = Box(100, 50, 130, 250)
+    img[60:70, 110:120] = 0  # a mark inside the region
+    m = Mosaic(img, [region], (angle,), margin=5, gap=12)
+    ys, xs = np.nonzero(m.image < 128)
+    found = Box(xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
+    back, a = m.to_tile(found)
+    assert a == angle
+    assert back == Box(110, 60, 120, 70)
