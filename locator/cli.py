@@ -91,7 +91,9 @@ def _summary(report) -> None:
     t = Table(title="Summary", show_header=False, box=None, title_justify="left")
     t.add_row("file", report.file)
     t.add_row("pages", str(report.pages))
-    t.add_row("tiles", f"{report.tiles_read} read, {report.tiles_skipped} blank skipped")
+    t.add_row("tiles", f"{report.tiles_read} read, {report.tiles_skipped} blank skipped"
+              + (f", {report.pages_cached} page(s) from the OCR cache"
+                 if report.pages_cached else ""))
     t.add_row("words", str(report.words))
     t.add_row("hits", str(report.hits))
     miss = report.missing
@@ -154,6 +156,15 @@ def run_cmd(
     missing: Annotated[Optional[Path], typer.Option(
         help="Also write the catalog entries that were never found (.csv/.json/.xlsx).")
     ] = None,
+    workers: Annotated[int, typer.Option(
+        help="OCR processes (0: one per core).")] = 0,
+    cache: Annotated[Optional[Path], typer.Option(
+        "--cache", help="OCR cache folder (default: the user's cache folder).")] = None,
+    no_cache: Annotated[bool, typer.Option(
+        "--no-cache", help="Do not read or write the OCR cache.")] = False,
+    thorough_rotations: Annotated[bool, typer.Option(
+        "--thorough-rotations", help="Read whole tiles turned for vertical text, not just "
+                                     "the places that look like it (slower).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")
                      ] = False,
 ) -> None:
@@ -172,7 +183,10 @@ def run_cmd(
     except ValueError:
         raise UsageError(f"--rotations {rotations!r}: give degrees like 0,90,270") from None
     settings = Settings.build(dpi=dpi, tile=tile, overlap=overlap, pages=pages,
-                              engine=engine, rotations=rots, password=password)
+                              engine=engine, rotations=rots, password=password,
+                              workers=workers, cache=not no_cache,
+                              cache_dir=str(cache) if cache else None,
+                              rotated_regions=not thorough_rotations)
     _check_output(output)
     _check_output(missing)
     catalog = load_catalog(patterns)
