@@ -20,8 +20,8 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from locator.errors import (INTERNAL_ERROR_EXIT_CODE, INTERRUPTED_EXIT_CODE, LocatorError,
-                            UsageError)
+from locator.errors import (INTERNAL_ERROR_EXIT_CODE, INTERRUPTED_EXIT_CODE, InputFileError,
+                            LocatorError, UsageError)
 
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
@@ -213,6 +213,63 @@ def run_cmd(
         _summary(result.report)
         if output is not None:
             err.print(f"wrote {len(df)} hits to {output}")
+
+
+@app.command("batch", help="Find the catalog's snippets in every PDF and image in FOLDER; "
+                            "pages run as tasks, locally or on a Dask cluster.")
+def batch_cmd(
+    folder: Annotated[Path, typer.Argument(help="Folder of documents (searched recursively).",
+                                           show_default=False)],
+    patterns: Annotated[Path, typer.Option("--patterns", "-p", help="Pattern catalog (YAML).")],
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", help="Write hits to .csv, .json, .xlsx or .parquet.")] = None,
+    dask: Annotated[Optional[str], typer.Option(
+        "--dask", help="Dask scheduler address (tcp://host:8786); default: run here.")] = None,
+    dpi: Annotated[float, typer.Option(help="Render resolution for PDF pages.")] = 300,
+    tile: Annotated[int, typer.Option(help="Tile size in pixels.")] = 1600,
+    overlap: Annotated[int, typer.Option(help="Tile overlap in pixels.")] = 200,
+    engine: Annotated[str, typer.Option(help="OCR engine(s), comma-separated.")] = "tesseract",
+    workers: Annotated[int, typer.Option(help="Local processes (0: one per core).")] = 0,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="No OCR cache.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    import pandas as pd
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from locator.batch import collect, run_batch
+    from locator.catalog import load_catalog
+    from locator.export.table import hits_frame, write_table
+    from locator.settings import Settings
+
+    settings = Settings.build(dpi=dpi, tile=tile, overlap=overlap, engine=engine,
+                              workers=workers, cache=not no_cache)
+    _check_output(output)
+    catalog = load_catalog(patterns)
+    files = collect(folder)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  console=err, transient=True, disable=quiet) as bars:
+        task = bars.add_task(f"{len(files)} files, pages", total=None)
+        result = run_batch(files, catalog, settings, scheduler=dask,
+                           on_page=lambda f, p: bars.advance(task))
+    frames = []
+    for f, hits in result.hits.items():
+        df = hits_frame(hits)
+        df.insert(0, "file", f)
+        frames.append(df)
+    df = pd.concat(frames, ignore_index=True) if frames else hits_frame([]).assign(file=[])
+    if output is not None:
+        write_table(df, output)
+    else:
+        _print_hits(df)
+    if not quiet:
+        err.print(f"{len(files)} files, {result.pages} pages, {len(df)} hits"
+                  + (f", {len(result.failures)} failed" if result.failures else ""))
+        for f, why in result.failures.items():
+            err.print(f"[yellow]failed[/]: {f}: {why}", markup=True)
+        for w in result.warnings:
+            err.print(f"[yellow]warning[/]: {w}")
+    if result.failures and not result.hits:
+        raise InputFileError(f"every file in {folder} failed")
 
 
 def main(argv: list[str] | None = None) -> None:

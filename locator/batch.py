@@ -1,0 +1,139 @@
+"""Many documents at once: pages as independent tasks, locally or on a Dask cluster.
+
+Each task reads one page of one file (OCR, lifting, merging; through the OCR
+cache) and returns its words; matching runs afterwards per file, so the table
+equals what ``locate`` gives file by file. With a Dask scheduler address the
+tasks run on the cluster's workers (which must see the same file paths and
+have locator and Tesseract installed); without one, on this machine's cores.
+A file that fails is recorded and the batch goes on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from locator.errors import InputFileError, LocatorError
+from locator.model import Hit, Word
+from locator.settings import Settings
+
+SUFFIXES = {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif"}
+
+
+@dataclass
+class BatchResult:
+    hits: dict[str, list[Hit]] = field(default_factory=dict)  # file -> hits
+    missing: dict[str, list[str]] = field(default_factory=dict)  # file -> pattern ids
+    failures: dict[str, str] = field(default_factory=dict)  # file -> why it failed
+    warnings: list[str] = field(default_factory=list)
+    pages: int = 0
+
+
+def collect(folder: str | Path) -> list[Path]:
+    """Documents in ``folder`` (recursively), sorted; raises when there are none."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputFileError(f"{folder}: not a folder")
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file())
+    if not files:
+        raise InputFileError(f"{folder}: no PDF or image files in it")
+    return files
+
+
+def page_count(path: str | Path, password: str | None = None) -> int:
+    from locator.documents import Document
+
+    with Document(path, password=password) as doc:
+        return doc.page_count
+
+
+def read_page_task(path: str, page: int, settings: Settings) -> tuple[list[Word], list[str]]:
+    """One task: the merged words of one page, and the run's warnings. Runs anywhere."""
+    from locator.pipeline import RunReport, read_document
+
+    report = RunReport(file=path)
+    words = read_document(path, replace(settings, pages=str(page), workers=1), report=report)
+    return words, report.warnings
+
+
+def run_batch(files: list[Path], catalog, settings: Settings, *, scheduler: str | None = None,
+              on_page=None) -> BatchResult:
+    """Locate ``catalog`` in every file; pages run as tasks (on Dask if ``scheduler``)."""
+    from locator.match import match, missing
+
+    result = BatchResult()
+    tasks: list[tuple[str, int]] = []
+    for f in files:
+        try:
+            n = page_count(f, settings.password)
+        except LocatorError as e:
+            result.failures[str(f)] = str(e)
+            continue
+        tasks += [(str(f), p) for p in range(1, n + 1)]
+    words: dict[str, list[Word]] = {str(f): [] for f in files if str(f) not in result.failures}
+    for (path, page), outcome in _execute(tasks, settings, scheduler):
+        if isinstance(outcome, BaseException):
+            result.failures.setdefault(path, f"page {page}: {outcome}")
+        else:
+            page_words, warns = outcome
+            words[path].extend(page_words)
+            result.warnings += [f"{path}: {w}" for w in warns]
+            result.pages += 1
+        if on_page is not None:
+            on_page(path, page)
+    for path, ws in words.items():
+        if path in result.failures:
+            continue
+        hits = match(sorted(ws, key=lambda w: (w.page, w.box.y0, w.box.x0)), catalog)
+        result.hits[path] = hits
+        result.missing[path] = [p.id for p in missing(catalog, hits)]
+    return result
+
+
+def _execute(tasks, settings: Settings, scheduler: str | None):
+    """Yield ((path, page), words-and-warnings or the exception) as tasks finish."""
+    if scheduler:
+        yield from _execute_dask(tasks, settings, scheduler)
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    workers = min(settings.worker_count, max(1, len(tasks)))
+    if workers <= 1:
+        for t in tasks:
+            yield t, _safe(read_page_task, *t, settings)
+        return
+    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(workers, mp_context=mp.get_context(method)) as ex:
+        futs = {ex.submit(_safe, read_page_task, *t, settings): t for t in tasks}
+        for f in as_completed(futs):
+            yield futs[f], f.result()
+
+
+def _safe(fn, *args):
+    try:
+        return fn(*args)
+    except Exception as e:  # recorded per page; the batch goes on
+        return e
+
+
+def _execute_dask(tasks, settings: Settings, scheduler: str):
+    try:
+        from dask.distributed import Client, as_completed
+    except ImportError as e:
+        from locator.errors import MissingEngineError
+
+        raise MissingEngineError("--dask needs the dask extra: pip install 'locator[dask]'") from e
+    try:
+        client = Client(scheduler, timeout="20s")
+    except OSError as e:
+        raise InputFileError(f"--dask {scheduler}: cannot reach the scheduler: {e}") from e
+    try:
+        futs = {}
+        for path, page in tasks:
+            f = client.submit(_safe, read_page_task, path, page, settings, pure=False)
+            futs[f] = (path, page)
+        for f in as_completed(list(futs)):
+            yield futs[f], f.result()
+    finally:
+        client.close()
