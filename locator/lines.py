@@ -112,11 +112,12 @@ def _rows(ws: list[Word], angle: int, min_overlap: float) -> list[list[Word]]:
     """Words sharing a baseline (any distance apart along it)."""
     items = []
     for w in ws:
-        _, _, lo, hi = _axes(angle, w.box)
-        items.append(((lo + hi) / 2, lo, hi, w))
-    items.sort(key=lambda t: t[0])
+        start, _, lo, hi = _axes(angle, w.box)
+        items.append(((lo + hi) / 2, lo, hi, w, start))
+    # a total order, so the result does not depend on the input order
+    items.sort(key=lambda t: (t[0], t[4], t[1], t[3].text, t[3].conf, t[3].engine))
     rows: list[list] = []  # each: [lo, hi, centre, words]; kept sorted by centre
-    for centre, lo, hi, w in items:
+    for centre, lo, hi, w, _ in items:
         h = max(hi - lo, 1e-6)
         best, best_ov = None, 0.0
         # Rows are created in centre order; only the last few can overlap.
@@ -143,7 +144,7 @@ def _rows(ws: list[Word], angle: int, min_overlap: float) -> list[list[Word]]:
 
 def _split(row: list[Word], page: int, angle: int, max_gap: float) -> list[Line]:
     """One row cut into lines wherever the gap along it is too wide."""
-    row = sorted(row, key=lambda w: _axes(angle, w.box)[0])
+    row = sorted(row, key=lambda w: (*_axes(angle, w.box), w.text, w.conf, w.engine))
     out: list[Line] = []
     cur: list[Word] = []
     cur_end = 0.0

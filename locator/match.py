@@ -75,7 +75,9 @@ from locator.normalize import (
     STRIP_CHARS,
     _ignore_table,
     canonical,
-    confusion_table,
+    confusable,
+    fold,
+    is_confusable,
     normalize,
     normalize_keep_case,
 )
@@ -179,36 +181,46 @@ def _prepared(catalog: Catalog) -> dict:
         return prep
     literal: dict[tuple, list[int]] = defaultdict(list)
     regex: dict[tuple, list[int]] = defaultdict(list)
-    pnorm: dict[int, str] = {}
-    pcanon: dict[int, str] = {}
+    pnorm: dict[int, str] = {}   # normalised, case kept, ignore removed
+    pfold: dict[int, str] = {}   # ... and folded unless case sensitive
+    pcanon: dict[int, str] = {}  # ... and confusion classes merged
     excl: dict[int, frozenset[str]] = {}
     for i, p in enumerate(catalog.patterns):
         if p.kind == "text":
             key = (p.case_sensitive, p.ignore, p.confusions, p.whole_word)
             literal[key].append(i)
-            n = normalize(p.text, case_sensitive=p.case_sensitive, ignore=p.ignore)
+            n = _keep(p.text, p.ignore, p.case_sensitive)
             pnorm[i] = n
-            pcanon[i] = canonical(n, p.confusions, p.case_sensitive)
+            pfold[i] = n if p.case_sensitive else fold(n)
+            pcanon[i] = canonical(pfold[i], p.confusions, p.case_sensitive)
         elif p.kind == "regex":
             regex[(p.case_sensitive, p.ignore)].append(i)
         if p.exclude:
             forms = set()
             for x in p.exclude:
-                n = normalize(x, case_sensitive=p.case_sensitive, ignore=p.ignore)
+                n = _keep(x, p.ignore, p.case_sensitive)
+                n = n if p.case_sensitive else fold(n)
                 forms.add(n)
                 forms.add(n.replace(" ", ""))
             excl[i] = frozenset(forms)
     prep = {"literal": dict(literal), "regex": dict(regex), "pnorm": pnorm,
-            "pcanon": pcanon, "exclude": excl}
+            "pfold": pfold, "pcanon": pcanon, "exclude": excl}
     catalog._cache["match"] = prep
     return prep
 
 
-def _excluded(prep: dict, pi: int, *texts: str) -> bool:
+def _keep(text: str, ignore: str, cs: bool) -> str:
+    """Normalised with case kept and the ``ignore`` characters removed."""
+    s = normalize_keep_case(text)
+    return s.translate(_ignore_table(ignore, cs)).strip() if ignore else s
+
+
+def _excluded(prep: dict, pi: int, text: str, cs: bool) -> bool:
     forms = prep["exclude"].get(pi)
     if not forms:
         return False
-    return any(t in forms or t.replace(" ", "") in forms for t in texts)
+    t = text if cs else fold(text)
+    return t in forms or t.replace(" ", "") in forms
 
 
 # --------------------------------------------------------------------------
@@ -221,19 +233,18 @@ def _literal_candidates(lines: list[Line], catalog: Catalog, key: tuple, idxs: l
     from rapidfuzz.distance import Levenshtein
 
     cs, ignore, classes, whole_word = key
-    pnorm, pcanon = prep["pnorm"], prep["pcanon"]
+    pnorm, pfold, pcanon = prep["pnorm"], prep["pfold"], prep["pcanon"]
     tokens = max(pnorm[i].count(" ") + 1 for i in idxs)
     wmax = min(MAX_WINDOW, tokens + 2)
     longest = max(len(pnorm[i]) for i in idxs)
-    min_min = min(catalog.patterns[i].min_score for i in idxs)
-    f_all = 1.0 - min_min / 100.0
-    max_len = math.inf if whole_word is False or f_all >= 1 else int(longest / (1 - f_all)) + 1
+    f_all = 1.0 - min(catalog.patterns[i].min_score for i in idxs) / 100.0
+    max_len = math.inf if not whole_word or f_all >= 1 else int(longest / (1 - f_all)) + 1
 
     # 1. Every window's strings: unique string -> windows (line, a, b, stripped, joiner).
     strings: dict[str, list[tuple]] = {}
     joiners = (" ", "") if " " not in _ignore_chars(ignore, cs) else ("",)
     for li, line in enumerate(lines):
-        raw = [normalize(w.text, case_sensitive=cs, ignore=ignore) for w in line.words]
+        raw = [_keep(w.text, ignore, cs) for w in line.words]
         stripped = [r.strip(STRIP_CHARS).strip() for r in raw]
         n = len(raw)
         for a in range(n):
@@ -248,7 +259,8 @@ def _literal_candidates(lines: list[Line], catalog: Catalog, key: tuple, idxs: l
     if not strings:
         return []
     texts = list(strings)
-    canon = [canonical(t, classes, cs) for t in texts]
+    tfold = texts if cs else [fold(t) for t in texts]
+    canon = [canonical(t, classes, cs) for t in tfold]
     tlen = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
     order = np.argsort(tlen, kind="stable")
     sorted_len = tlen[order]
@@ -260,11 +272,8 @@ def _literal_candidates(lines: list[Line], catalog: Catalog, key: tuple, idxs: l
         buckets[(len(pnorm[i]), catalog.patterns[i].min_score)].append(i)
     for (plen, smin), members in buckets.items():
         f = 1.0 - smin / 100.0
-        if whole_word:
-            lo = math.ceil(plen * (1 - f) - 1e-9)
-            hi = math.inf if f >= 1 else math.floor(plen / (1 - f) + 1e-9)
-        else:
-            lo, hi = math.ceil(plen * (1 - f) - 1e-9), math.inf
+        lo = math.ceil(plen * (1 - f) - 1e-9)
+        hi = math.inf if (f >= 1 or not whole_word) else math.floor(plen / (1 - f) + 1e-9)
         start = int(np.searchsorted(sorted_len, lo, side="left"))
         stop = len(sorted_len) if hi == math.inf else int(
             np.searchsorted(sorted_len, hi, side="right"))
@@ -274,6 +283,7 @@ def _literal_candidates(lines: list[Line], catalog: Catalog, key: tuple, idxs: l
         queries = [canon[k] for k in q_idx]
         choices = [pcanon[i] for i in members]
         if whole_word:
+            # The merged-class distance is a lower bound of the cost: prune on it.
             kmax = int(math.floor(f * max(plen, int(sorted_len[stop - 1])) + 1e-9))
             pairs = _pairs_distance(queries, choices, kmax, process, Levenshtein, np)
         else:
@@ -282,25 +292,41 @@ def _literal_candidates(lines: list[Line], catalog: Catalog, key: tuple, idxs: l
             ti = int(q_idx[qk])
             pi = members[ck]
             t = texts[ti]
+            p_strings = (pnorm[pi], pfold[pi], pcanon[pi])
+            t_strings = (t, tfold[ti], canon[ti])
             if whole_word:
-                sc = _score(pnorm[pi], pcanon[pi], t, canon[ti])
-                spans = None
+                if _glued(pcanon[pi], canon[ti]):
+                    continue
+                sc, span = _score(p_strings, t_strings, classes, cs), None
             else:
-                sc, spans = _partial_score(pnorm[pi], pcanon[pi], t, canon[ti], classes, cs)
+                sc, span = _partial_score(p_strings, t_strings, classes, cs)
             if sc < catalog.patterns[pi].min_score:
                 continue
+            read = t if span is None else t[span[0]:span[1]]
+            if _excluded(prep, pi, read, cs):
+                continue
             for (li, a, b, variant, j) in strings[t]:
-                aa, bb = a, b
-                if spans is not None:
-                    aa, bb = _span_words(lines[li], a, b, variant, j, spans, cs, ignore)
-                read = t if spans is None else t[spans[0]:spans[1]]
-                if _excluded(prep, pi, read):
-                    continue
-                k = (pi, li, aa, bb)
+                if span is not None:
+                    a, b = _span_words(lines[li], a, b, variant, j, span, cs, ignore)
+                k = (pi, li, a, b)
                 old = best.get(k)
                 if old is None or sc > old.score:
-                    best[k] = _Cand(pi, li, aa, bb, sc, catalog.patterns[pi].text, plen)
+                    best[k] = _Cand(pi, li, a, b, sc, catalog.patterns[pi].text, plen)
     return list(best.values())
+
+
+def _glued(pc: str, tc: str) -> bool:
+    """True when ``tc`` holds ``pc`` with more non-space characters attached:
+    the code inside a longer word (``FIC-101A``, ``XFIC-101``)."""
+    if len(tc) <= len(pc):
+        return False
+    k = tc.find(pc)
+    while k >= 0:
+        end = k + len(pc)
+        if (k > 0 and tc[k - 1] != " ") or (end < len(tc) and tc[end] != " "):
+            return True
+        k = tc.find(pc, k + 1)
+    return False
 
 
 def _ignore_chars(ignore: str, cs: bool) -> set[str]:
@@ -309,12 +335,12 @@ def _ignore_chars(ignore: str, cs: bool) -> set[str]:
 
 def _pairs_distance(queries, choices, kmax, process, Levenshtein, np):
     """(query, choice) index pairs within ``kmax`` edits (canonical strings)."""
-    out = []
     if kmax == 0:  # exact: a dictionary is faster than cdist
         pos = defaultdict(list)
         for ck, c in enumerate(choices):
             pos[c].append(ck)
         return [(qk, ck) for qk, q in enumerate(queries) for ck in pos.get(q, ())]
+    out = []
     step = max(1, _BLOCK // max(1, len(choices)))
     for s in range(0, len(queries), step):
         block = queries[s:s + step]
@@ -335,43 +361,69 @@ def _pairs_partial(queries, choices, smin, process, np):
     for s in range(0, len(queries), step):
         block = queries[s:s + step]
         m = process.cdist(block, choices, scorer=fuzz.partial_ratio, score_cutoff=cutoff,
-                          dtype=np.uint8, workers=-1)
-        qs, cs_ = np.nonzero(m > 0) if cutoff > 0 else np.nonzero(m >= 0)
+                          dtype=np.float32, workers=-1)
+        qs, cs_ = np.nonzero(m >= cutoff) if cutoff > 0 else np.nonzero(m >= 0)
         out.extend(zip((qs + s).tolist(), cs_.tolist()))
     return out
 
 
-def _score(p: str, pc: str, t: str, tc: str) -> float:
-    """The literal score of the module docstring (normalised and canonical forms)."""
+def cost(p: tuple[str, str, str], t: tuple[str, str, str], classes: tuple[str, ...],
+         case_sensitive: bool) -> float:
+    """Edit cost of reading ``t`` for the catalog's ``p`` (see the module docstring).
+
+    Each argument is ``(normalised, folded, canonical)``: the string with
+    case kept, then lower-cased unless case sensitive, then with each
+    confusion class merged. The alignment is the fewest-edits alignment of
+    the canonical strings (rapidfuzz); in it an insertion, deletion or
+    substitution costs 1, an aligned pair equal once folded costs 0, and an
+    aligned pair that is an OCR confusion costs :data:`CONFUSION_COST`.
+    """
     from rapidfuzz.distance import Levenshtein
 
-    if pc == tc and p == t:
-        return 100.0
-    e = Levenshtein.distance(pc, tc)
-    r = e if pc is p and tc is t else Levenshtein.distance(p, t)
-    w = e + CONFUSION_COST * (r - e)
-    return max(0.0, 100.0 * (1.0 - w / max(len(p), len(t), 1)))
+    pk, pf, pc = p
+    tk, tf, tc = t
+    if pf == tf:
+        return 0.0
+    total = 0.0
+    for tag, i1, i2, j1, j2 in Levenshtein.opcodes(pc, tc):
+        if tag == "equal":
+            if pf[i1:i2] == tf[j1:j2]:
+                continue
+            for a, b in zip(range(i1, i2), range(j1, j2)):
+                if pf[a] != tf[b]:
+                    total += CONFUSION_COST if confusable(pk[a], tk[b], classes,
+                                                          case_sensitive) else 1.0
+        else:
+            total += max(i2 - i1, j2 - j1)
+    return total
 
 
-def _partial_score(p: str, pc: str, t: str, tc: str, classes, cs):
+def _score(p, t, classes, cs) -> float:
+    """100 * (1 - cost / the longer length)."""
+    c = cost(p, t, classes, cs)
+    return max(0.0, 100.0 * (1.0 - c / max(len(p[0]), len(t[0]), 1)))
+
+
+def _partial_score(p, t, classes, cs):
     """Best score of ``p`` against a substring of ``t``; (score, (start, end))."""
     from rapidfuzz import fuzz
 
+    pc, tc = p[2], t[2]
     k = tc.find(pc)
     if k >= 0:
         spans = [(k, k + len(pc))]
     else:
         al = fuzz.partial_ratio_alignment(pc, tc)
         if al is None:
-            return 0.0, (0, len(t))
+            return 0.0, (0, len(tc))
         s0, e0 = al.dest_start, al.dest_end
-        # widen/narrow by one character at either end and keep the best
-        spans = {(max(0, s0 + ds), min(len(t), e0 + de))
-                 for ds in (-1, 0, 1) for de in (-1, 0, 1)}
+        # the alignment is by indel ratio: also try one character more or less
+        spans = sorted({(max(0, s0 + ds), min(len(tc), e0 + de))
+                        for ds in (-1, 0, 1) for de in (-1, 0, 1)})
         spans = [sp for sp in spans if sp[1] > sp[0]]
-    best = (0.0, (0, len(t)))
+    best = (0.0, (0, len(tc)))
     for s0, e0 in spans:
-        sc = _score(p, pc, t[s0:e0], tc[s0:e0])
+        sc = _score(p, tuple(x[s0:e0] for x in t), classes, cs)
         if sc > best[0]:
             best = (sc, (s0, e0))
     return best
@@ -379,12 +431,11 @@ def _partial_score(p: str, pc: str, t: str, tc: str, classes, cs):
 
 def _span_words(line: Line, a: int, b: int, variant: bool, joiner: str, span, cs, ignore):
     """Which words of window ``[a, b)`` a character span of its string covers."""
-    parts = []
-    for w in line.words[a:b]:
-        r = normalize(w.text, case_sensitive=cs, ignore=ignore)
-        parts.append(r.strip(STRIP_CHARS).strip() if variant else r)
     pos, first, last = 0, None, None
-    for k, part in enumerate(parts):
+    for k, w in enumerate(line.words[a:b]):
+        part = _keep(w.text, ignore, cs)
+        if variant:
+            part = part.strip(STRIP_CHARS).strip()
         if not part:
             continue
         start, end = pos, pos + len(part)
@@ -414,7 +465,7 @@ def _regex_candidates(lines: list[Line], catalog: Catalog, key: tuple,
         for k, w in enumerate(line.words):
             s = normalize_keep_case(w.text).strip(STRIP_CHARS).strip()
             if table:
-                s = s.translate(table)
+                s = s.translate(table).strip()
             if not s:
                 continue
             if parts:
@@ -431,7 +482,6 @@ def _regex_candidates(lines: list[Line], catalog: Catalog, key: tuple,
         use_word = p.whole_word and joiner == " " and p.compiled_word is not None
         rx = p.compiled_word if use_word else p.compiled
         edge_check = p.whole_word and not use_word
-        ctable = confusion_table(p.confusions, p.case_sensitive) if p.confusions else {}
         for li, (text, starts, ends, widx) in enumerate(texts):
             if not text:
                 continue
@@ -455,17 +505,17 @@ def _regex_candidates(lines: list[Line], catalog: Catalog, key: tuple,
                 k1 = bisect_left(starts, e0) - 1  # last word starting before e0
                 if k0 > k1:
                     continue
-                sc = _regex_score(m, ctable)
+                sc = _regex_score(m, p.confusions)
                 if sc < p.min_score:
                     continue
                 matched = m.group()
-                if _excluded(prep, pi, normalize(matched, case_sensitive=cs, ignore=ignore)):
+                if _excluded(prep, pi, matched, cs):
                     continue
                 out.append(_Cand(pi, li, widx[k0], widx[k1] + 1, sc, matched, len(matched)))
     return out
 
 
-def _regex_score(m, ctable: dict) -> float:
+def _regex_score(m, classes: tuple[str, ...]) -> float:
     counts = getattr(m, "fuzzy_counts", (0, 0, 0))
     subs, ins, dels = counts
     if not (subs or ins or dels):
@@ -475,9 +525,7 @@ def _regex_score(m, ctable: dict) -> float:
         text = m.string
         sub_pos = m.fuzzy_changes[0]
         for pos in sub_pos:
-            ch = text[pos]
-            cheap = ord(ch) in ctable or ord(ch.casefold()[:1] or ch) in ctable
-            cost += CONFUSION_COST if cheap else 1.0
+            cost += CONFUSION_COST if is_confusable(text[pos], classes) else 1.0
     n = len(m.group())
     return max(0.0, 100.0 * (1.0 - cost / max(n, n - ins + dels, 1)))
 
@@ -566,4 +614,4 @@ def _hit(c: _Cand, line: Line, p: Pattern) -> Hit:
                source=_uniq_join(w.source for w in ws), angle=line.angle)
 
 
-__all__ = ["match", "missing", "MatchWarning", "CONFUSION_COST", "MAX_WINDOW"]
+__all__ = ["match", "missing", "cost", "MatchWarning", "CONFUSION_COST", "MAX_WINDOW"]

@@ -14,7 +14,8 @@ is only what OCR got wrong:
 3. Every Unicode dash, hyphen and minus sign (:data:`DASHES`) becomes ``-``.
 4. Zero-width characters are removed; runs of whitespace become one space;
    the ends are trimmed.
-5. Unless the pattern is case sensitive, case is folded (``str.casefold``).
+5. Unless the pattern is case sensitive, case is folded (:func:`fold`: lower
+   case, one character for one, so positions still line up).
 6. The pattern's ``ignore`` characters are removed (from both sides).
 
 Separately, :func:`strip_punct` removes the punctuation OCR tends to attach to
@@ -67,11 +68,14 @@ _WS = re.compile(r"\s+")
 #: Punctuation stripped from both ends of a read word.
 STRIP_CHARS = ".,;:|()[]'\"\u2018\u2019\u201c\u201d`\u00b4"
 
-#: Default OCR confusion classes. Each class mixes letters with digits (or
-#: with symbols), never two digits: a cheap 3/8 or 1/7 would make distinct
-#: codes (FIC-103, FIC-108) look alike. 7/T is left out for the same reason
-#: it is rare in practice; add it with ``confusions: [..., "7T"]``.
-DEFAULT_CONFUSIONS: tuple[str, ...] = ("O0DQ", "I1l|i", "S5$", "B8", "Z2", "G6")
+#: Default OCR confusion classes, written as the characters *look*: lower
+#: case ``o s z`` have the shape of their capitals, lower case ``l`` and ``i``
+#: that of ``I``; capital ``L`` does not look like ``1`` and is in no class.
+#: Each class mixes letters with digits (or symbols), never two digits: a
+#: cheap 3/8 or 1/7 would make distinct codes (FIC-103, FIC-108) look alike.
+#: 7/T is left out as it is rare in practice and T is common in tags; add it
+#: with ``confusions: [..., "7T"]``.
+DEFAULT_CONFUSIONS: tuple[str, ...] = ("O0DQo", "I1l|i", "S5$s", "B8", "Z2z", "G6")
 
 
 def normalize(s: str, *, case_sensitive: bool = False, ignore: str = "") -> str:
@@ -85,10 +89,18 @@ def normalize(s: str, *, case_sensitive: bool = False, ignore: str = "") -> str:
     s = unicodedata.normalize("NFKC", s).translate(_TABLE)
     s = _WS.sub(" ", s).strip()
     if not case_sensitive:
-        s = s.casefold()
+        s = fold(s)
     if ignore:
         s = s.translate(_ignore_table(ignore, case_sensitive))
     return s
+
+
+def fold(s: str) -> str:
+    """Lower case, keeping one character for one (``len(fold(s)) == len(s)``)."""
+    low = s.lower()
+    if len(low) == len(s):
+        return low
+    return "".join(c.lower() if len(c.lower()) == 1 else c for c in s)
 
 
 def normalize_keep_case(s: str) -> str:
@@ -103,8 +115,7 @@ def _ignore_table(ignore: str, case_sensitive: bool) -> dict[int, None]:
     if any(c.isspace() for c in chars):
         chars = {c for c in chars if not c.isspace()} | {" "}
     if not case_sensitive:
-        chars |= {v for c in chars for v in (c.casefold(), c.upper(), c.lower())
-                  if len(v) == 1}
+        chars |= {v for c in chars for v in (c.upper(), c.lower()) if len(v) == 1}
     return {ord(c): None for c in chars}
 
 
@@ -128,8 +139,7 @@ def confusion_table(classes: tuple[str, ...], case_sensitive: bool) -> dict[int,
     representative). Raises ValueError when two classes share a character."""
     table: dict[int, str] = {}
     for cls in classes:
-        members = cls if case_sensitive else "".join(
-            c.casefold() for c in cls if len(c.casefold()) == 1)
+        members = cls if case_sensitive else fold(cls)
         rep = members[0]
         for c in members:
             if ord(c) in table and table[ord(c)] != rep:
@@ -149,6 +159,30 @@ def canonical(s: str, classes: tuple[str, ...], case_sensitive: bool = False) ->
     return s.translate(confusion_table(classes, case_sensitive))
 
 
-def is_confusable(c: str, classes: tuple[str, ...], case_sensitive: bool = False) -> bool:
-    """True when ``c`` belongs to one of the confusion classes."""
-    return bool(classes) and ord(c) in confusion_table(classes, case_sensitive)
+@lru_cache(maxsize=64)
+def class_index(classes: tuple[str, ...]) -> dict[str, int]:
+    """Character as written -> the number of its confusion class."""
+    out: dict[str, int] = {}
+    for k, cls in enumerate(classes):
+        for c in cls:
+            out.setdefault(c, k)
+    return out
+
+
+def confusable(p: str, t: str, classes: tuple[str, ...], case_sensitive: bool = False) -> bool:
+    """True when a read character ``t`` for the catalog's ``p`` is an OCR confusion.
+
+    Characters are compared as written and read: ``L`` read as ``1`` is not a
+    confusion, ``l`` is. Unless case sensitive, ``p``'s capital counts too (a
+    catalog typed in lower case still means the capitals on the drawing).
+    """
+    idx = class_index(classes)
+    k = idx.get(t)
+    if k is None:
+        return False
+    return idx.get(p) == k or (not case_sensitive and idx.get(p.upper()) == k)
+
+
+def is_confusable(c: str, classes: tuple[str, ...]) -> bool:
+    """True when the read character ``c`` belongs to one of the confusion classes."""
+    return c in class_index(classes)
