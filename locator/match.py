@@ -1,0 +1,617 @@
+"""Words x catalog -> hits: fuzzy literal matching, regexes, ambiguity, filters.
+
+Input words carry boxes in page points (unrotated space, origin top left);
+every hit's box is the union of the boxes of the words it covers, in the same
+space.
+
+**Lines and windows.** Words are grouped into text lines
+(:func:`locator.lines.group_lines`). A literal is compared with every word and
+every *window* of consecutive words of one line (up to the pattern's word
+count + 2 words, at most :data:`MAX_WINDOW`), each window joined with a space
+and without one, so a code OCR split (``FIC-`` ``101``) is one hit whose box
+spans both words, and a phrase (``PUMP ROOM``) matches the words of one line.
+Each word is also tried without the punctuation OCR attaches to its ends
+(``(FIC-101),``); the better of the two counts.
+
+**Score** (0-100) of a literal ``p`` against read text ``t``, both normalised
+(:mod:`locator.normalize`) and stripped of the pattern's ``ignore`` characters::
+
+    E     = Levenshtein distance after mapping each confusion class to one character
+    C     = Levenshtein distance of the unmapped strings - E   (confusions used)
+    score = 100 * (1 - (E + CONFUSION_COST * C) / max(len(p), len(t)))
+
+so an exact read scores 100, ``F1C-1O1`` for ``FIC-101`` scores 95.7 (two
+confusions at :data:`CONFUSION_COST` = 0.15 of an edit), ``FIC-102`` scores
+85.7 (one real edit in seven characters). With ``confusions: false``, ``C`` is
+0 and a confusion is a full edit.
+
+**whole_word.** A literal is compared with whole words (and runs of them), so
+with ``whole_word: true`` (the default) ``FIC-101`` inside ``FIC-101PUMP``
+scores only 63.6 and is no hit. With ``whole_word: false`` a literal is also
+found inside a longer read (best-aligned substring, scored as above); the
+hit's box is still that of the whole word(s) it lies in.
+
+**Regexes** run on each line's text: its words, normalised but with case kept
+(the regex gets ``IGNORECASE`` unless the pattern is case sensitive), end
+punctuation stripped, ``ignore`` characters removed, joined by one space (by
+nothing when ``ignore`` holds a space). A match's character span maps back to
+the words it touches. With ``whole_word`` a match must start and end at word
+edges. A fuzzy regex (``(?:...){e<=1}``) scores like a literal: each
+insertion, deletion or substitution costs one edit, a substitution whose read
+character is in a confusion class costs :data:`CONFUSION_COST`; an exact match
+scores 100. ``matched`` is the normalised text the regex matched.
+
+**Ambiguity.** Candidates below their pattern's ``min_score`` or equal (after
+normalisation) to one of its ``exclude`` strings are dropped. Then, best score
+first (ties: the longer pattern, then the fewer words), each candidate claims
+its words; a candidate sharing a word with an accepted one is dropped, so
+overlapping hits of one pattern collapse to the best one and each word goes to
+its best pattern. A true tie -- the same words at the same score for another
+pattern -- is reported for both patterns.
+
+**near.** A hit of a pattern with ``near: {pattern: ID, within: D}`` is kept
+only if a hit of ``ID`` lies within ``D`` points (gap between boxes) on the
+same page; dropped hits free their words and the claim runs again.
+
+Scale: candidate pairs are found with ``rapidfuzz.process.cdist`` over the
+distinct window strings, bucketed by length so only strings whose length can
+reach ``min_score`` are compared; Python touches only the surviving pairs.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from locator.catalog import Catalog, Pattern
+from locator.geometry import Box
+from locator.lines import Line, group_lines
+from locator.model import Hit, Word
+from locator.normalize import (
+    STRIP_CHARS,
+    _ignore_table,
+    canonical,
+    confusable,
+    fold,
+    is_confusable,
+    normalize,
+    normalize_keep_case,
+)
+
+#: Cost of one substitution inside an OCR confusion class, in edits.
+CONFUSION_COST = 0.15
+#: Most words one window may join.
+MAX_WINDOW = 6
+#: Most cells of one cdist block (bytes of memory, as uint8).
+_BLOCK = 8_000_000
+
+
+class MatchWarning(UserWarning):
+    """Something the matcher skipped (a regex past its time limit)."""
+
+
+@dataclass(slots=True)
+class _Cand:
+    pi: int          # pattern index in the catalog
+    li: int          # line index
+    a: int           # first word (index in the line)
+    b: int           # one past the last word
+    score: float
+    matched: str
+    plen: int        # length of the normalised pattern (or match): ties go to the longer
+
+
+# --------------------------------------------------------------------------
+# public API
+
+def match(words: Sequence[Word], catalog: Catalog) -> list[Hit]:
+    """All hits of ``catalog``'s text and regex patterns among ``words``.
+
+    Parameters
+    ----------
+    words
+        Words of any number of pages; boxes in page points, unrotated space.
+    catalog
+        A loaded catalog; ``symbol`` patterns are ignored here.
+
+    Returns
+    -------
+    list[Hit]
+        Sorted by page, then top, then left of the box (page points).
+
+    Examples
+    --------
+    >>> from locator.catalog import Catalog
+    >>> from locator.geometry import Box
+    >>> ws = [Word("F1C-", 90.0, Box(0, 0, 20, 8), 1, "t"),
+    ...       Word("1O1", 80.0, Box(22, 0, 36, 8), 1, "t")]
+    >>> [(h.pattern_id, h.text, round(h.score, 1), h.box)
+    ...  for h in match(ws, Catalog.from_texts(["FIC-101"]))]
+    [('FIC-101', 'F1C- 1O1', 95.7, Box(x0=0, y0=0, x1=36, y1=8))]
+    """
+    lines = group_lines(words)
+    if not lines:
+        return []
+    prep = _prepared(catalog)
+    cands: list[_Cand] = []
+    for key, idxs in prep["literal"].items():
+        cands.extend(_literal_candidates(lines, catalog, key, idxs, prep))
+    for key, idxs in prep["regex"].items():
+        cands.extend(_regex_candidates(lines, catalog, key, idxs))
+    accepted = _resolve(cands, lines, catalog)
+    hits = [_hit(c, lines[c.li], catalog.patterns[c.pi]) for c in accepted]
+    hits.sort(key=lambda h: (h.page, h.box.y0, h.box.x0, h.pattern_id))
+    return hits
+
+
+def missing(catalog: Catalog, hits) -> list:
+    """Catalog patterns (catalog order) with no hit.
+
+    ``hits`` is a list of :class:`~locator.model.Hit` (or of mappings with a
+    ``pattern_id``) or a DataFrame with a ``pattern_id`` column.
+    """
+    found = _found_ids(hits)
+    return [p for p in catalog.patterns if p.id not in found]
+
+
+def _found_ids(hits) -> set[str]:
+    if hits is None:
+        return set()
+    cols = getattr(hits, "columns", None)
+    if cols is not None:  # a DataFrame
+        if "pattern_id" not in cols:
+            raise ValueError("missing(): the table has no 'pattern_id' column")
+        return {str(v) for v in hits["pattern_id"].tolist()}
+    out = set()
+    for h in hits:
+        out.add(str(h["pattern_id"] if isinstance(h, dict) else h.pattern_id))
+    return out
+
+
+# --------------------------------------------------------------------------
+# preparation (cached on the catalog)
+
+def _prepared(catalog: Catalog) -> dict:
+    prep = catalog._cache.get("match")
+    if prep is not None:
+        return prep
+    literal: dict[tuple, list[int]] = defaultdict(list)
+    regex: dict[tuple, list[int]] = defaultdict(list)
+    pnorm: dict[int, str] = {}   # normalised, case kept, ignore removed
+    pfold: dict[int, str] = {}   # ... and folded unless case sensitive
+    pcanon: dict[int, str] = {}  # ... and confusion classes merged
+    excl: dict[int, frozenset[str]] = {}
+    for i, p in enumerate(catalog.patterns):
+        if p.kind == "text":
+            key = (p.case_sensitive, p.ignore, p.confusions, p.whole_word)
+            literal[key].append(i)
+            n = _keep(p.text, p.ignore, p.case_sensitive)
+            pnorm[i] = n
+            pfold[i] = n if p.case_sensitive else fold(n)
+            pcanon[i] = canonical(pfold[i], p.confusions, p.case_sensitive)
+        elif p.kind == "regex":
+            regex[(p.case_sensitive, p.ignore)].append(i)
+        if p.exclude:
+            forms = set()
+            for x in p.exclude:
+                n = _keep(x, p.ignore, p.case_sensitive)
+                n = n if p.case_sensitive else fold(n)
+                forms.add(n)
+                forms.add(n.replace(" ", ""))
+            excl[i] = frozenset(forms)
+    prep = {"literal": dict(literal), "regex": dict(regex), "pnorm": pnorm,
+            "pfold": pfold, "pcanon": pcanon, "exclude": excl}
+    catalog._cache["match"] = prep
+    return prep
+
+
+def _keep(text: str, ignore: str, cs: bool) -> str:
+    """Normalised with case kept and the ``ignore`` characters removed."""
+    s = normalize_keep_case(text)
+    return s.translate(_ignore_table(ignore, cs)).strip() if ignore else s
+
+
+def _excluded(prep: dict, pi: int, text: str, cs: bool) -> bool:
+    forms = prep["exclude"].get(pi)
+    if not forms:
+        return False
+    t = text if cs else fold(text)
+    return t in forms or t.replace(" ", "") in forms
+
+
+# --------------------------------------------------------------------------
+# literals
+
+def _literal_candidates(lines: list[Line], catalog: Catalog, key: tuple, idxs: list[int],
+                        prep: dict) -> list[_Cand]:
+    import numpy as np
+    from rapidfuzz import process
+    from rapidfuzz.distance import Levenshtein
+
+    cs, ignore, classes, whole_word = key
+    pnorm, pfold, pcanon = prep["pnorm"], prep["pfold"], prep["pcanon"]
+    tokens = max(pnorm[i].count(" ") + 1 for i in idxs)
+    wmax = min(MAX_WINDOW, tokens + 2)
+    longest = max(len(pnorm[i]) for i in idxs)
+    f_all = 1.0 - min(catalog.patterns[i].min_score for i in idxs) / 100.0
+    max_len = math.inf if not whole_word or f_all >= 1 else int(longest / (1 - f_all)) + 1
+
+    # 1. Every window's strings: unique string -> windows (line, a, b, stripped, joiner).
+    strings: dict[str, list[tuple]] = {}
+    joiners = (" ", "") if " " not in _ignore_chars(ignore, cs) else ("",)
+    for li, line in enumerate(lines):
+        raw = [_keep(w.text, ignore, cs) for w in line.words]
+        stripped = [r.strip(STRIP_CHARS).strip() for r in raw]
+        n = len(raw)
+        for a in range(n):
+            for b in range(a + 1, min(n, a + wmax) + 1):
+                for variant, parts in ((False, raw[a:b]), (True, stripped[a:b])):
+                    if variant and parts == raw[a:b]:
+                        continue
+                    for j in (joiners if b - a > 1 else ("",)):
+                        s = j.join(x for x in parts if x)
+                        if s and len(s) <= max_len:
+                            strings.setdefault(s, []).append((li, a, b, variant, j))
+    if not strings:
+        return []
+    texts = list(strings)
+    tfold = texts if cs else [fold(t) for t in texts]
+    canon = [canonical(t, classes, cs) for t in tfold]
+    tlen = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+    order = np.argsort(tlen, kind="stable")
+    sorted_len = tlen[order]
+
+    # 2. Candidate pairs per bucket of patterns with one length and min_score.
+    best: dict[tuple, _Cand] = {}
+    buckets: dict[tuple[int, float], list[int]] = defaultdict(list)
+    for i in idxs:
+        buckets[(len(pnorm[i]), catalog.patterns[i].min_score)].append(i)
+    for (plen, smin), members in buckets.items():
+        f = 1.0 - smin / 100.0
+        lo = math.ceil(plen * (1 - f) - 1e-9)
+        hi = math.inf if (f >= 1 or not whole_word) else math.floor(plen / (1 - f) + 1e-9)
+        start = int(np.searchsorted(sorted_len, lo, side="left"))
+        stop = len(sorted_len) if hi == math.inf else int(
+            np.searchsorted(sorted_len, hi, side="right"))
+        if start >= stop:
+            continue
+        q_idx = order[start:stop]
+        queries = [canon[k] for k in q_idx]
+        choices = [pcanon[i] for i in members]
+        if whole_word:
+            # The merged-class distance is a lower bound of the cost: prune on it.
+            kmax = int(math.floor(f * max(plen, int(sorted_len[stop - 1])) + 1e-9))
+            pairs = _pairs_distance(queries, choices, kmax, process, Levenshtein, np)
+        else:
+            pairs = _pairs_partial(queries, choices, smin, process, np)
+        for qk, ck in pairs:
+            ti = int(q_idx[qk])
+            pi = members[ck]
+            t = texts[ti]
+            p_strings = (pnorm[pi], pfold[pi], pcanon[pi])
+            t_strings = (t, tfold[ti], canon[ti])
+            if whole_word:
+                if _glued(pcanon[pi], canon[ti]):
+                    continue
+                sc, span = _score(p_strings, t_strings, classes, cs), None
+            else:
+                sc, span = _partial_score(p_strings, t_strings, classes, cs)
+            if sc < catalog.patterns[pi].min_score:
+                continue
+            read = t if span is None else t[span[0]:span[1]]
+            if _excluded(prep, pi, read, cs):
+                continue
+            for (li, a, b, variant, j) in strings[t]:
+                if span is not None:
+                    a, b = _span_words(lines[li], a, b, variant, j, span, cs, ignore)
+                k = (pi, li, a, b)
+                old = best.get(k)
+                if old is None or sc > old.score:
+                    best[k] = _Cand(pi, li, a, b, sc, catalog.patterns[pi].text, plen)
+    return list(best.values())
+
+
+def _glued(pc: str, tc: str) -> bool:
+    """True when ``tc`` holds ``pc`` with more non-space characters attached:
+    the code inside a longer word (``FIC-101A``, ``XFIC-101``)."""
+    if len(tc) <= len(pc):
+        return False
+    k = tc.find(pc)
+    while k >= 0:
+        end = k + len(pc)
+        if (k > 0 and tc[k - 1] != " ") or (end < len(tc) and tc[end] != " "):
+            return True
+        k = tc.find(pc, k + 1)
+    return False
+
+
+def _ignore_chars(ignore: str, cs: bool) -> set[str]:
+    return {chr(k) for k in _ignore_table(ignore, cs)} if ignore else set()
+
+
+def _pairs_distance(queries, choices, kmax, process, Levenshtein, np):
+    """(query, choice) index pairs within ``kmax`` edits (canonical strings)."""
+    if kmax == 0:  # exact: a dictionary is faster than cdist
+        pos = defaultdict(list)
+        for ck, c in enumerate(choices):
+            pos[c].append(ck)
+        return [(qk, ck) for qk, q in enumerate(queries) for ck in pos.get(q, ())]
+    out = []
+    step = max(1, _BLOCK // max(1, len(choices)))
+    for s in range(0, len(queries), step):
+        block = queries[s:s + step]
+        m = process.cdist(block, choices, scorer=Levenshtein.distance, score_cutoff=kmax,
+                          dtype=np.uint8 if kmax < 255 else np.int32, workers=-1)
+        qs, cs_ = np.nonzero(m <= kmax)
+        out.extend(zip((qs + s).tolist(), cs_.tolist()))
+    return out
+
+
+def _pairs_partial(queries, choices, smin, process, np):
+    """Pairs where a choice may lie inside a query (rapidfuzz partial_ratio prefilter)."""
+    from rapidfuzz import fuzz
+
+    out = []
+    cutoff = max(0.0, smin - 15.0)
+    step = max(1, _BLOCK // max(1, len(choices)))
+    for s in range(0, len(queries), step):
+        block = queries[s:s + step]
+        m = process.cdist(block, choices, scorer=fuzz.partial_ratio, score_cutoff=cutoff,
+                          dtype=np.float32, workers=-1)
+        qs, cs_ = np.nonzero(m >= cutoff) if cutoff > 0 else np.nonzero(m >= 0)
+        out.extend(zip((qs + s).tolist(), cs_.tolist()))
+    return out
+
+
+def cost(p: tuple[str, str, str], t: tuple[str, str, str], classes: tuple[str, ...],
+         case_sensitive: bool) -> float:
+    """Edit cost of reading ``t`` for the catalog's ``p`` (see the module docstring).
+
+    Each argument is ``(normalised, folded, canonical)``: the string with
+    case kept, then lower-cased unless case sensitive, then with each
+    confusion class merged. The alignment is the fewest-edits alignment of
+    the canonical strings (rapidfuzz); in it an insertion, deletion or
+    substitution costs 1, an aligned pair equal once folded costs 0, and an
+    aligned pair that is an OCR confusion costs :data:`CONFUSION_COST`.
+    """
+    from rapidfuzz.distance import Levenshtein
+
+    pk, pf, pc = p
+    tk, tf, tc = t
+    if pf == tf:
+        return 0.0
+    total = 0.0
+    for tag, i1, i2, j1, j2 in Levenshtein.opcodes(pc, tc):
+        if tag == "equal":
+            if pf[i1:i2] == tf[j1:j2]:
+                continue
+            for a, b in zip(range(i1, i2), range(j1, j2)):
+                if pf[a] != tf[b]:
+                    total += CONFUSION_COST if confusable(pk[a], tk[b], classes,
+                                                          case_sensitive) else 1.0
+        else:
+            total += max(i2 - i1, j2 - j1)
+    return total
+
+
+def _score(p, t, classes, cs) -> float:
+    """100 * (1 - cost / the longer length)."""
+    c = cost(p, t, classes, cs)
+    return max(0.0, 100.0 * (1.0 - c / max(len(p[0]), len(t[0]), 1)))
+
+
+def _partial_score(p, t, classes, cs):
+    """Best score of ``p`` against a substring of ``t``; (score, (start, end))."""
+    from rapidfuzz import fuzz
+
+    pc, tc = p[2], t[2]
+    k = tc.find(pc)
+    if k >= 0:
+        spans = [(k, k + len(pc))]
+    else:
+        al = fuzz.partial_ratio_alignment(pc, tc)
+        if al is None:
+            return 0.0, (0, len(tc))
+        s0, e0 = al.dest_start, al.dest_end
+        # the alignment is by indel ratio: also try one character more or less
+        spans = sorted({(max(0, s0 + ds), min(len(tc), e0 + de))
+                        for ds in (-1, 0, 1) for de in (-1, 0, 1)})
+        spans = [sp for sp in spans if sp[1] > sp[0]]
+    best = (0.0, (0, len(tc)))
+    for s0, e0 in spans:
+        sc = _score(p, tuple(x[s0:e0] for x in t), classes, cs)
+        if sc > best[0]:
+            best = (sc, (s0, e0))
+    return best
+
+
+def _span_words(line: Line, a: int, b: int, variant: bool, joiner: str, span, cs, ignore):
+    """Which words of window ``[a, b)`` a character span of its string covers."""
+    pos, first, last = 0, None, None
+    for k, w in enumerate(line.words[a:b]):
+        part = _keep(w.text, ignore, cs)
+        if variant:
+            part = part.strip(STRIP_CHARS).strip()
+        if not part:
+            continue
+        start, end = pos, pos + len(part)
+        if end > span[0] and start < span[1]:
+            first = k if first is None else first
+            last = k
+        pos = end + len(joiner)
+    if first is None:
+        return a, b
+    return a + first, a + last + 1
+
+
+# --------------------------------------------------------------------------
+# regexes
+
+def _regex_candidates(lines: list[Line], catalog: Catalog, key: tuple,
+                      idxs: list[int]) -> list[_Cand]:
+    cs, ignore = key
+    prep = _prepared(catalog)
+    table = _ignore_table(ignore, cs) if ignore else None
+    joiner = "" if ignore and " " in _ignore_chars(ignore, cs) else " "
+    # Each line's text and where each word sits in it.
+    texts: list[tuple[str, list[int], list[int], list[int]]] = []
+    for line in lines:
+        parts, starts, ends, widx = [], [], [], []
+        pos = 0
+        for k, w in enumerate(line.words):
+            s = normalize_keep_case(w.text).strip(STRIP_CHARS).strip()
+            if table:
+                s = s.translate(table).strip()
+            if not s:
+                continue
+            if parts:
+                pos += len(joiner)
+            starts.append(pos)
+            ends.append(pos + len(s))
+            widx.append(k)
+            parts.append(s)
+            pos += len(s)
+        texts.append((joiner.join(parts), starts, ends, widx))
+    out: list[_Cand] = []
+    for pi in idxs:
+        p = catalog.patterns[pi]
+        use_word = p.whole_word and joiner == " " and p.compiled_word is not None
+        rx = p.compiled_word if use_word else p.compiled
+        edge_check = p.whole_word and not use_word
+        for li, (text, starts, ends, widx) in enumerate(texts):
+            if not text:
+                continue
+            try:
+                found = list(rx.finditer(text, timeout=p.timeout))
+            except TimeoutError:
+                warnings.warn(MatchWarning(
+                    f"pattern '{p.id}' ({p.origin}): the regex took longer than "
+                    f"{p.timeout:g} s on a line of page {lines[li].page}; skipped for "
+                    f"the rest of this document"), stacklevel=3)
+                break
+            for m in found:
+                s0, e0 = m.span()
+                if e0 <= s0:
+                    continue
+                if edge_check and (bisect_left(starts, s0) == len(starts)
+                                   or starts[bisect_left(starts, s0)] != s0
+                                   or e0 not in ends):
+                    continue
+                k0 = bisect_right(ends, s0)       # first word ending after s0
+                k1 = bisect_left(starts, e0) - 1  # last word starting before e0
+                if k0 > k1:
+                    continue
+                sc = _regex_score(m, p.confusions)
+                if sc < p.min_score:
+                    continue
+                matched = m.group()
+                if _excluded(prep, pi, matched, cs):
+                    continue
+                out.append(_Cand(pi, li, widx[k0], widx[k1] + 1, sc, matched, len(matched)))
+    return out
+
+
+def _regex_score(m, classes: tuple[str, ...]) -> float:
+    counts = getattr(m, "fuzzy_counts", (0, 0, 0))
+    subs, ins, dels = counts
+    if not (subs or ins or dels):
+        return 100.0
+    cost = float(ins + dels)
+    if subs:
+        text = m.string
+        sub_pos = m.fuzzy_changes[0]
+        for pos in sub_pos:
+            cost += CONFUSION_COST if is_confusable(text[pos], classes) else 1.0
+    n = len(m.group())
+    return max(0.0, 100.0 * (1.0 - cost / max(n, n - ins + dels, 1)))
+
+
+# --------------------------------------------------------------------------
+# ambiguity and near
+
+def _resolve(cands: list[_Cand], lines: list[Line], catalog: Catalog) -> list[_Cand]:
+    cands.sort(key=lambda c: (-round(c.score, 6), -c.plen, c.b - c.a, c.li, c.a, c.pi))
+    has_near = any(p.near is not None for p in catalog.patterns)
+    dropped: set[int] = set()
+    for _ in range(20):
+        accepted = _greedy(cands, dropped)
+        if not has_near:
+            return [cands[k] for k in accepted]
+        bad = _near_failures(cands, accepted, lines, catalog)
+        if not bad:
+            return [cands[k] for k in accepted]
+        dropped |= bad
+    return [cands[k] for k in accepted]
+
+
+def _greedy(cands: list[_Cand], dropped: set[int]) -> list[int]:
+    owner: dict[tuple[int, int], int] = {}
+    accepted: list[int] = []
+    for k, c in enumerate(cands):
+        if k in dropped:
+            continue
+        keys = [(c.li, w) for w in range(c.a, c.b)]
+        owners = {owner[x] for x in keys if x in owner}
+        if not owners:
+            for x in keys:
+                owner[x] = k
+            accepted.append(k)
+            continue
+        # a true tie: the same words at the same score, another pattern
+        if all((o := cands[j]).li == c.li and o.a == c.a and o.b == c.b
+               and round(o.score, 6) == round(c.score, 6) and o.pi != c.pi
+               for j in owners):
+            accepted.append(k)
+    return accepted
+
+
+def _near_failures(cands: list[_Cand], accepted: list[int], lines: list[Line],
+                   catalog: Catalog) -> set[int]:
+    pats = catalog.patterns
+    boxes: dict[tuple[str, int], list[Box]] = defaultdict(list)
+    for k in accepted:
+        c = cands[k]
+        line = lines[c.li]
+        boxes[(pats[c.pi].id, line.page)].append(_box(line, c))
+    bad = set()
+    for k in accepted:
+        c = cands[k]
+        near = pats[c.pi].near
+        if near is None:
+            continue
+        line = lines[c.li]
+        mine = _box(line, c)
+        refs = boxes.get((near.pattern, line.page), ())
+        if not any(mine.distance(r) <= near.within for r in refs):
+            bad.add(k)
+    return bad
+
+
+def _box(line: Line, c: _Cand) -> Box:
+    return Box.union_all([w.box for w in line.words[c.a:c.b]])
+
+
+def _uniq_join(values: Iterable[str]) -> str:
+    seen: list[str] = []
+    for v in values:
+        for part in str(v).split("+"):
+            if part and part not in seen:
+                seen.append(part)
+    return "+".join(seen)
+
+
+def _hit(c: _Cand, line: Line, p: Pattern) -> Hit:
+    ws = line.words[c.a:c.b]
+    return Hit(pattern_id=p.id, label=p.label, matched=c.matched,
+               text=" ".join(w.text for w in ws), score=round(c.score, 2),
+               box=Box.union_all([w.box for w in ws]), page=line.page,
+               engine=_uniq_join(w.engine for w in ws),
+               conf=sum(w.conf for w in ws) / len(ws),
+               source=_uniq_join(w.source for w in ws), angle=line.angle)
+
+
+__all__ = ["match", "missing", "cost", "MatchWarning", "CONFUSION_COST", "MAX_WINDOW"]

@@ -1,0 +1,404 @@
+"""The matcher on hand-built words (no OCR): boxes are page points."""
+
+from __future__ import annotations
+
+import random
+import warnings
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from locator.catalog import Catalog, parse_catalog
+from locator.geometry import Box
+from locator.match import CONFUSION_COST, MatchWarning, match, missing
+from locator.model import Hit, Word
+from locator.normalize import DEFAULT_CONFUSIONS, class_index
+
+
+def W(text, x0, y0=10.0, *, width=None, h=10.0, page=1, angle=0, conf=90.0,
+      engine="tesseract", source="ocr"):
+    width = width if width is not None else 6.0 * max(1, len(text))
+    return Word(text, conf, Box(x0, y0, x0 + width, y0 + h), page, engine, angle, source)
+
+
+def row(*texts, x0=10.0, y0=10.0, gap=3.0, page=1):
+    """Words on one baseline separated by a normal word space."""
+    out, x = [], x0
+    for t in texts:
+        out.append(W(t, x, y0, page=page))
+        x += 6.0 * len(t) + gap
+    return out
+
+
+def cat(yaml_text: str) -> Catalog:
+    return parse_catalog(yaml_text, name="codes.yaml")
+
+
+def only(hits: list[Hit]) -> Hit:
+    assert len(hits) == 1, hits
+    return hits[0]
+
+
+# --- single words and scores -------------------------------------------------
+
+def test_exact_word_hit_carries_every_field():
+    c = cat("patterns: [{id: F, text: FIC-101, label: instrument}]")
+    h = only(match([W("FIC-101", 10, 20, conf=80)], c))
+    assert (h.pattern_id, h.label, h.matched, h.text, h.score) == (
+        "F", "instrument", "FIC-101", "FIC-101", 100.0)
+    assert h.box == Box(10, 20, 52, 30)
+    assert (h.page, h.engine, h.conf, h.source, h.angle) == (1, "tesseract", 80.0, "ocr", 0)
+
+
+def test_confusions_are_cheap_real_substitutions_are_not():
+    c = Catalog.from_texts(["FIC-101"])
+    h = only(match([W("F1C-1O1", 10)], c))
+    assert h.score == pytest.approx(100 * (1 - 2 * CONFUSION_COST / 7), abs=0.01)
+    assert h.score >= 95
+    h = only(match([W("FIC-102", 10)], c))  # one real edit in seven characters
+    assert h.score == pytest.approx(100 * 6 / 7, abs=0.01)
+    assert match([W("FIC-102", 10)], Catalog.from_texts(["FIC-101"], min_score=90)) == []
+
+
+def test_confusions_off_makes_a_confusion_a_full_edit():
+    c = Catalog.from_texts(["FIC-101"], confusions=False, min_score=70)
+    assert only(match([W("F1C-1O1", 10)], c)).score == pytest.approx(100 * 5 / 7, abs=0.01)
+
+
+def test_capital_L_is_not_a_one():
+    # 'l' looks like 1, 'L' does not: a dimension 1928 is not inductor L928
+    c = Catalog.from_texts(["L928"])
+    assert match([W("1928", 10)], c) == []
+    assert only(match([W("l928", 10)], c)).score == 100.0  # case is free
+
+
+def test_custom_confusion_classes():
+    c = Catalog.from_texts(["TT-7"], confusions=["7T"], min_score=95)
+    assert only(match([W("7T-7", 10)], c)).score >= 95
+    assert match([W("7T-7", 10)], Catalog.from_texts(["TT-7"], min_score=95)) == []
+
+
+def test_case_insensitive_by_default_and_case_sensitive_on_request():
+    assert only(match([W("fic-101", 10)], Catalog.from_texts(["FIC-101"]))).score == 100
+    c = cat("patterns: [{text: Ab-1, case_sensitive: true}]")
+    assert match([W("AB-1", 10)], c) == []
+    assert only(match([W("Ab-1", 10)], c)).score == 100
+
+
+def test_end_punctuation_is_stripped_but_kept_when_it_helps():
+    c = Catalog.from_texts(["FIC-101", "M(1)"])
+    hits = match(row("(FIC-101),", "M(1)"), c)
+    assert [(h.pattern_id, h.score) for h in hits] == [("FIC-101", 100.0), ("M(1)", 100.0)]
+
+
+def test_unicode_fullwidth_dashes_and_lookalikes_match():
+    c = Catalog.from_texts(["FIC-101"])
+    for read in ("ＦＩＣ－１０１", "FIC\u2013101", "FIC\u2212101", "F\u0406\u0421-101"):
+        assert only(match([W(read, 10)], c)).score == 100.0, read
+
+
+def test_ignore_characters_are_removed_from_both_sides():
+    c = Catalog.from_texts(["FIC-101"], ignore=" -_.")
+    for read in ("FIC101", "FIC_101", "F.I.C-101"):
+        assert only(match([W(read, 10)], c)).score == 100.0, read
+    assert only(match(row("FIC", "101"), c)).text == "FIC 101"
+
+
+# --- windows: splits, joins, phrases -----------------------------------------
+
+def test_a_code_split_in_two_words_is_one_hit_with_the_union_box():
+    c = Catalog.from_texts(["FIC-101"])
+    ws = row("FIC-", "101")
+    h = only(match(ws, c))
+    assert h.text == "FIC- 101" and h.score == 100.0
+    assert h.box == ws[0].box.union(ws[1].box)
+
+
+def test_a_code_written_with_a_space_matches_both_ways():
+    for code in ("HV 96160-01", "HV96160-01"):
+        h = only(match(row("HV", "96160-01"), Catalog.from_texts([code])))
+        assert h.text == "HV 96160-01" and h.score == 100.0
+
+
+def test_extra_neighbour_word_is_not_swallowed():
+    ws = row("FIC-101", "A")
+    h = only(match(ws, Catalog.from_texts(["FIC-101"])))
+    assert h.box == ws[0].box and h.text == "FIC-101"
+
+
+def test_split_codes_do_not_join_across_open_space_or_lines():
+    c = Catalog.from_texts(["FIC-101"])
+    assert match([W("FIC-", 10), W("101", 300)], c) == []
+    assert match([W("FIC-", 10, 10), W("101", 40, 40)], c) == []
+
+
+def test_whole_word_true_refuses_a_code_glued_to_a_neighbour():
+    c = Catalog.from_texts(["FIC-101"])
+    for read in ("FIC-101PUMP", "XFIC-101", "FIC-101A", "FIC-1O1A", "FIC-1011", "FIC-101-2"):
+        assert match([W(read, 10)], c) == [], read
+    # a longer code is not a hit of the shorter one, even split in two words
+    assert match(row("FIC-", "101A"), c) == []
+    # a misread character inside the code is still a hit
+    h = only(match([W("FIC-1Q01", 10)], Catalog.from_texts(["FIC-1001"])))
+    assert h.score == pytest.approx(100 - 100 * CONFUSION_COST / 8, abs=0.01)
+
+
+def test_whole_word_false_finds_a_code_inside_a_longer_word():
+    c = Catalog.from_texts(["FIC-101"], whole_word=False)
+    ws = [W("FIC-101PUMP", 10), W("X", 200)]
+    h = only(match(ws, c))
+    assert h.score == 100.0 and h.box == ws[0].box and h.matched == "FIC-101"
+    h = only(match([W("ZZF1C-1O1", 10)], c))
+    assert h.score >= 95
+
+
+def test_whole_word_false_keeps_only_the_words_the_code_covers():
+    c = Catalog.from_texts(["FIC-101"], whole_word=False)
+    ws = row("NOTE", "FIC-", "101PUMP")
+    h = only(match(ws, c))
+    assert h.text == "FIC- 101PUMP" and h.box == ws[1].box.union(ws[2].box)
+
+
+def test_phrase_matches_consecutive_words_of_one_line():
+    c = Catalog.from_texts(["PUMP ROOM"])
+    ws = row("SEE", "PUMP", "ROOM", "3")
+    h = only(match(ws, c))
+    assert h.text == "PUMP ROOM" and h.box == ws[1].box.union(ws[2].box)
+    assert only(match(row("PUMP", "R0OM"), c)).score >= 95
+    # not across lines
+    assert match([W("PUMP", 10, 10), W("ROOM", 10, 40)], c) == []
+
+
+def test_vertical_split_code():
+    ws = [W("101", 100, 50, width=10, h=18, angle=90), W("FIC-", 100, 72, width=10, h=23, angle=90)]
+    h = only(match(ws, Catalog.from_texts(["FIC-101"])))
+    assert h.text == "FIC- 101" and h.angle == 90
+
+
+# --- regexes ------------------------------------------------------------------
+
+PART = r"[A-Z]{2}-\d{5}-[A-Z]"
+
+
+def test_regex_span_maps_to_the_word_it_covers():
+    c = cat(f"patterns: [{{id: part, regex: '{PART}', label: part}}]")
+    ws = row("PART", "AB-12345-C", "QTY", "2")
+    h = only(match(ws, c))
+    assert (h.pattern_id, h.matched, h.text, h.score) == ("part", "AB-12345-C", "AB-12345-C", 100)
+    assert h.box == ws[1].box
+
+
+def test_regex_across_two_words_has_the_union_box():
+    c = cat(r"patterns: [{id: part, regex: '[A-Z]{2}-\d{5}\s?-[A-Z]'}]")
+    ws = row("AB-12345", "-C")
+    h = only(match(ws, c))
+    assert h.matched == "AB-12345 -C" and h.box == ws[0].box.union(ws[1].box)
+
+
+def test_regex_whole_word():
+    c = cat(r"patterns: [{id: n, regex: '\d{3}'}]")
+    assert match(row("1234"), c) == []
+    assert only(match(row("L", "123,"), c)).matched == "123"
+    c = cat(r"patterns: [{id: n, regex: '\d{3}', whole_word: false}]")
+    assert only(match(row("1234"), c)).matched == "123"
+
+
+def test_regex_alternatives_respect_word_edges():
+    c = cat("patterns: [{id: f, regex: 'FIC-1|FIC-10'}]")
+    assert only(match(row("FIC-10"), c)).matched == "FIC-10"
+
+
+def test_regex_is_case_insensitive_unless_asked():
+    c = cat(f"patterns: [{{id: part, regex: '{PART}'}}]")
+    assert only(match(row("ab-12345-c"), c)).matched == "ab-12345-c"
+    c = cat(f"patterns: [{{id: part, regex: '{PART}', case_sensitive: true}}]")
+    assert match(row("ab-12345-c"), c) == []
+
+
+def test_fuzzy_regex_scores_confusions_cheaply():
+    c = cat(r"patterns: [{id: f, regex: '(?:FIC-\d{3}){e<=1}'}]")
+    h = only(match(row("FIC-1O1"), c))
+    assert h.score == pytest.approx(100 * (1 - CONFUSION_COST / 7), abs=0.01)
+    h = only(match(row("FIC-1X1"), c))
+    assert h.score == pytest.approx(100 * 6 / 7, abs=0.01)
+    h = only(match(row("FIC101"), c))  # one deletion
+    assert h.score == pytest.approx(100 * 6 / 7, abs=0.01)
+
+
+def test_regex_with_ignore_space_joins_words():
+    c = cat(r"patterns: [{id: f, regex: 'FIC-?\d{3}', ignore: ' '}]")
+    ws = row("FIC", "101")
+    h = only(match(ws, c))
+    assert h.matched == "FIC101" and h.box == ws[0].box.union(ws[1].box)
+    assert match(row("FIC", "1012"), c) == []  # still whole words
+
+
+def test_regex_timeout_warns_and_skips():
+    c = cat(r"patterns: [{id: slow, regex: '(?:(?:a|aa)+b){e<=1}', timeout: 0.000001}]")
+    text = "a" * 3000
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        hits = match([W(text, 10, width=3000)], c)
+    assert hits == []
+    assert any(issubclass(r.category, MatchWarning) and "slow" in str(r.message) for r in rec)
+
+
+# --- ambiguity ----------------------------------------------------------------
+
+def test_each_word_goes_to_its_best_pattern():
+    c = Catalog.from_texts(["FIC-101", "FIC-102"])
+    h = only(match(row("FIC-101"), c))
+    assert h.pattern_id == "FIC-101"
+
+
+def test_longer_pattern_wins_a_score_tie_on_shared_words():
+    c = Catalog.from_texts(["HV", "HV 96160-01"])
+    h = only(match(row("HV", "96160-01"), c))
+    assert h.pattern_id == "HV 96160-01"
+
+
+def test_true_ties_are_reported_for_both_patterns():
+    c = cat("patterns: [{id: a, text: FIC-101}, {id: b, text: fic-101, label: other}]")
+    hits = match(row("FIC-101"), c)
+    assert sorted(h.pattern_id for h in hits) == ["a", "b"]
+    assert hits[0].box == hits[1].box
+
+
+def test_literal_and_regex_tie_on_the_same_word():
+    c = cat(f"patterns: [{{id: lit, text: AB-12345-C}}, {{id: rx, regex: '{PART}'}}]")
+    assert sorted(h.pattern_id for h in match(row("AB-12345-C"), c)) == ["lit", "rx"]
+
+
+def test_two_occurrences_are_two_hits_and_sorted_by_position():
+    c = Catalog.from_texts(["FIC-101"])
+    ws = [W("FIC-101", 10, 300, page=2), W("FIC-101", 10, 200), W("FIC-101", 300, 10)]
+    hits = match(ws, c)
+    assert [(h.page, h.box.y0) for h in hits] == [(1, 10), (1, 200), (2, 300)]
+
+
+# --- near and exclude ------------------------------------------------------------
+
+NEAR = """
+patterns:
+  - {id: P-1, text: P-1}
+  - id: motor
+    text: MOTOR
+    near: {pattern: P-1, within: 50}
+"""
+
+
+def test_near_keeps_only_hits_close_to_the_reference():
+    c = cat(NEAR)
+    ws = [W("P-1", 10, 10), W("MOTOR", 10, 40), W("MOTOR", 500, 500)]
+    hits = match(ws, c)
+    assert sorted((h.pattern_id, h.box.x0) for h in hits) == [("P-1", 10), ("motor", 10)]
+    assert [h.pattern_id for h in match([W("MOTOR", 10, 40)], c)] == []
+
+
+def test_near_is_per_page():
+    ws = [W("P-1", 10, 10, page=1), W("MOTOR", 10, 40, page=2)]
+    assert [h.pattern_id for h in match(ws, cat(NEAR))] == ["P-1"]
+
+
+def test_exclude_drops_listed_strings_after_normalisation():
+    c = cat(f"""
+patterns:
+  - id: part
+    regex: '{PART}'
+    exclude: [AB-00000-X]
+  - id: pump
+    text: PUMP
+    exclude: PUMPS
+    min_score: 75
+""")
+    ws = row("ab\u201300000-x", "AB-12345-C") + [W("PUMPS", 10, 50), W("PUMP", 10, 80)]
+    hits = match(ws, c)
+    assert sorted((h.pattern_id, h.text) for h in hits) == [("part", "AB-12345-C"),
+                                                            ("pump", "PUMP")]
+
+
+# --- misc -------------------------------------------------------------------------
+
+def test_symbol_patterns_are_ignored_by_the_text_matcher(tmp_path):
+    (tmp_path / "v.png").write_bytes(b"\x89PNG")
+    c = parse_catalog("patterns: [{symbol: v.png}, {text: V-1}]", name="c.yaml",
+                      base_dir=tmp_path)
+    assert [h.pattern_id for h in match(row("V-1", "v"), c)] == ["V-1"]
+
+
+def test_engines_and_sources_join_uniquely_and_conf_is_the_mean():
+    ws = [W("FIC-", 10, conf=80, engine="tesseract"),
+          W("101", 40, conf=60, engine="easyocr+tesseract", source="text")]
+    h = only(match(ws, Catalog.from_texts(["FIC-101"])))
+    assert h.engine == "tesseract+easyocr" and h.source == "ocr+text" and h.conf == 70
+
+
+def test_missing_lists_unmatched_entries_from_hits_or_a_frame():
+    import pandas as pd
+
+    c = Catalog.from_texts(["A-1", "B-2", "C-3"])
+    hits = match(row("A-1", "C-3"), c)
+    assert [p.id for p in missing(c, hits)] == ["B-2"]
+    df = pd.DataFrame({"pattern_id": [h.pattern_id for h in hits]})
+    assert [p.id for p in missing(c, df)] == ["B-2"]
+    assert [p.id for p in missing(c, [])] == ["A-1", "B-2", "C-3"]
+
+
+def test_no_words_no_hits():
+    assert match([], Catalog.from_texts(["A"])) == []
+
+
+def test_catalog_can_be_reused_and_pickled():
+    import pickle
+
+    c = cat(f"patterns: [{{id: part, regex: '{PART}'}}, {{text: FIC-101}}]")
+    ws = row("AB-12345-C", "FIC-101")
+    first = match(ws, c)
+    c2 = pickle.loads(pickle.dumps(c))
+    assert match(ws, c2) == first == match(ws, c)
+
+
+# --- properties -------------------------------------------------------------------
+
+_IDX = class_index(DEFAULT_CONFUSIONS)
+CODE = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-", min_size=3, max_size=16)
+
+
+@settings(max_examples=200, deadline=None)
+@given(CODE, st.data())
+def test_one_confusion_matches_with_confusions_and_not_without(code, data):
+    spots = [i for i, ch in enumerate(code) if ch in _IDX]
+    assume(spots)
+    i = data.draw(st.sampled_from(spots))
+    cls = DEFAULT_CONFUSIONS[_IDX[code[i]]]
+    others = [ch for ch in cls if ch.lower() != code[i].lower()]
+    new = data.draw(st.sampled_from(others))
+    read = code[:i] + new + code[i + 1:]
+    on = Catalog.from_texts([code], min_score=95)
+    off = Catalog.from_texts([code], min_score=95, confusions=False)
+    assert only(match([W(read, 10)], on)).score >= 95
+    assert match([W(read, 10)], off) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(CODE.filter(lambda c: c.strip(" -_.")), st.sampled_from(" -_."), st.data())
+def test_an_ignored_character_inserted_anywhere_changes_nothing(code, ch, data):
+    i = data.draw(st.integers(0, len(code)))
+    c = Catalog.from_texts([code], ignore=" -_.")
+    plain = match([W(code, 10)], c)
+    spiked = match([W(code[:i] + ch + code[i:], 10)], c)
+    assert [(h.pattern_id, h.score) for h in spiked] == [(h.pattern_id, h.score) for h in plain]
+    assert len(plain) == 1 and plain[0].score == 100
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.randoms())
+def test_hits_do_not_depend_on_word_order(rnd: random.Random):
+    c = Catalog.from_texts(["FIC-101", "PUMP ROOM", "HV 96160-01", "FIC-102"])
+    ws = (row("FIC-", "101", "PUMP", "ROOM") + row("HV", "96160-01", y0=40)
+          + row("FIC-1O2", y0=70) + row("FIC-101", y0=100, page=2))
+    want = match(ws, c)
+    shuffled = ws[:]
+    rnd.shuffle(shuffled)
+    assert match(shuffled, c) == want
