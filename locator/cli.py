@@ -107,14 +107,20 @@ def _summary(report) -> None:
 
 
 def _print_hits(df) -> None:
+    """The hits as a readable table on stdout: rich on a terminal, plain text in a pipe."""
     from rich.table import Table
 
     if df.empty:
         out.print("no hits")
         return
-    cols = ["pattern_id", "label", "matched", "text", "score", "page",
-            "x0", "y0", "x1", "y1", "engine", "conf"]
+    cols = [c for c in ["file", "pattern_id", "label", "matched", "text", "score", "page",
+                        "x0", "y0", "x1", "y1", "engine", "conf"] if c in df.columns]
+    if not out.is_terminal:  # piped or redirected: full values, no ellipses, no colour
+        print(df[cols].to_string(index=False))
+        return
     t = Table(*cols, box=None, header_style="bold")
+    for c in t.columns:
+        c.overflow = "fold"
     for row in df[cols].itertuples(index=False):
         t.add_row(*(f"{v:.1f}" if isinstance(v, float) else str(v) for v in row))
     out.print(t)
@@ -277,7 +283,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="locate", standalone_mode=False)
     except LocatorError as e:
-        err.print(f"locate: error: {e}", markup=False)
+        err.print(f"locate: error: {e}", markup=False, soft_wrap=True)
         sys.exit(e.exit_code)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
@@ -292,6 +298,6 @@ def main(argv: list[str] | None = None) -> None:
             raise
         err.print(f"locate: internal error: {type(e).__name__}: {e} "
                   f"(set LOCATOR_DEBUG=1 for the traceback, and please report it)",
-                  markup=False)
+                  markup=False, soft_wrap=True)
         sys.exit(INTERNAL_ERROR_EXIT_CODE)
     sys.exit(0)

@@ -41,13 +41,19 @@ def vertical_text_regions(img: np.ndarray, dpi: float, *, ink_level: int = 160) 
     w, h = stats[:, 2], stats[:, 3]
     glyph = (w >= 1) & (h >= 1) & (w <= hi) & (h <= hi) & (np.maximum(w, h) >= lo)
     glyph[0] = False
-    mask = glyph[labels].astype(np.uint8)
-    gap = max(2, int(pt_to_px(1.2, dpi)))  # about a letter gap at small sizes
-    smeared = cv2.dilate(mask, np.ones((2 * gap + 1, 1), np.uint8))
+    # Each glyph's whole bounding box, not its pixels, stretched up and down by
+    # about a letter gap: the letters of a vertical word share the line's band
+    # across, though not pixel columns (a T's bar, a hyphen), and their gaps
+    # grow with the text size, which the box's width (the cap height) tells.
+    H = ink.shape[0]
+    smeared = np.zeros_like(ink)
+    for x, y, bw, bh, _a in stats[np.flatnonzero(glyph)]:
+        e = int(0.4 * bw) + 1
+        smeared[max(0, y - e):min(H, y + bh + e), x:x + bw] = 1
     n2, blobs, st, _ = cv2.connectedComponentsWithStats(smeared, connectivity=8)
     # How many glyphs each blob holds: a vertical word is at least three letters
     # stacked; a lone tall glyph ("1", "I") is one.
-    on = mask.astype(bool)
+    on = glyph[labels]
     pairs = np.unique(blobs[on].astype(np.int64) * (n + 1) + labels[on])
     glyphs_per_blob = np.bincount(pairs // (n + 1), minlength=n2)
     cap_lo = pt_to_px(MIN_TEXT_PT * 0.6, dpi)  # the cap height of the smallest text

@@ -42,8 +42,22 @@ def test_upright_only_setting_finds_upright_codes(small_drawing):
 
 
 @pytest.mark.parametrize("rotation", [90, 180, 270])
-def test_rotate_page_boxes_land_on_the_text(tmp_path, rotation):
-    """A page with /Rotate: boxes come back in unrotated space, exactly on the text layer's."""
+def test_rotate_page_upright_in_view_boxes_land_on_the_text(tmp_path, rotation):
+    """A /Rotate page whose text stands upright when viewed (a scanner's usual output):
+    boxes come back in unrotated space, on the ink."""
+    codes = [("FIC-101", 80, 100, 10, rotation), ("PT-2034", 300, 250, 9, rotation),
+             ("LT-3307", 500, 400, 10, rotation)]
+    pdf = tmp_path / f"rot{rotation}.pdf"
+    truth = draw_codes(pdf, codes, width=700, height=500, rotation=rotation)
+    cat = write_catalog(tmp_path / "c.yaml", list(truth))
+    result = run(pdf, cat, Settings(dpi=300, rotations=(0,)))  # upright in the view
+    _assert_found_in_place(result.hits, truth)
+
+
+@pytest.mark.parametrize("rotation", [90, 270])
+def test_rotate_page_text_vertical_in_view(tmp_path, rotation):
+    """Text upright in unrotated space shows vertical once /Rotate turns the page:
+    the rotated-text passes read it and boxes still land on the ink."""
     codes = [("FIC-101", 80, 100, 10, 0), ("PT-2034", 300, 250, 9, 0),
              ("LT-3307", 500, 400, 10, 0)]
     pdf = tmp_path / f"rot{rotation}.pdf"
