@@ -6,8 +6,8 @@ space.
 
 **Lines and windows.** Words are grouped into text lines
 (:func:`locator.lines.group_lines`). A literal is compared with every word and
-every *window* of consecutive words of one line (up to the pattern's word
-count + 2 words, at most :data:`MAX_WINDOW`), each window joined with a space
+every *window* of consecutive words of one line (up to the longest
+pattern's word count + :data:`WINDOW_SLACK` words), each window joined with a space
 and without one, so a code OCR split (``FIC-`` ``101``) is one hit whose box
 spans both words, and a phrase (``PUMP ROOM``) matches the words of one line.
 Each word is also tried without the punctuation OCR attaches to its ends
@@ -78,14 +78,13 @@ from locator.normalize import (
     confusable,
     fold,
     is_confusable,
-    normalize,
     normalize_keep_case,
 )
 
 #: Cost of one substitution inside an OCR confusion class, in edits.
 CONFUSION_COST = 0.15
-#: Most words one window may join.
-MAX_WINDOW = 6
+#: How many more words than the pattern has a window may join (OCR splits).
+WINDOW_SLACK = 2
 #: Most cells of one cdist block (bytes of memory, as uint8).
 _BLOCK = 8_000_000
 
@@ -108,7 +107,8 @@ class _Cand:
 # --------------------------------------------------------------------------
 # public API
 
-def match(words: Sequence[Word], catalog: Catalog) -> list[Hit]:
+def match(words: Sequence[Word], catalog: Catalog, *,
+          references: Sequence[Hit] = ()) -> list[Hit]:
     """All hits of ``catalog``'s text and regex patterns among ``words``.
 
     Parameters
@@ -117,6 +117,9 @@ def match(words: Sequence[Word], catalog: Catalog) -> list[Hit]:
         Words of any number of pages; boxes in page points, unrotated space.
     catalog
         A loaded catalog; ``symbol`` patterns are ignored here.
+    references
+        Hits found by other matchers (symbols), used only as ``near``
+        references: a text pattern ``near`` a symbol pattern needs them.
 
     Returns
     -------
@@ -142,7 +145,7 @@ def match(words: Sequence[Word], catalog: Catalog) -> list[Hit]:
         cands.extend(_literal_candidates(lines, catalog, key, idxs, prep))
     for key, idxs in prep["regex"].items():
         cands.extend(_regex_candidates(lines, catalog, key, idxs))
-    accepted = _resolve(cands, lines, catalog)
+    accepted = _resolve(cands, lines, catalog, references)
     hits = [_hit(c, lines[c.li], catalog.patterns[c.pi]) for c in accepted]
     hits.sort(key=lambda h: (h.page, h.box.y0, h.box.x0, h.pattern_id))
     return hits
@@ -235,7 +238,7 @@ def _literal_candidates(lines: list[Line], catalog: Catalog, key: tuple, idxs: l
     cs, ignore, classes, whole_word = key
     pnorm, pfold, pcanon = prep["pnorm"], prep["pfold"], prep["pcanon"]
     tokens = max(pnorm[i].count(" ") + 1 for i in idxs)
-    wmax = min(MAX_WINDOW, tokens + 2)
+    wmax = tokens + WINDOW_SLACK
     longest = max(len(pnorm[i]) for i in idxs)
     f_all = 1.0 - min(catalog.patterns[i].min_score for i in idxs) / 100.0
     max_len = math.inf if not whole_word or f_all >= 1 else int(longest / (1 - f_all)) + 1
@@ -533,7 +536,8 @@ def _regex_score(m, classes: tuple[str, ...]) -> float:
 # --------------------------------------------------------------------------
 # ambiguity and near
 
-def _resolve(cands: list[_Cand], lines: list[Line], catalog: Catalog) -> list[_Cand]:
+def _resolve(cands: list[_Cand], lines: list[Line], catalog: Catalog,
+             references: Sequence[Hit] = ()) -> list[_Cand]:
     cands.sort(key=lambda c: (-round(c.score, 6), -c.plen, c.b - c.a, c.li, c.a, c.pi))
     has_near = any(p.near is not None for p in catalog.patterns)
     dropped: set[int] = set()
@@ -541,7 +545,7 @@ def _resolve(cands: list[_Cand], lines: list[Line], catalog: Catalog) -> list[_C
         accepted = _greedy(cands, dropped)
         if not has_near:
             return [cands[k] for k in accepted]
-        bad = _near_failures(cands, accepted, lines, catalog)
+        bad = _near_failures(cands, accepted, lines, catalog, references)
         if not bad:
             return [cands[k] for k in accepted]
         dropped |= bad
@@ -570,9 +574,11 @@ def _greedy(cands: list[_Cand], dropped: set[int]) -> list[int]:
 
 
 def _near_failures(cands: list[_Cand], accepted: list[int], lines: list[Line],
-                   catalog: Catalog) -> set[int]:
+                   catalog: Catalog, references: Sequence[Hit] = ()) -> set[int]:
     pats = catalog.patterns
     boxes: dict[tuple[str, int], list[Box]] = defaultdict(list)
+    for h in references:
+        boxes[(h.pattern_id, h.page)].append(h.box)
     for k in accepted:
         c = cands[k]
         line = lines[c.li]
@@ -614,4 +620,4 @@ def _hit(c: _Cand, line: Line, p: Pattern) -> Hit:
                source=_uniq_join(w.source for w in ws), angle=line.angle)
 
 
-__all__ = ["match", "missing", "cost", "MatchWarning", "CONFUSION_COST", "MAX_WINDOW"]
+__all__ = ["match", "missing", "cost", "MatchWarning", "CONFUSION_COST", "WINDOW_SLACK"]

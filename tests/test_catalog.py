@@ -436,3 +436,11 @@ def test_catalog_error_is_a_locator_error_with_exit_code_5(tmp_path):
     with pytest.raises(LocatorError) as ei:
         parse_catalog("patterns: []", name="x.yaml")
     assert ei.value.exit_code == 5
+
+
+def test_the_example_catalogs_load():
+    root = Path(__file__).resolve().parents[1] / "patterns"
+    found = [p for p in sorted(root.glob("*.yaml")) if not p.name.startswith("sample-")]
+    assert found
+    for p in found:
+        assert len(load_catalog(p)) > 0, p
