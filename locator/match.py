@@ -47,7 +47,10 @@ first (ties: the longer pattern, then the fewer words), each candidate claims
 its words; a candidate sharing a word with an accepted one is dropped, so
 overlapping hits of one pattern collapse to the best one and each word goes to
 its best pattern. A true tie -- the same words at the same score for another
-pattern -- is reported for both patterns.
+pattern -- is reported for both patterns. Finally, hits of one pattern whose
+boxes overlap (:data:`SAME_PLACE_IOS` of the smaller box) -- the same label
+read twice, say by two engines or as one word and as two -- merge into one
+hit: the best read's text and score, the union box, every engine.
 
 **near.** A hit of a pattern with ``near: {pattern: ID, within: D}`` is kept
 only if a hit of ``ID`` lies within ``D`` points (gap between boxes) on the
@@ -85,6 +88,8 @@ from locator.normalize import (
 CONFUSION_COST = 0.15
 #: How many more words than the pattern has a window may join (OCR splits).
 WINDOW_SLACK = 2
+#: Two hits of one pattern are one when this share of the smaller box overlaps.
+SAME_PLACE_IOS = 0.5
 #: Most cells of one cdist block (bytes of memory, as uint8).
 _BLOCK = 8_000_000
 
@@ -146,7 +151,7 @@ def match(words: Sequence[Word], catalog: Catalog, *,
     for key, idxs in prep["regex"].items():
         cands.extend(_regex_candidates(lines, catalog, key, idxs))
     accepted = _resolve(cands, lines, catalog, references)
-    hits = [_hit(c, lines[c.li], catalog.patterns[c.pi]) for c in accepted]
+    hits = _merge_same_place([_hit(c, lines[c.li], catalog.patterns[c.pi]) for c in accepted])
     hits.sort(key=lambda h: (h.page, h.box.y0, h.box.x0, h.pattern_id))
     return hits
 
@@ -287,8 +292,9 @@ def _literal_candidates(lines: list[Line], catalog: Catalog, key: tuple, idxs: l
         choices = [pcanon[i] for i in members]
         if whole_word:
             # The merged-class distance is a lower bound of the cost: prune on it.
-            kmax = int(math.floor(f * max(plen, int(sorted_len[stop - 1])) + 1e-9))
-            pairs = _pairs_distance(queries, choices, kmax, process, Levenshtein, np)
+            qlen = sorted_len[start:stop]
+            allowed = np.floor(f * np.maximum(qlen, plen) + 1e-9).astype(np.int64)
+            pairs = _pairs_distance(queries, choices, allowed, process, Levenshtein, np)
         else:
             pairs = _pairs_partial(queries, choices, smin, process, np)
         for qk, ck in pairs:
@@ -336,8 +342,9 @@ def _ignore_chars(ignore: str, cs: bool) -> set[str]:
     return {chr(k) for k in _ignore_table(ignore, cs)} if ignore else set()
 
 
-def _pairs_distance(queries, choices, kmax, process, Levenshtein, np):
-    """(query, choice) index pairs within ``kmax`` edits (canonical strings)."""
+def _pairs_distance(queries, choices, allowed, process, Levenshtein, np):
+    """(query, choice) index pairs within ``allowed[query]`` edits (canonical strings)."""
+    kmax = int(allowed.max())
     if kmax == 0:  # exact: a dictionary is faster than cdist
         pos = defaultdict(list)
         for ck, c in enumerate(choices):
@@ -349,7 +356,7 @@ def _pairs_distance(queries, choices, kmax, process, Levenshtein, np):
         block = queries[s:s + step]
         m = process.cdist(block, choices, scorer=Levenshtein.distance, score_cutoff=kmax,
                           dtype=np.uint8 if kmax < 255 else np.int32, workers=-1)
-        qs, cs_ = np.nonzero(m <= kmax)
+        qs, cs_ = np.nonzero(m <= allowed[s:s + step, None])
         out.extend(zip((qs + s).tolist(), cs_.tolist()))
     return out
 
@@ -601,6 +608,49 @@ def _box(line: Line, c: _Cand) -> Box:
     return Box.union_all([w.box for w in line.words[c.a:c.b]])
 
 
+def _merge_same_place(hits: list[Hit]) -> list[Hit]:
+    """Hits of one pattern on one page whose boxes overlap become one."""
+    groups: dict[tuple[str, int], list[Hit]] = defaultdict(list)
+    for h in hits:
+        groups[(h.pattern_id, h.page)].append(h)
+    out: list[Hit] = []
+    for group in groups.values():
+        if len(group) == 1:
+            out.extend(group)
+            continue
+        group.sort(key=lambda h: h.box.x0)
+        parent = list(range(len(group)))
+
+        def find(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        active: list[int] = []
+        for i, h in enumerate(group):
+            active = [j for j in active if group[j].box.x1 >= h.box.x0]
+            for j in active:
+                if group[j].box.ios(h.box) >= SAME_PLACE_IOS:
+                    parent[find(i)] = find(j)
+            active.append(i)
+        clusters: dict[int, list[Hit]] = defaultdict(list)
+        for i, h in enumerate(group):
+            clusters[find(i)].append(h)
+        for members in clusters.values():
+            if len(members) == 1:
+                out.append(members[0])
+                continue
+            best = max(members, key=lambda h: (h.score, h.conf))
+            out.append(Hit(pattern_id=best.pattern_id, label=best.label, matched=best.matched,
+                           text=best.text, score=best.score,
+                           box=Box.union_all([h.box for h in members]), page=best.page,
+                           engine=_uniq_join(h.engine for h in members),
+                           conf=sum(h.conf for h in members) / len(members),
+                           source=_uniq_join(h.source for h in members), angle=best.angle))
+    return out
+
+
 def _uniq_join(values: Iterable[str]) -> str:
     seen: list[str] = []
     for v in values:
@@ -620,4 +670,5 @@ def _hit(c: _Cand, line: Line, p: Pattern) -> Hit:
                source=_uniq_join(w.source for w in ws), angle=line.angle)
 
 
-__all__ = ["match", "missing", "cost", "MatchWarning", "CONFUSION_COST", "WINDOW_SLACK"]
+__all__ = ["match", "missing", "cost", "MatchWarning", "CONFUSION_COST", "WINDOW_SLACK",
+           "SAME_PLACE_IOS"]

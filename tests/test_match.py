@@ -440,3 +440,21 @@ def test_the_example_catalog_end_to_end():
                    ("PT-1002", "PT-1002")}
     assert {p.id for p in missing(c, match(ws, c))} == {
         "PSV-2001", "TT-4711", "PT-1001", "LT-2001", "FV-3001"}
+
+
+def test_one_label_read_twice_is_one_hit():
+    # two engines read the same label (the merge stage left both words)
+    a = W("FIC-101", 10, 10, width=42, engine="tesseract", conf=90)
+    b = W("FIC-1O1", 11, 11, width=43, engine="easyocr", conf=70)
+    h = only(match([a, b], Catalog.from_texts(["FIC-101"])))
+    assert (h.text, h.score, h.engine, h.conf) == ("FIC-101", 100.0, "tesseract+easyocr", 80)
+    assert h.box == Box(10, 10, 54, 21)
+    # and in two directions (a 0 and a 90 degree pass over a short code)
+    c = W("FIC-101", 11, 10, width=41, angle=90, engine="tesseract")
+    h = only(match([a, c], Catalog.from_texts(["FIC-101"])))
+    assert h.angle == 0 and h.box == Box(10, 10, 52, 20)
+
+
+def test_two_labels_side_by_side_stay_two_hits():
+    ws = [W("FIC-101", 10, 10, width=42), W("FIC-101", 53, 10, width=42)]
+    assert len(match(ws, Catalog.from_texts(["FIC-101"]))) == 2
