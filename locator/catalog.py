@@ -176,6 +176,16 @@ class Catalog:
         return _build(data, _Lines(), "<texts>", Path("."))
 
     @classmethod
+    def combine(cls, *catalogs: Catalog) -> Catalog:
+        """One catalog of several (``--patterns x.yaml --codes tags.csv``).
+
+        Raises :class:`CatalogError` when an id appears in two of them.
+        """
+        pats = [p for c in catalogs for p in c.patterns]
+        source = " + ".join(c.source or "<catalog>" for c in catalogs)
+        return cls.from_patterns(pats, source)
+
+    @classmethod
     def from_patterns(cls, patterns: Sequence[Pattern], source: str | None = None) -> Catalog:
         """A catalog of ready patterns, checking ids and ``near`` references."""
         pats = list(patterns)

@@ -444,3 +444,14 @@ def test_the_example_catalogs_load():
     assert found
     for p in found:
         assert len(load_catalog(p)) > 0, p
+
+
+def test_combine_catalogs_checks_ids_across_them(tmp_path):
+    yaml_cat = load_catalog(write(tmp_path, "codes.yaml", "patterns:\n  - FIC-101\n"))
+    codes = load_codes(write(tmp_path, "tags.csv", "Tag\nPT-7\n"), column="Tag")
+    both = Catalog.combine(yaml_cat, codes)
+    assert both.ids == ["FIC-101", "PT-7"]
+    clash = load_codes(write(tmp_path, "more.csv", "Tag\nFIC-101\n"), column="Tag")
+    with pytest.raises(CatalogError, match=r"more.csv row 2: duplicate id 'FIC-101' \(first "
+                                           r"defined at .*codes.yaml line 2\)"):
+        Catalog.combine(yaml_cat, clash)
