@@ -16,20 +16,27 @@ Each word is also tried without the punctuation OCR attaches to its ends
 **Score** (0-100) of a literal ``p`` against read text ``t``, both normalised
 (:mod:`locator.normalize`) and stripped of the pattern's ``ignore`` characters::
 
-    E     = Levenshtein distance after mapping each confusion class to one character
-    C     = Levenshtein distance of the unmapped strings - E   (confusions used)
-    score = 100 * (1 - (E + CONFUSION_COST * C) / max(len(p), len(t)))
+    score = 100 * (1 - cost / max(len(p), len(t)))
 
-so an exact read scores 100, ``F1C-1O1`` for ``FIC-101`` scores 95.7 (two
-confusions at :data:`CONFUSION_COST` = 0.15 of an edit), ``FIC-102`` scores
-85.7 (one real edit in seven characters). With ``confusions: false``, ``C`` is
-0 and a confusion is a full edit.
+``cost`` is a weighted edit distance (:func:`cost`): each inserted, deleted or
+wrongly read character costs 1; a character read as another member of its
+OCR confusion class (``O0DQo``, ``I1l|i``, ``S5$s``, ``B8``, ``Z2z``, ``G6``)
+costs :data:`CONFUSION_COST` = 0.15; a case difference costs nothing unless
+the pattern is case sensitive. Characters are compared as written and read,
+so ``l`` read for ``1`` is a confusion but ``L`` for ``1`` is not. (The
+alignment priced is the fewest-edits alignment once each confusion class is
+merged into one character, which is also the bound used to prune.) So an
+exact read scores 100, ``F1C-1O1`` for ``FIC-101`` 95.7, ``FIC-102`` 85.7
+(one real edit in seven characters), and with ``confusions: false`` a
+confusion is a full edit (``F1C-1O1``: 71.4).
 
-**whole_word.** A literal is compared with whole words (and runs of them), so
-with ``whole_word: true`` (the default) ``FIC-101`` inside ``FIC-101PUMP``
-scores only 63.6 and is no hit. With ``whole_word: false`` a literal is also
-found inside a longer read (best-aligned substring, scored as above); the
-hit's box is still that of the whole word(s) it lies in.
+**whole_word.** A literal is compared with whole words (and runs of them). With
+``whole_word: true`` (the default) a read that holds the code with more
+characters attached is no hit however close it scores: ``FIC-101A``,
+``XFIC-101``, ``FIC-1011`` are not ``FIC-101`` (they are usually other codes).
+With ``whole_word: false`` a literal is also found inside a longer read
+(best-aligned substring, scored as above); the hit's box is that of the
+word(s) the substring lies in.
 
 **Regexes** run on each line's text: its words, normalised but with case kept
 (the regex gets ``IGNORECASE`` unless the pattern is case sensitive), end
