@@ -176,6 +176,16 @@ class Catalog:
         return _build(data, _Lines(), "<texts>", Path("."))
 
     @classmethod
+    def combine(cls, *catalogs: Catalog) -> Catalog:
+        """One catalog of several (``--patterns x.yaml --codes tags.csv``).
+
+        Raises :class:`CatalogError` when an id appears in two of them.
+        """
+        pats = [p for c in catalogs for p in c.patterns]
+        source = " + ".join(c.source or "<catalog>" for c in catalogs)
+        return cls.from_patterns(pats, source)
+
+    @classmethod
     def from_patterns(cls, patterns: Sequence[Pattern], source: str | None = None) -> Catalog:
         """A catalog of ready patterns, checking ids and ``near`` references."""
         pats = list(patterns)
@@ -249,7 +259,7 @@ def load_codes(path: str | Path, *, column: str, label_column: str | None = None
     if not p.exists():
         raise CatalogError(f"{name}: code list not found")
     lines = _Lines()
-    return _build({"patterns": [entry]}, lines, name, Path("."), direct_file=True)
+    return _build({"patterns": [entry]}, lines, name, Path("."))
 
 
 # --------------------------------------------------------------------------
@@ -630,6 +640,8 @@ class _Errors:
 
 
 def _pattern_name(raw: Any, index: int) -> str:
+    if isinstance(raw, str) and raw.strip():
+        return f"pattern '{raw.strip()}'"
     if isinstance(raw, dict):
         for k in ("id", "text", "file", "symbol"):
             v = raw.get(k)
@@ -638,8 +650,7 @@ def _pattern_name(raw: Any, index: int) -> str:
     return f"pattern #{index + 1}"
 
 
-def _build(data: Any, lines: _Lines, name: str, base_dir: Path, *,
-           direct_file: bool = False) -> Catalog:
+def _build(data: Any, lines: _Lines, name: str, base_dir: Path) -> Catalog:
     from pydantic import ValidationError
 
     Defaults, Entry, Top = _models()
@@ -689,8 +700,7 @@ def _build(data: Any, lines: _Lines, name: str, base_dir: Path, *,
         opts = {**defaults, **entry.model_dump(exclude_none=True)}
         try:
             if entry.file is not None:
-                src = entry.file if direct_file else f"{name} line {line}"
-                patterns.extend(_file_patterns(entry, opts, base_dir, src, head, what))
+                patterns.extend(_file_patterns(entry, opts, base_dir, head, what))
             else:
                 p = _make_pattern(entry, opts, base_dir, f"{name} line {line}" if line
                                   else name, lines, path, name)
@@ -839,7 +849,7 @@ def _check_near(patterns: list[Pattern], name: str, lines: _Lines,
 # --------------------------------------------------------------------------
 # Code lists (CSV / XLSX)
 
-def _file_patterns(entry, opts: dict, base_dir: Path, src: str, head: str,
+def _file_patterns(entry, opts: dict, base_dir: Path, head: str,
                    what: str) -> list[Pattern]:
     rel = Path(entry.file.strip())
     full = rel if rel.is_absolute() else base_dir / rel

@@ -6,8 +6,8 @@ space.
 
 **Lines and windows.** Words are grouped into text lines
 (:func:`locator.lines.group_lines`). A literal is compared with every word and
-every *window* of consecutive words of one line (up to the pattern's word
-count + 2 words, at most :data:`MAX_WINDOW`), each window joined with a space
+every *window* of consecutive words of one line (up to the longest
+pattern's word count + :data:`WINDOW_SLACK` words), each window joined with a space
 and without one, so a code OCR split (``FIC-`` ``101``) is one hit whose box
 spans both words, and a phrase (``PUMP ROOM``) matches the words of one line.
 Each word is also tried without the punctuation OCR attaches to its ends
@@ -16,20 +16,27 @@ Each word is also tried without the punctuation OCR attaches to its ends
 **Score** (0-100) of a literal ``p`` against read text ``t``, both normalised
 (:mod:`locator.normalize`) and stripped of the pattern's ``ignore`` characters::
 
-    E     = Levenshtein distance after mapping each confusion class to one character
-    C     = Levenshtein distance of the unmapped strings - E   (confusions used)
-    score = 100 * (1 - (E + CONFUSION_COST * C) / max(len(p), len(t)))
+    score = 100 * (1 - cost / max(len(p), len(t)))
 
-so an exact read scores 100, ``F1C-1O1`` for ``FIC-101`` scores 95.7 (two
-confusions at :data:`CONFUSION_COST` = 0.15 of an edit), ``FIC-102`` scores
-85.7 (one real edit in seven characters). With ``confusions: false``, ``C`` is
-0 and a confusion is a full edit.
+``cost`` is a weighted edit distance (:func:`cost`): each inserted, deleted or
+wrongly read character costs 1; a character read as another member of its
+OCR confusion class (``O0DQo``, ``I1l|i``, ``S5$s``, ``B8``, ``Z2z``, ``G6``)
+costs :data:`CONFUSION_COST` = 0.15; a case difference costs nothing unless
+the pattern is case sensitive. Characters are compared as written and read,
+so ``l`` read for ``1`` is a confusion but ``L`` for ``1`` is not. (The
+alignment priced is the fewest-edits alignment once each confusion class is
+merged into one character, which is also the bound used to prune.) So an
+exact read scores 100, ``F1C-1O1`` for ``FIC-101`` 95.7, ``FIC-102`` 85.7
+(one real edit in seven characters), and with ``confusions: false`` a
+confusion is a full edit (``F1C-1O1``: 71.4).
 
-**whole_word.** A literal is compared with whole words (and runs of them), so
-with ``whole_word: true`` (the default) ``FIC-101`` inside ``FIC-101PUMP``
-scores only 63.6 and is no hit. With ``whole_word: false`` a literal is also
-found inside a longer read (best-aligned substring, scored as above); the
-hit's box is still that of the whole word(s) it lies in.
+**whole_word.** A literal is compared with whole words (and runs of them). With
+``whole_word: true`` (the default) a read that holds the code with more
+characters attached is no hit however close it scores: ``FIC-101A``,
+``XFIC-101``, ``FIC-1011`` are not ``FIC-101`` (they are usually other codes).
+With ``whole_word: false`` a literal is also found inside a longer read
+(best-aligned substring, scored as above); the hit's box is that of the
+word(s) the substring lies in.
 
 **Regexes** run on each line's text: its words, normalised but with case kept
 (the regex gets ``IGNORECASE`` unless the pattern is case sensitive), end
@@ -47,7 +54,10 @@ first (ties: the longer pattern, then the fewer words), each candidate claims
 its words; a candidate sharing a word with an accepted one is dropped, so
 overlapping hits of one pattern collapse to the best one and each word goes to
 its best pattern. A true tie -- the same words at the same score for another
-pattern -- is reported for both patterns.
+pattern -- is reported for both patterns. Finally, hits of one pattern whose
+boxes overlap (:data:`SAME_PLACE_IOS` of the smaller box) -- the same label
+read twice, say by two engines or as one word and as two -- merge into one
+hit: the best read's text and score, the union box, every engine.
 
 **near.** A hit of a pattern with ``near: {pattern: ID, within: D}`` is kept
 only if a hit of ``ID`` lies within ``D`` points (gap between boxes) on the
@@ -78,14 +88,15 @@ from locator.normalize import (
     confusable,
     fold,
     is_confusable,
-    normalize,
     normalize_keep_case,
 )
 
 #: Cost of one substitution inside an OCR confusion class, in edits.
 CONFUSION_COST = 0.15
-#: Most words one window may join.
-MAX_WINDOW = 6
+#: How many more words than the pattern has a window may join (OCR splits).
+WINDOW_SLACK = 2
+#: Two hits of one pattern are one when this share of the smaller box overlaps.
+SAME_PLACE_IOS = 0.5
 #: Most cells of one cdist block (bytes of memory, as uint8).
 _BLOCK = 8_000_000
 
@@ -108,7 +119,8 @@ class _Cand:
 # --------------------------------------------------------------------------
 # public API
 
-def match(words: Sequence[Word], catalog: Catalog) -> list[Hit]:
+def match(words: Sequence[Word], catalog: Catalog, *,
+          references: Sequence[Hit] = ()) -> list[Hit]:
     """All hits of ``catalog``'s text and regex patterns among ``words``.
 
     Parameters
@@ -117,6 +129,9 @@ def match(words: Sequence[Word], catalog: Catalog) -> list[Hit]:
         Words of any number of pages; boxes in page points, unrotated space.
     catalog
         A loaded catalog; ``symbol`` patterns are ignored here.
+    references
+        Hits found by other matchers (symbols), used only as ``near``
+        references: a text pattern ``near`` a symbol pattern needs them.
 
     Returns
     -------
@@ -142,8 +157,8 @@ def match(words: Sequence[Word], catalog: Catalog) -> list[Hit]:
         cands.extend(_literal_candidates(lines, catalog, key, idxs, prep))
     for key, idxs in prep["regex"].items():
         cands.extend(_regex_candidates(lines, catalog, key, idxs))
-    accepted = _resolve(cands, lines, catalog)
-    hits = [_hit(c, lines[c.li], catalog.patterns[c.pi]) for c in accepted]
+    accepted = _resolve(cands, lines, catalog, references)
+    hits = _merge_same_place([_hit(c, lines[c.li], catalog.patterns[c.pi]) for c in accepted])
     hits.sort(key=lambda h: (h.page, h.box.y0, h.box.x0, h.pattern_id))
     return hits
 
@@ -235,7 +250,7 @@ def _literal_candidates(lines: list[Line], catalog: Catalog, key: tuple, idxs: l
     cs, ignore, classes, whole_word = key
     pnorm, pfold, pcanon = prep["pnorm"], prep["pfold"], prep["pcanon"]
     tokens = max(pnorm[i].count(" ") + 1 for i in idxs)
-    wmax = min(MAX_WINDOW, tokens + 2)
+    wmax = tokens + WINDOW_SLACK
     longest = max(len(pnorm[i]) for i in idxs)
     f_all = 1.0 - min(catalog.patterns[i].min_score for i in idxs) / 100.0
     max_len = math.inf if not whole_word or f_all >= 1 else int(longest / (1 - f_all)) + 1
@@ -284,8 +299,9 @@ def _literal_candidates(lines: list[Line], catalog: Catalog, key: tuple, idxs: l
         choices = [pcanon[i] for i in members]
         if whole_word:
             # The merged-class distance is a lower bound of the cost: prune on it.
-            kmax = int(math.floor(f * max(plen, int(sorted_len[stop - 1])) + 1e-9))
-            pairs = _pairs_distance(queries, choices, kmax, process, Levenshtein, np)
+            qlen = sorted_len[start:stop]
+            allowed = np.floor(f * np.maximum(qlen, plen) + 1e-9).astype(np.int64)
+            pairs = _pairs_distance(queries, choices, allowed, process, Levenshtein, np)
         else:
             pairs = _pairs_partial(queries, choices, smin, process, np)
         for qk, ck in pairs:
@@ -333,8 +349,9 @@ def _ignore_chars(ignore: str, cs: bool) -> set[str]:
     return {chr(k) for k in _ignore_table(ignore, cs)} if ignore else set()
 
 
-def _pairs_distance(queries, choices, kmax, process, Levenshtein, np):
-    """(query, choice) index pairs within ``kmax`` edits (canonical strings)."""
+def _pairs_distance(queries, choices, allowed, process, Levenshtein, np):
+    """(query, choice) index pairs within ``allowed[query]`` edits (canonical strings)."""
+    kmax = int(allowed.max())
     if kmax == 0:  # exact: a dictionary is faster than cdist
         pos = defaultdict(list)
         for ck, c in enumerate(choices):
@@ -346,7 +363,7 @@ def _pairs_distance(queries, choices, kmax, process, Levenshtein, np):
         block = queries[s:s + step]
         m = process.cdist(block, choices, scorer=Levenshtein.distance, score_cutoff=kmax,
                           dtype=np.uint8 if kmax < 255 else np.int32, workers=-1)
-        qs, cs_ = np.nonzero(m <= kmax)
+        qs, cs_ = np.nonzero(m <= allowed[s:s + step, None])
         out.extend(zip((qs + s).tolist(), cs_.tolist()))
     return out
 
@@ -533,7 +550,8 @@ def _regex_score(m, classes: tuple[str, ...]) -> float:
 # --------------------------------------------------------------------------
 # ambiguity and near
 
-def _resolve(cands: list[_Cand], lines: list[Line], catalog: Catalog) -> list[_Cand]:
+def _resolve(cands: list[_Cand], lines: list[Line], catalog: Catalog,
+             references: Sequence[Hit] = ()) -> list[_Cand]:
     cands.sort(key=lambda c: (-round(c.score, 6), -c.plen, c.b - c.a, c.li, c.a, c.pi))
     has_near = any(p.near is not None for p in catalog.patterns)
     dropped: set[int] = set()
@@ -541,7 +559,7 @@ def _resolve(cands: list[_Cand], lines: list[Line], catalog: Catalog) -> list[_C
         accepted = _greedy(cands, dropped)
         if not has_near:
             return [cands[k] for k in accepted]
-        bad = _near_failures(cands, accepted, lines, catalog)
+        bad = _near_failures(cands, accepted, lines, catalog, references)
         if not bad:
             return [cands[k] for k in accepted]
         dropped |= bad
@@ -570,9 +588,11 @@ def _greedy(cands: list[_Cand], dropped: set[int]) -> list[int]:
 
 
 def _near_failures(cands: list[_Cand], accepted: list[int], lines: list[Line],
-                   catalog: Catalog) -> set[int]:
+                   catalog: Catalog, references: Sequence[Hit] = ()) -> set[int]:
     pats = catalog.patterns
     boxes: dict[tuple[str, int], list[Box]] = defaultdict(list)
+    for h in references:
+        boxes[(h.pattern_id, h.page)].append(h.box)
     for k in accepted:
         c = cands[k]
         line = lines[c.li]
@@ -595,6 +615,49 @@ def _box(line: Line, c: _Cand) -> Box:
     return Box.union_all([w.box for w in line.words[c.a:c.b]])
 
 
+def _merge_same_place(hits: list[Hit]) -> list[Hit]:
+    """Hits of one pattern on one page whose boxes overlap become one."""
+    groups: dict[tuple[str, int], list[Hit]] = defaultdict(list)
+    for h in hits:
+        groups[(h.pattern_id, h.page)].append(h)
+    out: list[Hit] = []
+    for group in groups.values():
+        if len(group) == 1:
+            out.extend(group)
+            continue
+        group.sort(key=lambda h: h.box.x0)
+        parent = list(range(len(group)))
+
+        def find(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        active: list[int] = []
+        for i, h in enumerate(group):
+            active = [j for j in active if group[j].box.x1 >= h.box.x0]
+            for j in active:
+                if group[j].box.ios(h.box) >= SAME_PLACE_IOS:
+                    parent[find(i)] = find(j)
+            active.append(i)
+        clusters: dict[int, list[Hit]] = defaultdict(list)
+        for i, h in enumerate(group):
+            clusters[find(i)].append(h)
+        for members in clusters.values():
+            if len(members) == 1:
+                out.append(members[0])
+                continue
+            best = max(members, key=lambda h: (h.score, h.conf))
+            out.append(Hit(pattern_id=best.pattern_id, label=best.label, matched=best.matched,
+                           text=best.text, score=best.score,
+                           box=Box.union_all([h.box for h in members]), page=best.page,
+                           engine=_uniq_join(h.engine for h in members),
+                           conf=sum(h.conf for h in members) / len(members),
+                           source=_uniq_join(h.source for h in members), angle=best.angle))
+    return out
+
+
 def _uniq_join(values: Iterable[str]) -> str:
     seen: list[str] = []
     for v in values:
@@ -614,4 +677,5 @@ def _hit(c: _Cand, line: Line, p: Pattern) -> Hit:
                source=_uniq_join(w.source for w in ws), angle=line.angle)
 
 
-__all__ = ["match", "missing", "cost", "MatchWarning", "CONFUSION_COST", "MAX_WINDOW"]
+__all__ = ["match", "missing", "cost", "MatchWarning", "CONFUSION_COST", "WINDOW_SLACK",
+           "SAME_PLACE_IOS"]

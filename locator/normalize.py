@@ -11,7 +11,8 @@ is only what OCR got wrong:
    case), Greek ``Α Β Ε Ζ Η Ι Κ Μ Ν Ο Ρ Τ Υ Χ``, the micro sign. Engines
    trained on several scripts emit these for Latin text. It is applied to the
    catalog too, so a catalog written in Cyrillic still matches itself.
-3. Every Unicode dash, hyphen and minus sign (:data:`DASHES`) becomes ``-``.
+3. Every Unicode dash, hyphen and minus sign (:data:`DASHES`) becomes ``-``;
+   curly quotes become ``'`` and ``"``.
 4. Zero-width characters are removed; runs of whitespace become one space;
    the ends are trimmed.
 5. Unless the pattern is case sensitive, case is folded (:func:`fold`: lower
@@ -60,7 +61,10 @@ LOOKALIKES: dict[str, str] = {
 
 _ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
 
-_TABLE = str.maketrans({**{c: "-" for c in DASHES}, **LOOKALIKES,
+_QUOTES = {"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'",
+           "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"'}
+
+_TABLE = str.maketrans({**{c: "-" for c in DASHES}, **LOOKALIKES, **_QUOTES,
                         **{c: None for c in _ZERO_WIDTH}})
 
 _WS = re.compile(r"\s+")

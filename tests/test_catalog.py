@@ -436,3 +436,22 @@ def test_catalog_error_is_a_locator_error_with_exit_code_5(tmp_path):
     with pytest.raises(LocatorError) as ei:
         parse_catalog("patterns: []", name="x.yaml")
     assert ei.value.exit_code == 5
+
+
+def test_the_example_catalogs_load():
+    root = Path(__file__).resolve().parents[1] / "patterns"
+    found = [p for p in sorted(root.glob("*.yaml")) if not p.name.startswith("sample-")]
+    assert found
+    for p in found:
+        assert len(load_catalog(p)) > 0, p
+
+
+def test_combine_catalogs_checks_ids_across_them(tmp_path):
+    yaml_cat = load_catalog(write(tmp_path, "codes.yaml", "patterns:\n  - FIC-101\n"))
+    codes = load_codes(write(tmp_path, "tags.csv", "Tag\nPT-7\n"), column="Tag")
+    both = Catalog.combine(yaml_cat, codes)
+    assert both.ids == ["FIC-101", "PT-7"]
+    clash = load_codes(write(tmp_path, "more.csv", "Tag\nFIC-101\n"), column="Tag")
+    with pytest.raises(CatalogError, match=r"more.csv row 2: duplicate id 'FIC-101' \(first "
+                                           r"defined at .*codes.yaml line 2\)"):
+        Catalog.combine(yaml_cat, clash)

@@ -402,3 +402,59 @@ def test_hits_do_not_depend_on_word_order(rnd: random.Random):
     shuffled = ws[:]
     rnd.shuffle(shuffled)
     assert match(shuffled, c) == want
+
+
+def test_near_a_symbol_uses_reference_hits(tmp_path):
+    (tmp_path / "v.png").write_bytes(b"\x89PNG")
+    c = parse_catalog("patterns:\n  - {id: valve, symbol: v.png}\n  - id: tag\n    text: V-1\n"
+                      "    near: {pattern: valve, within: 20}\n", name="c.yaml", base_dir=tmp_path)
+    ws = [W("V-1", 10, 10), W("V-1", 400, 400)]
+    assert match(ws, c) == []
+    sym = Hit("valve", "code", "v.png", "", 90.0, Box(10, 25, 30, 45), 1, "symbol", 90.0)
+    hits = match(ws, c, references=[sym])
+    assert [(h.pattern_id, h.box.x0) for h in hits] == [("tag", 10)]
+
+
+def test_a_long_phrase_still_matches():
+    phrase = "DO NOT OPERATE THIS VALVE WITHOUT PERMIT FROM THE CONTROL ROOM"
+    c = Catalog.from_texts([phrase, "X-1"])
+    ws = row(*phrase.split())
+    assert only(match(ws, c)).text == phrase
+
+
+def test_the_example_catalog_end_to_end():
+    from pathlib import Path
+
+    from locator.catalog import load_catalog
+
+    c = load_catalog(Path(__file__).resolve().parents[1] / "patterns" / "example.yaml")
+    ws = (row("SEE", "F1C-1O1") + row("HV96160", "-01", y0=40) + row("PUMP", "ROOM", y0=70)
+          + row("PART", "AB-12345-C", "XX-00000-X", y0=100)
+          + row("6\u201d-HC-1001-A1B", y0=130) + row("P-101", y0=160) + row("MOTOR", y0=175)
+          + row("MOTOR", y0=400) + row("LIC-300PUMP", "PT-1002", y0=200))
+    got = {(h.pattern_id, h.text) for h in match(ws, c)}
+    assert got == {("FIC-101", "F1C-1O1"), ("HV-96160-01", "HV96160 -01"),
+                   ("pump-room", "PUMP ROOM"), ("part-number", "AB-12345-C"),
+                   ("line-number", "6\u201d-HC-1001-A1B"), ("P-101", "P-101"),
+                   ("P-101-motor", "MOTOR"), ("loose-tag", "LIC-300PUMP"),
+                   ("PT-1002", "PT-1002")}
+    assert {p.id for p in missing(c, match(ws, c))} == {
+        "PSV-2001", "TT-4711", "PT-1001", "LT-2001", "FV-3001"}
+
+
+def test_one_label_read_twice_is_one_hit():
+    # two engines read the same label (the merge stage left both words)
+    a = W("FIC-101", 10, 10, width=42, engine="tesseract", conf=90)
+    b = W("FIC-1O1", 11, 11, width=43, engine="easyocr", conf=70)
+    h = only(match([a, b], Catalog.from_texts(["FIC-101"])))
+    assert (h.text, h.score, h.engine, h.conf) == ("FIC-101", 100.0, "tesseract+easyocr", 80)
+    assert h.box == Box(10, 10, 54, 21)
+    # and in two directions (a 0 and a 90 degree pass over a short code)
+    c = W("FIC-101", 11, 10, width=41, angle=90, engine="tesseract")
+    h = only(match([a, c], Catalog.from_texts(["FIC-101"])))
+    assert h.angle == 0 and h.box == Box(10, 10, 52, 20)
+
+
+def test_two_labels_side_by_side_stay_two_hits():
+    ws = [W("FIC-101", 10, 10, width=42), W("FIC-101", 53, 10, width=42)]
+    assert len(match(ws, Catalog.from_texts(["FIC-101"]))) == 2
