@@ -126,6 +126,26 @@ def _print_hits(df) -> None:
     out.print(t)
 
 
+def _load_catalog(patterns, codes, column, label_column, sheet, encoding):
+    """The catalog from --patterns, --codes, or both combined (ids unique across them)."""
+    from locator.catalog import Catalog, load_catalog, load_codes
+
+    if patterns is None and codes is None:
+        raise UsageError("give a catalog: --patterns CATALOG.yaml, or --codes LIST.csv "
+                         "--column NAME")
+    if codes is None and (column or label_column or sheet or encoding):
+        raise UsageError("--column, --label-column, --sheet and --encoding go with --codes")
+    parts = []
+    if patterns is not None:
+        parts.append(load_catalog(patterns))
+    if codes is not None:
+        if not column:
+            raise UsageError("--codes needs --column: the header of the column of codes")
+        parts.append(load_codes(codes, column=column, label_column=label_column, sheet=sheet,
+                                encoding=encoding))
+    return parts[0] if len(parts) == 1 else Catalog.combine(*parts)
+
+
 def _check_output(path: Path | None) -> None:
     # Checked before any OCR so a typo costs nothing.
     from locator.export.table import FORMATS
@@ -145,6 +165,15 @@ def run_cmd(
     doc: Annotated[Path, typer.Argument(help="PDF or image to search.", show_default=False)],
     patterns: Annotated[Optional[Path], typer.Option(
         "--patterns", "-p", help="Pattern catalog (YAML).")] = None,
+    codes: Annotated[Optional[Path], typer.Option(
+        help="A code list (.csv/.xlsx): every cell of --column is a literal pattern.")] = None,
+    column: Annotated[Optional[str], typer.Option(help="The code list's column of codes.")
+                      ] = None,
+    label_column: Annotated[Optional[str], typer.Option(
+        help="The code list's column of labels (optional).")] = None,
+    sheet: Annotated[Optional[str], typer.Option(help="The workbook sheet of --codes.")] = None,
+    encoding: Annotated[Optional[str], typer.Option(
+        help="Text encoding of --codes when it is not UTF-8 (e.g. cp1252).")] = None,
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", help="Write hits to .csv, .json, .xlsx or .parquet "
                                "(default: a table on stdout).")] = None,
@@ -177,13 +206,11 @@ def run_cmd(
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                TimeElapsedColumn)
 
-    from locator.catalog import load_catalog
     from locator.export.table import hits_frame, write_table
     from locator.pipeline import run
     from locator.settings import Settings
 
-    if patterns is None:
-        raise UsageError("give a catalog: --patterns CATALOG.yaml")
+    catalog = _load_catalog(patterns, codes, column, label_column, sheet, encoding)
     try:
         rots = tuple(int(r) for r in rotations.split(",") if r.strip())
     except ValueError:
@@ -195,7 +222,6 @@ def run_cmd(
                               rotated_regions=not thorough_rotations)
     _check_output(output)
     _check_output(missing)
-    catalog = load_catalog(patterns)
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=err, transient=True,
@@ -210,8 +236,7 @@ def run_cmd(
         import pandas as pd
 
         ids = set(result.report.missing)
-        rows = [{"pattern_id": p.id, "label": p.label,
-                 "text": getattr(p, "text", None) or getattr(p, "regex", None)}
+        rows = [{"pattern_id": p.id, "label": p.label, "text": str(p.query)}
                 for p in catalog.patterns if p.id in ids]
         write_table(pd.DataFrame(rows, columns=["pattern_id", "label", "text"]), missing,
                     sheet="Missing")

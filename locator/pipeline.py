@@ -300,6 +300,19 @@ def _as_catalog(catalog) -> Catalog:
     return catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
 
 
+def match_words(words: list[Word], catalog: Catalog, report: RunReport) -> list[Hit]:
+    """Match, turning the matcher's warnings (a regex over its time limit) into report lines."""
+    import warnings
+
+    from locator.match import match
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        hits = match(words, catalog)
+    report.warnings += [str(w.message) for w in caught]
+    return hits
+
+
 def run(path: str | Path, catalog, settings: Settings | None = None, *,
         progress: Progress | None = None, engines: list[Engine] | None = None) -> RunResult:
     """Locate the catalog's snippets in one document.
@@ -307,14 +320,14 @@ def run(path: str | Path, catalog, settings: Settings | None = None, *,
     ``catalog`` is a :class:`~locator.catalog.Catalog` or a path to a YAML file.
     Hit boxes are page points, unrotated space, origin top left.
     """
-    from locator.match import match, missing
+    from locator.match import missing
 
     settings = settings or Settings()
     t0 = time.perf_counter()
     cat = _as_catalog(catalog)  # load first: a bad catalog must fail before any OCR
     report = RunReport(file=str(path), settings=settings)
     words = read_document(path, settings, engines=engines, progress=progress, report=report)
-    hits = match(words, cat)
+    hits = match_words(words, cat, report)
     report.hits = len(hits)
     report.missing = [p.id for p in missing(cat, hits)]
     report.seconds = time.perf_counter() - t0

@@ -175,3 +175,30 @@ def test_help_is_fast_and_light():
     r = subprocess.run([sys.executable, "-m", "locator", "--help"], capture_output=True,
                        text=True)
     assert r.returncode == 0 and "Usage" in r.stdout
+
+
+def test_code_list_instead_of_yaml(capsys, tmp_path, tiny):
+    pdf, _ = tiny
+    codes = tmp_path / "tags.csv"
+    codes.write_text("Tag,Type\nFIC-101,instrument\nAB-12345-C,part\nQQ-0000,none\n")
+    out = tmp_path / "h.csv"
+    code, _, err = run_cli(capsys, pdf, "--codes", codes, "--column", "Tag",
+                           "--label-column", "Type", "-o", out, *FAST)
+    assert code == 0, err
+    df = pd.read_csv(out)
+    assert sorted(df["matched"]) == ["AB-12345-C", "FIC-101"]
+    assert set(df["label"]) == {"instrument", "part"}
+    assert "QQ-0000" in err
+
+
+def test_code_list_errors(capsys, tmp_path, tiny):
+    pdf, cat = tiny
+    codes = tmp_path / "tags.csv"
+    codes.write_text("Tag\nFIC-101\n")
+    code, err = _bad(capsys, tmp_path, pdf, "--codes", codes)
+    assert code == 2 and "--column" in err
+    code, err = _bad(capsys, tmp_path, pdf, "--codes", codes, "--column", "Nope")
+    assert code == 5 and "Nope" in err
+    code, err = _bad(capsys, tmp_path, pdf, "--patterns", cat, "--codes", codes,
+                     "--column", "Tag")
+    assert code == 5 and "FIC-101" in err  # the same id in both: a duplicate
