@@ -11,6 +11,7 @@ import random
 from dataclasses import dataclass, field
 
 import pymupdf
+from rapidfuzz.distance import Indel, Levenshtein
 
 from locator.geometry import Box, PageFrame
 
@@ -58,36 +59,17 @@ class Code:
         return text_box(self.origin, self.text, self.size, self.angle)
 
 
-def levenshtein(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
-
-
-def indel_ratio(a: str, b: str) -> float:
-    """RapidFuzz's ``fuzz.ratio`` (0-100): 200 * LCS / (len a + len b)."""
-    prev = [0] * (len(b) + 1)
-    for ca in a:
-        cur = [0]
-        for j, cb in enumerate(b, 1):
-            cur.append(prev[j - 1] + 1 if ca == cb else max(prev[j], cur[j - 1]))
-        prev = cur
-    return 200.0 * prev[-1] / (len(a) + len(b)) if a or b else 100.0
-
-
 def confusable(a: str, b: str) -> bool:
     """Too close for a fuzzy matcher at ``min_score`` 85 to keep apart.
 
-    Edit distance 1 is the brief's rule; the indel ratio also catches swaps
-    like FIC-101/FIC-110 that a ratio-based matcher would score 86. Spaces are
-    ignored too, because OCR often drops them.
+    Edit distance 1 is the brief's rule; RapidFuzz's ``fuzz.ratio`` above 80
+    also catches swaps like FIC-101/FIC-110 that a ratio-based matcher would
+    score 86. Spaces are ignored too, because OCR often drops them.
     """
     for x, y in ((a, b), (a.replace(" ", ""), b.replace(" ", ""))):
-        if levenshtein(x, y) < 2 or indel_ratio(x, y) > 80:
+        total = len(x) + len(y)
+        # fuzz.ratio = 100 * (1 - indel / total) > 80  <=>  total > 5 * indel, in integers.
+        if Levenshtein.distance(x, y) < 2 or total > 5 * Indel.distance(x, y):
             return True
     return False
 
