@@ -1,0 +1,1 @@
+"""Building blocks of ``samples/make_samples.py``: sheet, drawing, truth, scan, symbols."""
