@@ -45,7 +45,8 @@ from locator.geometry import Box  # noqa: E402
 from samplegen.drawing import (CODE_COUNT, PART_REGEX, SEAM_PLAN, assign_roles,  # noqa: E402
                                build_drawing, furniture_words, make_codes, render_drawing)
 from samplegen.scan import make_scan  # noqa: E402
-from samplegen.sheet import ISO_MM, draw_furniture, make_sheet, save_pdf, set_fixed_metadata  # noqa: E402
+from samplegen.sheet import (ISO_MM, draw_furniture, make_sheet, save_pdf,  # noqa: E402
+                             set_fixed_metadata)
 from samplegen.truth import check_angles, check_boxes, read_truth, write_truth  # noqa: E402
 
 

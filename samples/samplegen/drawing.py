@@ -20,7 +20,6 @@ from .sheet import (CAP, INK, ISO_MM, MM, NOTES, SEAM_DPIS, Item, Layout, Sheet,
                     random_point, seam_spots, text_box, text_width, title_texts)
 
 
-
 # --------------------------------------------------------------------------
 # Constants
 # --------------------------------------------------------------------------

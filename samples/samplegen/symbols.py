@@ -216,7 +216,8 @@ def write_symbol_catalog(path: Path) -> None:
     pats = [{"id": n, "symbol": f"symbols/{n}.png", "label": n, "min_score": 80,
              "scales": list(scales), "rotations": list(ROTATIONS[n])} for n in SYMBOLS]
     header = (
-        "# Symbol catalog for samples/symbols-*.pdf, written by samples/make_samples.py --symbols.\n"
+        "# Symbol catalog for samples/symbols-*.pdf,"
+        " written by samples/make_samples.py --symbols.\n"
         f"# Templates: each symbol drawn at {TEMPLATE_PT:g} pt, rendered at {TEMPLATE_DPI} dpi,"
         " 1 pt of paper around it.\n"
         "# scales are relative to the template (the sheet has "
