@@ -50,11 +50,13 @@ scores 100. ``matched`` is the normalised text the regex matched.
 
 **Ambiguity.** Candidates below their pattern's ``min_score`` or equal (after
 normalisation) to one of its ``exclude`` strings are dropped. Then, best score
-first (ties: the longer pattern, then the fewer words), each candidate claims
+first (ties: a literal before a regex, the longer pattern, then the fewer
+words), each candidate claims
 its words; a candidate sharing a word with an accepted one is dropped, so
 overlapping hits of one pattern collapse to the best one and each word goes to
 its best pattern. A true tie -- the same words at the same score for another
-pattern -- is reported for both patterns. Finally, hits of one pattern whose
+pattern of the same kind -- is reported for both patterns; a regex never ties
+with a literal, which names the code and wins. Finally, hits of one pattern whose
 boxes overlap (:data:`SAME_PLACE_IOS` of the smaller box) -- the same label
 read twice, say by two engines or as one word and as two -- merge into one
 hit: the best read's text and score, the union box, every engine.
@@ -552,11 +554,15 @@ def _regex_score(m, classes: tuple[str, ...]) -> float:
 
 def _resolve(cands: list[_Cand], lines: list[Line], catalog: Catalog,
              references: Sequence[Hit] = ()) -> list[_Cand]:
-    cands.sort(key=lambda c: (-round(c.score, 6), -c.plen, c.b - c.a, c.li, c.a, c.pi))
+    # At equal score a literal beats a regex: the catalog named that code, the
+    # regex is the generic net for codes it did not name.
+    generic = [p.kind == "regex" for p in catalog.patterns]
+    cands.sort(key=lambda c: (-round(c.score, 6), generic[c.pi], -c.plen, c.b - c.a, c.li,
+                              c.a, c.pi))
     has_near = any(p.near is not None for p in catalog.patterns)
     dropped: set[int] = set()
     for _ in range(20):
-        accepted = _greedy(cands, dropped)
+        accepted = _greedy(cands, dropped, generic)
         if not has_near:
             return [cands[k] for k in accepted]
         bad = _near_failures(cands, accepted, lines, catalog, references)
@@ -566,7 +572,7 @@ def _resolve(cands: list[_Cand], lines: list[Line], catalog: Catalog,
     return [cands[k] for k in accepted]
 
 
-def _greedy(cands: list[_Cand], dropped: set[int]) -> list[int]:
+def _greedy(cands: list[_Cand], dropped: set[int], generic: list[bool]) -> list[int]:
     owner: dict[tuple[int, int], int] = {}
     accepted: list[int] = []
     for k, c in enumerate(cands):
@@ -579,9 +585,11 @@ def _greedy(cands: list[_Cand], dropped: set[int]) -> list[int]:
                 owner[x] = k
             accepted.append(k)
             continue
-        # a true tie: the same words at the same score, another pattern
+        # a true tie: the same words at the same score, another pattern of the
+        # same kind (a regex never ties with a literal: the literal wins)
         if all((o := cands[j]).li == c.li and o.a == c.a and o.b == c.b
                and round(o.score, 6) == round(c.score, 6) and o.pi != c.pi
+               and generic[o.pi] == generic[c.pi]
                for j in owners):
             accepted.append(k)
     return accepted

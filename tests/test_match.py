@@ -265,9 +265,10 @@ def test_true_ties_are_reported_for_both_patterns():
     assert hits[0].box == hits[1].box
 
 
-def test_literal_and_regex_tie_on_the_same_word():
+def test_literal_wins_over_regex_on_the_same_word():
+    # A catalog naming a code and holding a generic regex for its kind: one hit, the literal's.
     c = cat(f"patterns: [{{id: lit, text: AB-12345-C}}, {{id: rx, regex: '{PART}'}}]")
-    assert sorted(h.pattern_id for h in match(row("AB-12345-C"), c)) == ["lit", "rx"]
+    assert sorted(h.pattern_id for h in match(row("AB-12345-C"), c)) == ["lit"]
 
 
 def test_two_occurrences_are_two_hits_and_sorted_by_position():
@@ -458,3 +459,18 @@ def test_one_label_read_twice_is_one_hit():
 def test_two_labels_side_by_side_stay_two_hits():
     ws = [W("FIC-101", 10, 10, width=42), W("FIC-101", 53, 10, width=42)]
     assert len(match(ws, Catalog.from_texts(["FIC-101"]))) == 2
+
+
+def test_literal_beats_regex_at_equal_score():
+    from locator.catalog import parse_catalog
+    from locator.geometry import Box
+    from locator.match import match
+    from locator.model import Word
+
+    cat = parse_catalog("patterns:\n  - id: AB-12345-C\n    text: AB-12345-C\n    label: part\n"
+                        "  - id: part-number\n    regex: '[A-Z]{2}-\\d{5}-[A-Z]'\n"
+                        "    label: part\n")
+    words = [Word("AB-12345-C", 90, Box(10, 10, 60, 18), 1, "t"),
+             Word("XY-55555-Z", 90, Box(10, 40, 60, 48), 1, "t")]
+    hits = sorted((h.pattern_id, h.text) for h in match(words, cat))
+    assert hits == [("AB-12345-C", "AB-12345-C"), ("part-number", "XY-55555-Z")]
