@@ -50,13 +50,13 @@ scores 100. ``matched`` is the normalised text the regex matched.
 
 **Ambiguity.** Candidates below their pattern's ``min_score`` or equal (after
 normalisation) to one of its ``exclude`` strings are dropped. Then, best score
-first (ties: a literal before a regex, the longer pattern, then the fewer
+first, literals before regexes (ties: the longer pattern, then the fewer
 words), each candidate claims
 its words; a candidate sharing a word with an accepted one is dropped, so
 overlapping hits of one pattern collapse to the best one and each word goes to
 its best pattern. A true tie -- the same words at the same score for another
-pattern of the same kind -- is reported for both patterns; a regex never ties
-with a literal, which names the code and wins. Finally, hits of one pattern whose
+pattern of the same kind -- is reported for both patterns. Literals claim
+before regexes because they name codes; a regex is the net for the rest. Finally, hits of one pattern whose
 boxes overlap (:data:`SAME_PLACE_IOS` of the smaller box) -- the same label
 read twice, say by two engines or as one word and as two -- merge into one
 hit: the best read's text and score, the union box, every engine.
@@ -554,10 +554,11 @@ def _regex_score(m, classes: tuple[str, ...]) -> float:
 
 def _resolve(cands: list[_Cand], lines: list[Line], catalog: Catalog,
              references: Sequence[Hit] = ()) -> list[_Cand]:
-    # At equal score a literal beats a regex: the catalog named that code, the
-    # regex is the generic net for codes it did not name.
+    # Literals claim words before regexes: the catalog named those codes, and a
+    # regex is the generic net for codes it did not name (an exact regex match on
+    # a misread "YU-42403-T" must not take the word from literal YJ-42403-T).
     generic = [p.kind == "regex" for p in catalog.patterns]
-    cands.sort(key=lambda c: (-round(c.score, 6), generic[c.pi], -c.plen, c.b - c.a, c.li,
+    cands.sort(key=lambda c: (generic[c.pi], -round(c.score, 6), -c.plen, c.b - c.a, c.li,
                               c.a, c.pi))
     has_near = any(p.near is not None for p in catalog.patterns)
     dropped: set[int] = set()

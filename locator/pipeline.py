@@ -22,7 +22,7 @@ from locator.errors import EngineError, InputFileError
 from locator.geometry import Tile, lift, pt_to_px, rotate_image_box_back
 from locator.merge import Candidate, is_cut, merge_page
 from locator.model import Hit, Word
-from locator.regions import Mosaic, vertical_text_regions
+from locator.regions import Mosaic, clean_for_ocr, vertical_text_regions
 from locator.settings import Settings
 from locator.tiling import grid, is_blank
 
@@ -105,6 +105,8 @@ def read_tile(img: np.ndarray, tile: Tile, engines: list[Engine],
                     engine=engine.name, angle=angle)
         out.append(Candidate(word, cut=is_cut(box_px, tile)))
 
+    if settings.clean:
+        img = clean_for_ocr(img, tile.dpi, max_text_pt=settings.max_text_pt)
     vertical = tuple(a for a in settings.rotations if a in (90, 270))
     whole = [a for a in settings.rotations if a not in vertical or not settings.rotated_regions]
     mosaic = None
@@ -211,7 +213,8 @@ def _ocr_settings(settings: Settings, engines: list[Engine], dpi: float) -> dict
     """Everything that changes a page's OCR words (the cache key's settings part)."""
     return {"dpi": dpi, "tile": settings.tile, "overlap": settings.overlap,
             "rotations": list(settings.rotations), "skip_blank": settings.skip_blank,
-            "rotated_regions": settings.rotated_regions,
+            "rotated_regions": settings.rotated_regions, "clean": settings.clean,
+            "max_text_pt": settings.max_text_pt,
             "engines": [[e.name, e.version()] for e in engines]}
 
 

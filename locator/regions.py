@@ -139,3 +139,38 @@ def _merge_overlapping(boxes: list[Box]) -> list[Box]:
                 out.append(b)
         boxes = out
     return boxes
+
+
+def clean_for_ocr(img: np.ndarray, dpi: float, *, max_text_pt: float = MAX_TEXT_PT,
+                  ink_level: int = 160) -> np.ndarray:
+    """The tile with line art removed, so OCR sees only text-sized marks.
+
+    Tesseract reads nothing in a crop where a tag sits inside an instrument
+    bubble, and slows down on pipes and frames. Long straight runs (longer than
+    the largest text) are lines; what is left and still larger than the largest
+    text (circles, symbols, boxes) is art. Both are painted white; glyphs that
+    touched a straight line keep their own strokes.
+    """
+    import cv2
+
+    ink = (img < ink_level).astype(np.uint8)
+    if not ink.any():
+        return img
+    long = max(8, int(pt_to_px(max_text_pt, dpi)))
+    lines = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, long), np.uint8))
+    lines |= cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((long, 1), np.uint8))
+    rest = ink & (1 - lines)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(rest, connectivity=8)
+    big = (stats[:, 2] > long) | (stats[:, 3] > long)
+    big[0] = False
+    keep = rest.astype(bool) & ~big[labels]
+    drop = ink.astype(bool) & ~keep
+    if not drop.any():
+        return img
+    # Clear the anti-aliased fringe of what goes, but never a kept glyph's pixels.
+    ring = np.ones((3, 3), np.uint8)
+    drop = cv2.dilate(drop.astype(np.uint8), ring).astype(bool)
+    drop &= ~cv2.dilate(keep.astype(np.uint8), ring).astype(bool)
+    out = img.copy()
+    out[drop] = 255
+    return out

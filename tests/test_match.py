@@ -474,3 +474,9 @@ def test_literal_beats_regex_at_equal_score():
              Word("XY-55555-Z", 90, Box(10, 40, 60, 48), 1, "t")]
     hits = sorted((h.pattern_id, h.text) for h in match(words, cat))
     assert hits == [("AB-12345-C", "AB-12345-C"), ("part-number", "XY-55555-Z")]
+
+
+def test_fuzzy_literal_claims_before_an_exact_regex():
+    # OCR read YJ-42403-T as Yu-42403-T: the regex matches it exactly, the named code fuzzily
+    c = cat(f"patterns: [{{id: YJ-42403-T, text: YJ-42403-T}}, {{id: rx, regex: '{PART}'}}]")
+    assert [h.pattern_id for h in match(row("Yu-42403-T"), c)] == ["YJ-42403-T"]
