@@ -148,7 +148,8 @@ def clean_for_ocr(img: np.ndarray, dpi: float, *, max_text_pt: float = MAX_TEXT_
     Tesseract reads nothing in a crop where a tag sits inside an instrument
     bubble, and slows down on pipes and frames. Long straight runs (longer than
     the largest text) are lines; what is left and still larger than the largest
-    text (circles, symbols, boxes) is art. Both are painted white; glyphs that
+    text (circles, symbols, boxes) is art. Both are painted over in the paper's
+    tone; glyphs that
     touched a straight line keep their own strokes.
     """
     import cv2
@@ -171,6 +172,8 @@ def clean_for_ocr(img: np.ndarray, dpi: float, *, max_text_pt: float = MAX_TEXT_
     ring = np.ones((3, 3), np.uint8)
     drop = cv2.dilate(drop.astype(np.uint8), ring).astype(bool)
     drop &= ~cv2.dilate(keep.astype(np.uint8), ring).astype(bool)
+    # Paint with the paper's own tone, not white: on a grey scan a white circle
+    # is a new edge that OCR reads as letters.
     out = img.copy()
-    out[drop] = 255
+    out[drop] = int(np.median(img))
     return out
