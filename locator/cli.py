@@ -365,9 +365,15 @@ def review_cmd(
 
     from locator.export.review import read_review, write_truth
 
-    _check_output(truth_out)
-    if truth_out is not None and truth_out.resolve() == workbook.resolve():
-        raise UsageError(f"--truth-out {truth_out}: that is the workbook itself")
+    if truth_out is not None:
+        from locator.export.table import FORMATS
+
+        if truth_out.suffix.lower() not in FORMATS:
+            raise UsageError(f"--truth-out {truth_out}: unknown format "
+                             f"{truth_out.suffix or '(no suffix)'!r}; use one of "
+                             f"{', '.join(FORMATS)}")
+        if truth_out.resolve() == workbook.resolve():
+            raise UsageError(f"--truth-out {truth_out}: that is the workbook itself")
     rv = read_review(workbook)
     for w in rv.warnings:
         err.print(Text.assemble(("warning ", "yellow"), w))

@@ -155,7 +155,8 @@ def read_review(path: str | os.PathLike) -> Review:
     per_label = _stats(df, ["label"])
     per_pattern = _stats(df, ["pattern_id", "label"])
     overall = _stats(df.assign(_all="all"), ["_all"]).drop(columns="_all")
-    overall = overall.iloc[0].to_dict() if len(overall) else {
+    overall = {k: (float(v) if k == "precision" else int(v))
+               for k, v in overall.iloc[0].items()} if len(overall) else {
         "reviewed": 0, "correct": 0, "wrong": 0, "unsure": 0, "blank": 0,
         "precision": float("nan")}
     truth = df.loc[df["verdict"] == "correct", TRUTH_COLUMNS].reset_index(drop=True)

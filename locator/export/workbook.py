@@ -114,7 +114,8 @@ def make_thumbnail(doc: Document, page: int, box: Box, angle: int, dpi: float, *
         return None
     quarter = (angle // 90) % 4
     out_w, out_h = (cv.height, cv.width) if quarter % 2 else (cv.width, cv.height)
-    scale = min(dpi / 72.0, max_width / out_w, max_height / out_h)
+    # The renderer rounds the clip outward (up to a pixel each side): leave room for it.
+    scale = min(dpi / 72.0, (max_width - 2) / out_w, (max_height - 2) / out_h)
     img = doc.render_clip(page, frame.box_to_page(cv), scale * 72.0)
     if img.size == 0:
         return None
@@ -437,7 +438,7 @@ def _summary_sheet(wb, fmt: _Formats, df: pd.DataFrame, report, document, dpi: f
     row("file", str(getattr(report, "file", None) or document or ""))
     row("hits", n)
     if report is not None:
-        row("pages", report.pages)
+        row("pages read", report.pages)
         row("tiles read", report.tiles_read)
         row("tiles blank (skipped)", report.tiles_skipped)
         row("words", report.words)
