@@ -146,9 +146,9 @@ def test_workbook_sheets_pictures_and_validation(tmp_path, drawing):
     assert rules[f"A2:A{len(hits) + 1}"] == ["cellIs"] * 3
 
     miss = list(wb["Missing"].iter_rows(values_only=True))
-    assert miss[0] == ("pattern_id", "label", "text", "regex")
-    assert miss[1:] == [("ZZ-9999", "instrument", "ZZ-9999", None),
-                        ("any-psv", "valve", None, r"PSV-\d{4}")]
+    assert miss[0] == ("pattern_id", "label", "text", "regex", "min_score")
+    assert miss[1:] == [("ZZ-9999", "instrument", "ZZ-9999", None, None),
+                        ("any-psv", "valve", None, r"PSV-\d{4}", None)]
 
 
 def test_workbook_summary_numbers(tmp_path):
@@ -677,3 +677,17 @@ def test_cli_annotate_needs_a_pdf_name(capsys, tmp_path, ocr_ready):
     cat = write_catalog(tmp_path / "codes.yaml", ["FIC-101"])
     code, _, err = run_cli(capsys, pdf, "--patterns", cat, "--annotate", tmp_path / "m.png")
     assert code == 2 and "--annotate" in err
+
+
+def test_summary_skips_live_counts_when_too_large(tmp_path, monkeypatch):
+    import locator.export.workbook as wbmod
+
+    monkeypatch.setattr(wbmod, "_MAX_LIVE_CELLS", 1)
+    hits = [Hit(f"A-{i}", "x", f"A-{i}", f"A-{i}", 99.0, Box(10, 10, 30, 18), 1, "t", 9.0)
+            for i in range(3)]
+    out = tmp_path / "r.xlsx"
+    write_workbook(out, hits)
+    cells = [c.value for row in openpyxl.load_workbook(out)["Summary"].iter_rows()
+             for c in row]
+    assert not any(isinstance(v, str) and v.startswith("=") for v in cells)
+    assert any(isinstance(v, str) and "locate review" in v for v in cells)

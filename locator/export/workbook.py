@@ -70,7 +70,10 @@ READ_BACK_COLUMNS = ("verdict", "pattern_id", "label", "matched", "page",
 _MAX_WIDTH = {"pattern_id": 24, "label": 16, "matched": 28, "text": 28, "engine": 22,
               "position": 24, "note": 30}
 _PX_PER_PT = 96 / 72  # Excel lays pictures and rows out at 96 px per inch
-_MISSING_COLUMNS = ["pattern_id", "label", "text", "regex"]
+_MISSING_COLUMNS = ["pattern_id", "label", "text", "regex", "min_score"]
+# Live verdict counts cost (hits x keys) comparisons on every recalculation;
+# past this the Summary keeps the static hit counts only.
+_MAX_LIVE_CELLS = 2_000_000
 
 
 # ---------------------------------------------------------------- thumbnails
@@ -213,12 +216,14 @@ class WorkbookResult:
 
 
 def missing_frame(catalog, missing_ids: Iterable[str]) -> pd.DataFrame:
-    """The catalog entries whose id is in ``missing_ids``: ``pattern_id, label, text, regex``."""
+    """The catalog entries whose id is in ``missing_ids``:
+    ``pattern_id, label, text, regex, min_score`` (catalog order)."""
     import pandas as pd
 
     ids = set(missing_ids)
     rows = [{"pattern_id": p.id, "label": getattr(p, "label", None),
-             "text": getattr(p, "text", None), "regex": getattr(p, "regex", None)}
+             "text": getattr(p, "text", None), "regex": getattr(p, "regex", None),
+             "min_score": getattr(p, "min_score", None)}
             for p in catalog.patterns if p.id in ids]
     return pd.DataFrame(rows, columns=_MISSING_COLUMNS)
 
@@ -441,6 +446,8 @@ def _summary_sheet(wb, fmt: _Formats, df: pd.DataFrame, report, document, dpi: f
         row("pages read", report.pages)
         row("tiles read", report.tiles_read)
         row("tiles blank (skipped)", report.tiles_skipped)
+        if getattr(report, "pages_cached", 0):
+            row("pages from the OCR cache", report.pages_cached)
         row("words", report.words)
         row("never found", len(report.missing))
         row("seconds", round(report.seconds, 2))
@@ -499,11 +506,18 @@ def _count_table(ws, fmt: _Formats, df: pd.DataFrame, r: int, keys: list[str],
     keys_rng = f"'{HITS_SHEET}'!${key_col}$2:${key_col}${n + 1}"
     ver_rng = f"'{HITS_SHEET}'!${ver_col}$2:${ver_col}${n + 1}"
     nk = len(keys)
+    live = n * len(counts) <= _MAX_LIVE_CELLS
+    if not live:
+        ws.write_string(r - 2, 1, "(too large for live verdict counts: "
+                                  "run 'locate review' instead)", fmt.warn)
     for key, rec in counts.iterrows():
         ws.write_string(r, 0, str(key), fmt.text)
         if nk == 2:
             _put(ws, r, 1, rec["label"], fmt.text, fmt.cell)
         ws.write_number(r, nk, int(rec["hits"]))
+        if not live:
+            r += 1
+            continue
         key_cell = xl_rowcol_to_cell(r, 0, row_abs=False, col_abs=True)
         for j, word in enumerate(VERDICTS):
             # SUMPRODUCT compares exactly; COUNTIFS would read * ? < = in ids as operators.
