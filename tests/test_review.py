@@ -290,7 +290,9 @@ def test_thumbnails_of_an_image_use_its_pixels(tmp_path):
     assert h == pytest.approx(3 * b.height * 150 / 72, abs=3)
 
 
-def test_workbook_1000_hits_is_fast(tmp_path):
+@pytest.fixture(scope="module")
+def a0_page(tmp_path_factory):
+    """An A0 page with 1,000 small codes (a quarter of them vertical) and their hits."""
     import random
 
     rnd = random.Random(7)
@@ -301,7 +303,7 @@ def test_workbook_1000_hits_is_fast(tmp_path):
     for i in range(1000):
         page.insert_text((rnd.uniform(40, 3200), rnd.uniform(40, 2350)), f"FT-{i:04d}",
                          fontsize=rnd.choice([4.5, 6, 8]), rotate=rnd.choice([0, 0, 0, 90]))
-    pdf = tmp_path / "a0.pdf"
+    pdf = tmp_path_factory.mktemp("a0") / "a0.pdf"
     doc.save(pdf)
     hits = []
     for w in page.get_text("words"):
@@ -309,6 +311,11 @@ def test_workbook_1000_hits_is_fast(tmp_path):
         hits.append(Hit(w[4], "FT", w[4], w[4], 95.0, b, 1, "tesseract", 90.0,
                         angle=90 if b.height > b.width else 0))
     assert len(hits) == 1000
+    return pdf, hits
+
+
+def test_workbook_1000_hits_is_fast(tmp_path, a0_page):
+    pdf, hits = a0_page
     t0 = time.perf_counter()
     res = write_workbook(tmp_path / "r.xlsx", hits, document=pdf, dpi=300)
     seconds = time.perf_counter() - t0
@@ -316,6 +323,18 @@ def test_workbook_1000_hits_is_fast(tmp_path):
     assert res.thumbnails == 1000
     assert seconds < 30  # about 1.5 s on a laptop; generous for slow CI machines
     assert len(openpyxl.load_workbook(tmp_path / "r.xlsx")["Hits"]._images) == 1000
+
+
+def test_annotate_1000_hits_is_fast(tmp_path, a0_page):
+    # PyMuPDF's add_*_annot is quadratic per page (about a minute for this page).
+    pdf, hits = a0_page
+    t0 = time.perf_counter()
+    res = annotate_pdf(pdf, hits, tmp_path / "m.pdf")
+    seconds = time.perf_counter() - t0
+    print(f"marked-up PDF with 1000 hits: {seconds:.2f} s")
+    assert res.annotated == 1000 and seconds < 20
+    page = pymupdf.open(tmp_path / "m.pdf")[0]
+    assert sum(1 for _ in page.annots()) == 2000
 
 
 # ---------------------------------------------------------------- the marked-up PDF
@@ -420,6 +439,68 @@ def test_annotate_from_a_dataframe(tmp_path):
                          "t", 90.0)])
     res = annotate_pdf(pdf, df, tmp_path / "m.pdf")
     assert res.annotated == 1
+
+
+def test_annotate_page_with_offset_boxes_and_rotation(tmp_path):
+    # MediaBox not at the origin, a CropBox inside it, /Rotate 270, an annotation already
+    # there: the marks still land on the text, and what was there stays.
+    src = pymupdf.open()
+    page = src.new_page(width=600, height=800)
+    page.insert_text((120, 150), "PT-2034", fontsize=10)
+    page.insert_text((300, 500), "FIC-101", fontsize=10, rotate=90)
+    page.add_text_annot((50, 50), "a reviewer's note")
+    page.set_mediabox(pymupdf.Rect(-20, -30, 620, 820))
+    page.set_cropbox(pymupdf.Rect(50, 60, 550, 760))
+    page.set_rotation(270)
+    pdf = tmp_path / "offset.pdf"
+    src.save(pdf)
+    words = {w[4]: Box(*w[:4]) for w in pymupdf.open(pdf)[0].get_text("words")}
+    hits = [Hit(c, "i", c, c, 90.0, words[c], 1, "t", 80.0, angle=a)
+            for c, a in (("PT-2034", 90), ("FIC-101", 180))]
+    out = tmp_path / "m.pdf"
+    annotate_pdf(pdf, hits, out)
+    page = pymupdf.open(out)[0]
+    assert page.rotation == 270
+    kinds = [a.type[1] for a in page.annots()]
+    assert kinds.count("Text") == 1 and kinds.count("Square") == 2
+    squares = [a.rect for a in page.annots() if a.type[1] == "Square"]
+    for hit, rect in zip(hits, squares):
+        r = Box(rect.x0, rect.y0, rect.x1, rect.y1)
+        assert r.ios(hit.box) > 0.99 and r.area < hit.box.grow(2).area
+    # Seen by a renderer: coloured pixels around the box with annotations, none without.
+    b = hits[0].box.grow(2)
+    clip = pymupdf.Rect(b.x0, b.y0, b.x1, b.y1) * page.rotation_matrix
+    on = page.get_pixmap(dpi=144, clip=clip, annots=True)
+    off = page.get_pixmap(dpi=144, clip=clip, annots=False)
+    colour = lambda pix: sum(1 for i in range(0, len(pix.samples), 3)  # noqa: E731
+                             if max(pix.samples[i:i + 3]) - min(pix.samples[i:i + 3]) > 80)
+    assert colour(on) > 20 and colour(off) == 0
+
+
+def test_annotate_encrypted_pdf_stays_encrypted(tmp_path):
+    pdf = tmp_path / "d.pdf"
+    truth = draw_codes(pdf, [("FIC-101", 100, 100, 10, 0)])
+    enc = tmp_path / "enc.pdf"
+    pymupdf.open(pdf).save(enc, encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw="pw",
+                           owner_pw="owner")
+    hits = [Hit("FIC-101", "i", "FIC-101", "FIC-101", 97.0, truth["FIC-101"], 1, "t", 90.0)]
+    with pytest.raises(InputFileError, match="password"):
+        annotate_pdf(enc, hits, tmp_path / "m.pdf")
+    annotate_pdf(enc, hits, tmp_path / "m.pdf", password="pw")
+    doc = pymupdf.open(tmp_path / "m.pdf")
+    assert doc.needs_pass and doc.authenticate("pw")
+    assert sum(a.type[1] == "Square" for a in doc[0].annots()) == 1
+
+
+def test_annotate_labels_any_characters(tmp_path):
+    pdf = tmp_path / "d.pdf"
+    truth = draw_codes(pdf, [("FIC-101", 100, 100, 10, 0)])
+    hits = [Hit("Ω-ß (x)", "µ", "Ω-ß", "FIC-101", 97.0, truth["FIC-101"], 1, "t", 90.0)]
+    annotate_pdf(pdf, hits, tmp_path / "m.pdf")
+    page = pymupdf.open(tmp_path / "m.pdf")[0]
+    sq = next(a for a in page.annots() if a.type[1] == "Square")
+    assert sq.info["subject"] == "Ω-ß (x)" and "Ω-ß" in sq.info["content"]
+    page.get_pixmap(dpi=50)  # renders
 
 
 # ---------------------------------------------------------------- Parquet
