@@ -370,7 +370,7 @@ def test_annotate_one_mark_per_hit_at_its_box(tmp_path, drawing):
     # The text of the drawing is untouched and still where it was (the labels add words).
     words = doc[0].get_text("words")
     for hit in hits:
-        assert any(w[4] == hit.pattern_id and Box(*w[:4]).iou(hit.box) > 0.99 for w in words)
+        assert any(w[4] == hit.pattern_id and hit.box.ios(Box(*w[:4])) > 0.99 for w in words)
 
 
 def test_annotate_labels_read_upright(tmp_path):
