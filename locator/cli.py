@@ -202,6 +202,9 @@ def run_cmd(
                                      "the places that look like it (slower).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")
                      ] = False,
+    annotate: Annotated[Optional[Path], typer.Option(
+        help="Also write a copy of DOC (as PDF) with every hit outlined and labelled.")
+    ] = None,
 ) -> None:
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                TimeElapsedColumn)
@@ -222,13 +225,16 @@ def run_cmd(
                               rotated_regions=not thorough_rotations)
     _check_output(output)
     _check_output(missing)
+    _check_annotate(annotate)
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=err, transient=True,
                   disable=quiet) as bars:
         result = run(doc, catalog, settings, progress=_BarProgress(bars))
     df = hits_frame(result.hits)
-    if output is not None:
+    if output is not None and output.suffix.lower() == ".xlsx":
+        _write_review_workbook(output, df, doc, catalog, result.report, settings, quiet)
+    elif output is not None:
         write_table(df, output)
     else:
         _print_hits(df)
@@ -240,6 +246,8 @@ def run_cmd(
                 for p in catalog.patterns if p.id in ids]
         write_table(pd.DataFrame(rows, columns=["pattern_id", "label", "text"]), missing,
                     sheet="Missing")
+    if annotate is not None:
+        _write_annotated(doc, df, annotate, password, quiet)
     if not quiet:
         _summary(result.report)
         if output is not None:
@@ -301,6 +309,99 @@ def batch_cmd(
             err.print(f"[yellow]warning[/]: {w}")
     if result.failures and not result.hits:
         raise InputFileError(f"every file in {folder} failed")
+
+
+# ---- review: the workbook, the marked-up PDF, and reading verdicts back (issue 7) ----
+
+def _check_annotate(path: Path | None) -> None:
+    if path is None:
+        return
+    if path.suffix.lower() != ".pdf":
+        raise UsageError(f"--annotate {path}: the marked-up copy is a PDF; give a name "
+                         f"ending in .pdf")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise UsageError(f"--annotate {path}: the folder {parent} does not exist")
+
+
+def _write_review_workbook(path: Path, df, doc: Path, catalog, report, settings,
+                           quiet: bool) -> None:
+    from locator.export.workbook import missing_frame, write_workbook
+
+    res = write_workbook(path, df, document=doc, report=report,
+                         missing=missing_frame(catalog, report.missing),
+                         dpi=settings.dpi, password=settings.password)
+    for w in res.warnings:
+        report.warnings.append(f"review workbook: {w}")
+    if not quiet:
+        err.print(f"review workbook: {res.thumbnails} pictures in {res.seconds:.1f} s")
+
+
+def _write_annotated(doc: Path, df, path: Path, password: str | None, quiet: bool) -> None:
+    from locator.export.annotate import annotate_pdf
+
+    res = annotate_pdf(doc, df, path, password=password)
+    from rich.text import Text
+
+    for s in res.skipped:
+        err.print(Text.assemble(("warning ", "yellow"), f"--annotate: {s}"))
+    if not quiet:
+        err.print(f"marked {res.annotated} hits in {path}")
+
+
+@app.command("review", help="Read the verdicts of a review workbook back: precision of the "
+                            "reviewed rows per label and per pattern, and a truth file.")
+def review_cmd(
+    workbook: Annotated[Path, typer.Argument(
+        help="The review workbook (-o review.xlsx), with verdicts filled in.",
+        show_default=False)],
+    truth_out: Annotated[Optional[Path], typer.Option(
+        "--truth-out", help="Write the rows marked correct as truth "
+                            "(.csv/.json/.xlsx/.parquet) for 'locate eval' and 'locate tune'.")
+    ] = None,
+) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from locator.export.review import read_review, write_truth
+
+    if truth_out is not None:
+        from locator.export.table import FORMATS
+
+        if truth_out.suffix.lower() not in FORMATS:
+            raise UsageError(f"--truth-out {truth_out}: unknown format "
+                             f"{truth_out.suffix or '(no suffix)'!r}; use one of "
+                             f"{', '.join(FORMATS)}")
+        if truth_out.resolve() == workbook.resolve():
+            raise UsageError(f"--truth-out {truth_out}: that is the workbook itself")
+    rv = read_review(workbook)
+    for w in rv.warnings:
+        err.print(Text.assemble(("warning ", "yellow"), w))
+
+    def pct(v) -> str:
+        return "-" if v != v else f"{v:.1%}"
+
+    by_pattern = rv.per_pattern[rv.per_pattern["reviewed"] > 0]
+    for title, table, keys in (("precision per label", rv.per_label, ["label"]),
+                               ("precision per pattern (patterns with verdicts)", by_pattern,
+                                ["pattern_id", "label"])):
+        t = Table(*keys, "correct", "wrong", "unsure", "blank", "precision",
+                  title=title, title_justify="left", box=None, header_style="bold")
+        for rec in table.to_dict("records"):
+            t.add_row(*(Text(str(rec[k])) for k in keys), str(rec["correct"]),
+                      str(rec["wrong"]), str(rec["unsure"]), str(rec["blank"]),
+                      pct(rec["precision"]))
+        out.print(t)
+    o = rv.overall
+    out.print(f"overall: precision {pct(o['precision'])} "
+              f"({o['correct']} correct, {o['wrong']} wrong; {o['unsure']} unsure and "
+              f"{o['blank']} blank not counted)")
+    if o["correct"] + o["wrong"] == 0:
+        err.print("no row has a verdict of correct or wrong yet: pick one in the "
+                  "'verdict' column of the Hits sheet")
+    if truth_out is not None:
+        write_truth(rv, truth_out)
+        err.print(f"wrote {len(rv.truth)} truth rows (the hits marked correct) to {truth_out}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from locator.errors import InputFileError, UnsupportedFormatError, UsageError
-from locator.geometry import PageFrame, Tile
+from locator.geometry import Box, PageFrame, Tile
 
 # File signatures we accept. PyMuPDF would also open e-books and SVG; those are
 # not documents this tool is for, and opening a zip renamed .pdf must fail clearly.
@@ -158,6 +158,36 @@ class Document:
             out[:hh, :ww] = img[:hh, :ww]
             img = out
         return img
+
+    def render_clip(self, page: int, box: Box, dpi: float, *, color: bool = True) -> np.ndarray:
+        """A small region of a page as the page's view shows it (``/Rotate`` applied).
+
+        ``box`` is in unrotated page points; it is clipped to the page. Returns
+        ``uint8`` RGB ``(h, w, 3)`` (``color``) or grey ``(h, w)``; pixel
+        ``(0, 0)`` is the clipped region's top-left corner *in the view*, give
+        or take the renderer's outward rounding (< 1 px). An empty array when the
+        box lies outside the page. Renders from the page's display list, like
+        :meth:`render`, so many clips of one page cost one interpretation.
+        """
+        import pymupdf
+
+        frame = self.frame(page)
+        v = frame.box_to_view(box)
+        vw, vh = frame.view_size
+        x0, y0, x1, y1 = max(v.x0, 0.0), max(v.y0, 0.0), min(v.x1, vw), min(v.y1, vh)
+        n = 3 if color else 1
+        if x1 <= x0 or y1 <= y0:
+            return np.zeros((0, 0, 3) if color else (0, 0), dtype=np.uint8)
+        scale = dpi / 72.0
+        try:
+            pix = self._display_list(page).get_pixmap(
+                matrix=pymupdf.Matrix(scale, scale), clip=pymupdf.Rect(x0, y0, x1, y1),
+                colorspace=pymupdf.csRGB if color else pymupdf.csGRAY, alpha=False)
+        except Exception as e:
+            raise InputFileError(f"{self.path}: page {page}: cannot render: {e}") from e
+        img = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.stride)
+        img = img[:, : pix.width * n]
+        return img.reshape(pix.height, pix.width, n) if color else img
 
     # -- lifecycle -----------------------------------------------------------
     def close(self) -> None:
