@@ -404,19 +404,29 @@ def review_cmd(
         err.print(f"wrote {len(rv.truth)} truth rows (the hits marked correct) to {truth_out}")
 
 
+def _click_exceptions():
+    """The click exception module Typer really raises from (typer >= 0.29 vendors click)."""
+    try:
+        from typer._click import exceptions
+    except ImportError:  # older typer uses the click package itself
+        from click import exceptions
+    return exceptions
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``locate`` script: run the app, map errors to exit codes."""
+    ce = _click_exceptions()
     try:
         app(args=argv, prog_name="locate", standalone_mode=False)
     except LocatorError as e:
         err.print(f"locate: error: {e}", markup=False, soft_wrap=True)
         sys.exit(e.exit_code)
-    except click.exceptions.Exit as e:
+    except (typer.Exit, click.exceptions.Exit) as e:
         sys.exit(e.exit_code)
-    except click.ClickException as e:  # bad options: Click's own message, exit 2
+    except (ce.ClickException, click.ClickException) as e:  # bad options: exit 2
         e.show(file=sys.stderr)
         sys.exit(e.exit_code)
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except (KeyboardInterrupt, typer.Abort, click.exceptions.Abort):
         err.print("locate: interrupted")
         sys.exit(INTERRUPTED_EXIT_CODE)
     except Exception as e:  # a bug: say so plainly; the traceback only on request

@@ -202,3 +202,11 @@ def test_code_list_errors(capsys, tmp_path, tiny):
     code, err = _bad(capsys, tmp_path, pdf, "--patterns", cat, "--codes", codes,
                      "--column", "Tag")
     assert code == 5 and "FIC-101" in err  # the same id in both: a duplicate
+
+
+def test_unknown_option_and_missing_argument_are_usage_errors(capsys, tmp_path, tiny):
+    pdf, cat = tiny
+    code, _, err = run_cli(capsys, pdf, "--patterns", cat, "--bogus")
+    assert code == 2 and "--bogus" in err and "internal error" not in err
+    code, _, err = run_cli(capsys, "review")
+    assert code == 2 and "internal error" not in err
