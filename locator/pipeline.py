@@ -22,7 +22,7 @@ from locator.errors import EngineError, InputFileError
 from locator.geometry import Tile, lift, pt_to_px, rotate_image_box_back
 from locator.merge import Candidate, is_cut, merge_page
 from locator.model import Hit, Word
-from locator.regions import Mosaic, clean_for_ocr, vertical_text_regions
+from locator.regions import Mosaic, clean_for_ocr, text_regions
 from locator.settings import Settings
 from locator.tiling import grid, is_blank
 
@@ -93,10 +93,13 @@ def read_tile(img: np.ndarray, tile: Tile, engines: list[Engine],
               settings: Settings) -> list[Candidate]:
     """Every engine, every direction, on one rendered tile -> page-space candidates.
 
-    Upright (and upside-down) text is read on the whole tile. Vertical text (90,
-    270) is read on the whole tile turned only when ``settings.rotated_regions``
-    is off; by default only the tile's vertical-text candidates are read, packed
-    into one small mosaic, and a tile without any costs no rotated pass at all.
+    Line art is painted out first (``settings.clean``). By default the tile's
+    text regions -- upright words and lines, and vertical-word candidates
+    turned upright both ways -- are cut out, enlarged to ``settings.ocr_dpi``
+    and packed into one mosaic, so each engine reads a tile in one call and a
+    tile with no text costs nothing. ``text_regions=False`` reads upright text
+    on the whole tile, ``rotated_regions=False`` vertical text on the whole
+    tile turned; upside-down text (180) is always read on the whole tile.
     """
     out: list[Candidate] = []
 
@@ -107,20 +110,29 @@ def read_tile(img: np.ndarray, tile: Tile, engines: list[Engine],
 
     if settings.clean:
         img = clean_for_ocr(img, tile.dpi, max_text_pt=settings.max_text_pt)
-    vertical = tuple(a for a in settings.rotations if a in (90, 270))
-    whole = [a for a in settings.rotations if a not in vertical or not settings.rotated_regions]
+    rot = settings.rotations
+    vertical = tuple(a for a in rot if a in (90, 270))
+    whole = [a for a in rot if a == 180 or (a == 0 and not settings.text_regions)
+             or (a in vertical and not settings.rotated_regions)]
+    items = []
+    if (0 in rot and settings.text_regions) or (vertical and settings.rotated_regions):
+        regs = text_regions(img, tile.dpi, max_text_pt=settings.max_text_pt,
+                            vertical=bool(vertical) and settings.rotated_regions)
+        if 0 in rot and settings.text_regions:
+            items += [(r, 0) for r in regs.horizontal]
+        if settings.rotated_regions:
+            items += [(r, a) for r in regs.vertical for a in vertical]
+    scale = min(3.0, max(1.0, settings.ocr_dpi / tile.dpi))
     mosaic = None
-    if vertical and settings.rotated_regions:
-        regions = vertical_text_regions(img, tile.dpi)
-        if regions:
-            mosaic = Mosaic(img, regions, vertical, margin=round(pt_to_px(3, tile.dpi)),
-                            gap=round(pt_to_px(6, tile.dpi)))
+    if items:
+        mosaic = Mosaic(img, items, margin=round(pt_to_px(2, tile.dpi)),
+                        gap=round(pt_to_px(6, tile.dpi * scale)), scale=scale)
     for engine in engines:
         for angle in whole:
             for ow in read_image(engine, img, tile.dpi, angle):
                 add(engine, ow.box, ow.text, ow.conf, angle)
         if mosaic is not None and mosaic.image is not None:
-            for ow in engine.read(mosaic.image, dpi=tile.dpi):
+            for ow in engine.read(mosaic.image, dpi=tile.dpi * scale):
                 back = mosaic.to_tile(ow.box)
                 if back is not None:
                     add(engine, back[0], ow.text, ow.conf, back[1])
@@ -214,7 +226,8 @@ def _ocr_settings(settings: Settings, engines: list[Engine], dpi: float) -> dict
     return {"dpi": dpi, "tile": settings.tile, "overlap": settings.overlap,
             "rotations": list(settings.rotations), "skip_blank": settings.skip_blank,
             "rotated_regions": settings.rotated_regions, "clean": settings.clean,
-            "max_text_pt": settings.max_text_pt,
+            "max_text_pt": settings.max_text_pt, "text_regions": settings.text_regions,
+            "ocr_dpi": settings.ocr_dpi,
             "engines": [[e.name, e.version()] for e in engines]}
 
 

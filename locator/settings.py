@@ -19,7 +19,10 @@ class Settings:
     tallest text expected (200 px at 300 dpi is 48 pt). ``rotations`` are the
     text directions read, in degrees counter-clockwise (90: bottom-to-top
     labels, 270: top-to-bottom); with ``rotated_regions`` only the places
-    that look like vertical text are read turned, else whole tiles. ``clean``
+    that look like vertical text are read turned, else whole tiles turned;
+    with ``text_regions`` upright text is read from the tile's text regions,
+    enlarged to ``ocr_dpi`` and packed into one image, else from the whole
+    tile. ``clean``
     paints line art (lines, circles, frames: anything larger than
     ``max_text_pt`` text) white before OCR. ``pages`` is a range string such as
     ``"1-3,7"`` (None: all). ``workers`` is the number of OCR processes
@@ -36,8 +39,10 @@ class Settings:
     rotations: tuple[int, ...] = (0, 90, 270)
     skip_blank: bool = True
     rotated_regions: bool = True
+    text_regions: bool = True
     clean: bool = True
     max_text_pt: float = 24.0
+    ocr_dpi: float = 400.0
     password: str | None = None
     workers: int = 0
     cache: bool = True

@@ -5,7 +5,8 @@ tile grid the pipeline will use; on its n-th call it answers for the n-th tile
 exactly as a perfect OCR engine would: words wholly inside the tile whole, words
 crossing a tile edge clipped to the tile and their text cut in proportion (what
 a real engine reads of a cut word). Run the pipeline with ``skip_blank=False``
-and ``rotations=(0,)`` so every tile is read once, in grid order.
+``rotations=(0,)``, ``text_regions=False`` and ``clean=False`` so every tile
+is read once, whole, in grid order.
 """
 
 from __future__ import annotations

@@ -28,7 +28,8 @@ def _run(tmp_path, words, w=1000, h=700, **kw):
     pdf = _blank_pdf(tmp_path / "blank.pdf", w, h)
     frames = {1: PageFrame(w, h, 0)}
     eng = ScriptedEngine(words, frames, dpi=DPI, tile=TILE, overlap=OVERLAP, **kw)
-    s = Settings(dpi=DPI, tile=TILE, overlap=OVERLAP, rotations=(0,), skip_blank=False)
+    s = Settings(dpi=DPI, tile=TILE, overlap=OVERLAP, rotations=(0,), skip_blank=False,
+                 text_regions=False, clean=False)
     return read_document(pdf, s, engines=[eng]), eng
 
 
@@ -133,7 +134,8 @@ def test_tile_failure_is_recorded_and_the_rest_comes_back(tmp_path):
     # the retry re-reads tile 0, so the script for later calls is shifted by one
     eng.tiles = [eng.tiles[0], eng.tiles[0]] + eng.tiles[1:]
     report = RunReport(file="b.pdf")
-    s = Settings(dpi=DPI, tile=TILE, overlap=OVERLAP, rotations=(0,), skip_blank=False)
+    s = Settings(dpi=DPI, tile=TILE, overlap=OVERLAP, rotations=(0,), skip_blank=False,
+                 text_regions=False, clean=False)
     words = read_document(pdf, s, engines=[eng], report=report)
     assert [w.text for w in words] == ["PT-2034"]
     assert len(report.warnings) == 1 and "simulated crash" in report.warnings[0]

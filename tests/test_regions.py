@@ -53,9 +53,40 @@ def test_mosaic_maps_boxes_back_to_the_tile(angle):
     img = np.full((400, 300), 255, np.uint8)
     region = Box(100, 50, 130, 250)
     img[60:70, 110:120] = 0  # a mark inside the region
-    m = Mosaic(img, [region], (angle,), margin=5, gap=12)
+    m = Mosaic(img, [(region, angle)], margin=5, gap=12)
     ys, xs = np.nonzero(m.image < 128)
     found = Box(xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
     back, a = m.to_tile(found)
     assert a == angle
     assert back == Box(110, 60, 120, 70)
+
+
+@pytest.mark.parametrize("scale", [1.0, 2.0])
+def test_mosaic_packs_many_regions_and_maps_each_back(scale):
+    img = np.full((600, 800), 255, np.uint8)
+    marks = [Box(50 + 70 * i, 40 + 50 * (i % 7), 60 + 70 * i, 48 + 50 * (i % 7))
+             for i in range(10)]
+    for b in marks:
+        img[int(b.y0):int(b.y1), int(b.x0):int(b.x1)] = 0
+    m = Mosaic(img, [(b.grow(3), 0) for b in marks], margin=2, gap=10, scale=scale,
+               max_width=200)
+    assert len(m.slots) == 10 and m.image.shape[1] <= 200 + 10
+    for s in m.slots:  # each mark, found in its slot, maps back exactly
+        sub = m.image[s.y0:s.y0 + s.h, s.x0:s.x0 + s.w]
+        ys, xs = np.nonzero(sub < 128)
+        found = Box(s.x0 + xs.min(), s.y0 + ys.min(), s.x0 + xs.max() + 1, s.y0 + ys.max() + 1)
+        back, angle = m.to_tile(found)
+        assert angle == 0
+        assert any(abs(back.x0 - b.x0) <= 1 and abs(back.y1 - b.y1) <= 1 for b in marks)
+
+
+def test_text_regions_split_upright_and_vertical(tmp_path):
+    from locator.regions import text_regions
+
+    def draw(page):
+        page.insert_text((50, 60), "PT-2034 LT-3307", fontsize=8)
+        page.insert_text((300, 250), "FIC-1017", fontsize=8, rotate=90)
+    img, dpi = _render(tmp_path, draw)
+    regs = text_regions(img, dpi)
+    assert len(regs.vertical) == 1
+    assert regs.horizontal and all(r.y1 < 90 * dpi / 72 for r in regs.horizontal)
