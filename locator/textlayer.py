@@ -44,7 +44,7 @@ MIN_JUDGED_WORDS = 5
 #: paths per text word. (Pages with many words are trusted: a KiCad export has
 #: ~40 stroked paths per word *and* a complete invisible layer over them.)
 CURVES_CHECK_BELOW_WORDS = 50
-CURVES_MIN_PATHS = 100
+CURVES_MIN_PATHS = 50
 CURVES_PATHS_PER_WORD = 20
 #: Images smaller than this (points, either side) or with fewer pixels than
 #: ``MIN_IMAGE_PX`` on a side cannot hold readable text: not OCR'd.
@@ -122,7 +122,7 @@ class TextLayer:
     raw: int = 0            # words as extracted (with duplicates and broken ones)
     duplicates: int = 0     # exact duplicates removed (same text, same box)
     invisible: int = 0      # words drawn invisibly (render mode 3)
-    broken: list[Box] = field(default_factory=list)  # words holding broken characters
+    broken: list[Box] = field(default_factory=list)  # words with unmapped or broken characters
     judged: int = 0         # words judged for plausibility (not punctuation-only)
     plausible: int = 0      # ... of which look like words
     images: list[ImageArea] = field(default_factory=list)
@@ -150,8 +150,8 @@ class TextLayer:
             return "no text layer"
         kind = "invisible text layer" if self.mostly_invisible else "text layer"
         if self.count >= MIN_JUDGED_WORDS and self.broken_share > MAX_BROKEN_SHARE:
-            return (f"{kind} broken ({self.broken_share:.0%} of its words hold "
-                    f"replacement or control characters)")
+            return (f"{kind} broken ({self.broken_share:.0%} of its words hold unmapped "
+                    f"glyphs or replacement characters)")
         if self.judged >= MIN_JUDGED_WORDS and self.plausible_share < MIN_PLAUSIBLE_SHARE:
             return f"{kind} of poor quality (only {self.plausible_share:.0%} of its words look like words)"
         return None
@@ -178,7 +178,10 @@ def read_text_layer(page, page_no: int) -> TextLayer:
 
     # Line directions and visibility, keyed like extractWORDS's (block, line):
     # it numbers text blocks only, in order, so image blocks are not counted.
-    lines: dict[tuple[int, int], tuple[int, bool]] = {}
+    # A line whose first glyph has no Unicode mapping (the font lacks a usable
+    # ToUnicode map; MuPDF then reports the glyph's CID) holds garbage: checking
+    # only the first glyph keeps this to one look per line.
+    lines: dict[tuple[int, int], tuple[int, bool, bool]] = {}
     images: list[tuple[Box, int, int]] = []
     tb = -1
     for block in tp.this:
@@ -199,7 +202,8 @@ def read_text_layer(page, page_no: int) -> TextLayer:
             li = line.m_internal
             fc = li.first_char
             visible = True if fc is None else (fc.argb >> 24) != 0
-            lines[(tb, ln)] = (_angle(li.dir.x, li.dir.y), visible)
+            unmapped = fc is not None and bool(fc.flags & mupdf.FZ_STEXT_UNICODE_IS_CID)
+            lines[(tb, ln)] = (_angle(li.dir.x, li.dir.y), visible, unmapped)
 
     seen: set[tuple] = set()
     for x0, y0, x1, y1, text, b, ln, _ in raw_words:
@@ -208,22 +212,22 @@ def read_text_layer(page, page_no: int) -> TextLayer:
             layer.duplicates += 1
             continue
         seen.add(key)
-        angle, visible = lines.get((b, ln), (0, True))
+        angle, visible, unmapped = lines.get((b, ln), (0, True, False))
         box = Box(x0, y0, x1, y1)
         if not visible:
             layer.invisible += 1
-        ok = plausible(text)
+        ok = False if unmapped else plausible(text)
         if ok is not None:
             layer.judged += 1
             layer.plausible += bool(ok)
-        if any(bad_char(c) for c in text):
+        if unmapped or any(bad_char(c) for c in text):
             layer.broken.append(box)
             continue
         layer.words.append(Word(text=text, conf=TEXT_CONF, box=box, page=page_no,
                                 engine=TEXT_ENGINE, angle=angle, source="text"))
 
     hidden = [((x0 + x1) / 2, (y0 + y1) / 2) for x0, y0, x1, y1, _t, b, ln, _ in raw_words
-              if not lines.get((b, ln), (0, True))[1]]
+              if not lines.get((b, ln), (0, True, False))[1]]
     for box, w_px, h_px in images:
         covered = any(box.contains_point(x, y) for x, y in hidden)
         layer.images.append(ImageArea(box=box, width_px=w_px, height_px=h_px, covered=covered))
