@@ -130,8 +130,15 @@ class Document:
         return self._doc.page_count
 
     def frame(self, page: int) -> PageFrame:
-        """The page's unrotated size (points) and rotation."""
-        p = self._doc[page - 1]
+        """The page's unrotated size (points) and rotation.
+
+        Raises :class:`InputFileError` when the page cannot be loaded (a
+        truncated image, a damaged page).
+        """
+        try:
+            p = self._doc[page - 1]
+        except Exception as e:
+            raise InputFileError(f"{self.path}: page {page} cannot be loaded: {e}") from e
         # page.rect is the rotated view; derotating its size gives the unrotated size.
         w, h = p.rect.width, p.rect.height
         rot = p.rotation % 360

@@ -347,20 +347,25 @@ def plan_sources(doc: Document, pages: list[int], settings: Settings,
         report.warnings.append("the file is damaged; the reader repaired it, "
                                "so some pages may be incomplete")
     out: dict[int, SourcePlan] = {}
+    skipped: list[str] = []
     for page in pages:
         problems = doc.page_problems(page)
         for problem, unreadable in problems:
             report.warnings.append(f"page {page}: {problem}" + ("; skipped" if unreadable else ""))
+            if unreadable:
+                skipped.append(f"page {page}: {problem}")
         if any(unreadable for _, unreadable in problems):
             continue
         try:
             frame = doc.frame(page)
-        except Exception as e:
-            report.warnings.append(f"page {page}: cannot be loaded ({e}); skipped")
+        except InputFileError as e:
+            report.warnings.append(f"{e}; skipped")
+            skipped.append(str(e).removeprefix(f"{doc.path}: "))
             continue
         if frame.width < 1 or frame.height < 1:
             report.warnings.append(f"page {page} has no area ({frame.width:g} x "
                                    f"{frame.height:g} pt); skipped")
+            skipped.append(f"page {page} has no area")
             continue
         layer = None
         if settings.source != "ocr" and doc.kind == "pdf":
@@ -381,7 +386,8 @@ def plan_sources(doc: Document, pages: list[int], settings: Settings,
         out[page] = sp
         report.sources[page] = sp.describe()
     if pages and not out:
-        raise InputFileError(f"{doc.path}: none of the chosen pages can be read")
+        raise InputFileError(f"{doc.path}: no page can be read (damaged or truncated?): "
+                             + "; ".join(skipped[:3]) + (" ..." if len(skipped) > 3 else ""))
     return out
 
 

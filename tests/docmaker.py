@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pymupdf
 
-from locator.geometry import Box
+from locator.geometry import Box, PageFrame
 from tests.conftest import draw_codes
 
 Code = tuple[str, float, float, float, int]  # text, x, y, size pt, angle
@@ -46,17 +46,39 @@ def _place(truth: dict[str, Box], src_w: float, src_h: float, rect) -> dict[str,
 
 def scan_pdf(path: Path, codes: list[Code], *, width=500, height=350, dpi=200,
              invisible: list[tuple[str, float, float]] | None = None,
-             rotation: int = 0) -> dict[str, Box]:
+             rotation: int = 0, upright_in_view: bool = False) -> dict[str, Box]:
     """An image-only page (a scan of ``codes``), optionally with an invisible text
-    layer (render mode 3) of ``invisible`` words ``(text, x, y)`` over it."""
+    layer (render mode 3) of ``invisible`` words ``(text, x, y)`` over it.
+
+    With ``rotation`` the page gets that ``/Rotate``; the scan is upright in the
+    unrotated space, or (``upright_in_view``) upright as the page is shown,
+    ``width x height`` being then the shown size -- how scanners write a
+    landscape sheet. Boxes are always unrotated page points.
+    """
     pix, truth = codes_pixmap(codes, width, height, dpi)
     doc = pymupdf.open()
-    page = doc.new_page(width=width, height=height)
-    page.insert_image(page.rect, pixmap=pix)
+    if upright_in_view and rotation:
+        import io
+
+        from PIL import Image
+
+        w, h = (height, width) if rotation in (90, 270) else (width, height)
+        page = doc.new_page(width=w, height=h)
+        # the view turns the page clockwise by /Rotate: store the scan turned back
+        img = Image.frombytes("L", (pix.width, pix.height), pix.samples)
+        buf = io.BytesIO()
+        img.rotate(rotation, expand=True).save(buf, format="PNG")
+        page.insert_image(page.rect, stream=buf.getvalue())
+        page.set_rotation(rotation)
+        frame = PageFrame(w, h, rotation)
+        truth = {t: frame.box_to_page(b) for t, b in truth.items()}
+    else:
+        page = doc.new_page(width=width, height=height)
+        page.insert_image(page.rect, pixmap=pix)
+        if rotation:
+            page.set_rotation(rotation)
     for text, x, y in invisible or []:
         page.insert_text((x, y), text, fontsize=9, fontname="helv", render_mode=3)
-    if rotation:
-        page.set_rotation(rotation)
     doc.save(path)
     return truth
 
