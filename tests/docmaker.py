@@ -2,8 +2,10 @@
 
 Each maker writes a file and returns ``{code: Box}`` in page points, unrotated
 space (the coordinates hits must come back in). Codes drawn as text take their
-boxes from the text layer; codes inside an image take the source page's text
-boxes mapped through the image's placement.
+boxes from the text layer (font boxes, ascender to descender); codes inside an
+image take the source page's text boxes mapped through the image's placement.
+(``tests.conftest.draw_codes`` returns *ink* boxes instead; :func:`layer_boxes`
+gives the text layer's boxes of any page.)
 """
 
 from __future__ import annotations
@@ -16,6 +18,12 @@ from locator.geometry import Box, PageFrame
 from tests.conftest import draw_codes
 
 Code = tuple[str, float, float, float, int]  # text, x, y, size pt, angle
+
+
+def layer_boxes(path: Path, page: int = 1) -> dict[str, Box]:
+    """The text layer's own word boxes of a page (``get_text("words")``, unrotated points)."""
+    with pymupdf.open(path) as doc:
+        return {w[4]: Box(*w[:4]) for w in doc[page - 1].get_text("words")}
 
 
 def codes_page(codes: list[Code], width: float, height: float):
@@ -183,5 +191,5 @@ def tiff_file(path: Path, pages: list[list[Code]], *, sizes=((500, 350), (350, 5
     return truths
 
 
-__all__ = ["codes_page", "codes_pixmap", "scan_pdf", "mixed_pdf", "curves_pdf",
+__all__ = ["layer_boxes", "codes_page", "codes_pixmap", "scan_pdf", "mixed_pdf", "curves_pdf",
            "unmapped_font_pdf", "image_file", "tiff_file", "draw_codes"]

@@ -17,7 +17,7 @@ from locator.cli import main
 from locator.documents import expand_inputs
 from locator.errors import InputFileError
 from tests.conftest import draw_codes, write_catalog
-from tests.docmaker import image_file, scan_pdf, tiff_file
+from tests.docmaker import image_file, layer_boxes, scan_pdf, tiff_file
 
 CODES = [("FIC-101", 40, 60, 11, 0), ("PT-2034", 200, 120, 10, 0), ("LT-3307", 60, 200, 11, 0)]
 OTHER = [("XV-5521", 30, 80, 11, 0), ("HS-6620", 60, 300, 10, 0)]
@@ -132,7 +132,8 @@ def test_a_bad_file_among_good_ones_is_skipped_and_named(capsys, tmp_path, catal
 def test_rotated_pages_text_and_scan(capsys, tmp_path, catalog, rotation):
     """/Rotate pages: the text layer's boxes and OCR'd boxes, both in unrotated space."""
     vec = tmp_path / "vec.pdf"
-    truth = draw_codes(vec, CODES, width=420, height=300, rotation=rotation)
+    draw_codes(vec, CODES, width=420, height=300, rotation=rotation)
+    truth = layer_boxes(vec)
     scan = tmp_path / "scan.pdf"
     # as scanners write a sheet: upright as shown, the page's /Rotate turning it so
     truth_scan = scan_pdf(scan, OTHER, width=350, height=400, rotation=rotation,

@@ -18,7 +18,7 @@ from locator.settings import Settings
 from locator.textlayer import (SourcePlan, TextLayer, combine, plan_page, plausible,
                                read_text_layer)
 from tests.conftest import SMALL_PAGE_CODES, draw_codes, write_catalog
-from tests.docmaker import (curves_pdf, mixed_pdf, scan_pdf, unmapped_font_pdf)
+from tests.docmaker import curves_pdf, layer_boxes, mixed_pdf, scan_pdf, unmapped_font_pdf
 
 VECTOR = [("FIC-101", 40, 60, 10, 0), ("PT-2034", 200, 120, 9, 0), ("LT-3307", 60, 200, 10, 0)]
 SCANNED = [("XV-5521", 20, 40, 11, 0), ("HS-6620", 20, 110, 10, 0)]
@@ -85,7 +85,9 @@ def test_vector_page_is_read_from_its_text_layer_exactly(small_drawing):
     words, report = _words(pdf, NoOcr())
     assert report.sources == {1: "text"} and report.tiles == 0
     by_text = {w.text: w for w in words}
-    for code, box in truth.items():
+    layer = layer_boxes(pdf)
+    for code in truth:
+        box = layer[code]
         w = by_text[code]
         assert (w.source, w.engine, w.conf) == ("text", "text", 100.0)
         assert w.box == box  # the layer's own box, not an approximation
@@ -112,11 +114,13 @@ def test_exact_duplicate_words_are_removed(tmp_path):
 @pytest.mark.parametrize("rotation", [90, 180, 270])
 def test_rotated_page_text_layer_in_unrotated_space(tmp_path, rotation):
     pdf = tmp_path / f"r{rotation}.pdf"
-    truth = draw_codes(pdf, SMALL_PAGE_CODES, rotation=rotation)
+    truth = draw_codes(pdf, SMALL_PAGE_CODES, rotation=rotation)  # ink boxes
     words, report = _words(pdf, NoOcr())
     by_text = {w.text: w for w in words}
-    for code, box in truth.items():
-        assert by_text[code].box == box
+    layer = layer_boxes(pdf)
+    for code, ink in truth.items():
+        assert by_text[code].box == layer[code]
+        assert by_text[code].box.grow(0.5).contains_point(*ink.center)
     # directions are the text's own, in unrotated space, whatever the page's /Rotate
     assert by_text["TIC-7781"].angle == 90 and by_text["FT-8890"].angle == 270
 

@@ -53,7 +53,7 @@ def test_rotate_page_upright_in_view_boxes_land_on_the_text(tmp_path, rotation):
     pdf = tmp_path / f"rot{rotation}.pdf"
     truth = draw_codes(pdf, codes, width=700, height=500, rotation=rotation)
     cat = write_catalog(tmp_path / "c.yaml", list(truth))
-    result = run(pdf, cat, Settings(dpi=300, rotations=(0,)))  # upright in the view
+    result = run(pdf, cat, Settings(dpi=300, rotations=(0,), source="ocr"))  # upright in view
     _assert_found_in_place(result.hits, truth)
 
 
