@@ -309,6 +309,9 @@ def batch_cmd(
     engine: Annotated[str, typer.Option(help="OCR engine(s), comma-separated.")] = "tesseract",
     workers: Annotated[int, typer.Option(help="Local processes (0: one per core).")] = 0,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="No OCR cache.")] = False,
+    source: Annotated[Source, typer.Option(
+        help="Where words come from: auto, text (the PDF text layer only) or ocr.")
+    ] = Source.auto,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     import pandas as pd
@@ -320,7 +323,7 @@ def batch_cmd(
     from locator.settings import Settings
 
     settings = Settings.build(dpi=dpi, tile=tile, overlap=overlap, engine=engine,
-                              workers=workers, cache=not no_cache)
+                              workers=workers, cache=not no_cache, source=source.value)
     _check_output(output)
     catalog = load_catalog(patterns)
     files = collect(folder)

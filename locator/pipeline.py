@@ -515,10 +515,20 @@ def run_many(paths: list[str | Path], catalog, settings: Settings | None = None,
 
 
 def locate_frame(path: str | Path, catalog, **settings) -> pd.DataFrame:
-    """The library call behind :func:`locator.locate`: hits as a DataFrame."""
+    """The library call behind :func:`locator.locate`: hits as a DataFrame.
+
+    ``path`` may also be a folder or a glob (several documents, one ``file``
+    column telling them apart).
+    """
+    from locator.documents import expand_inputs
     from locator.export.table import hits_frame
 
-    result = run(path, catalog, Settings.build(**settings))
+    s = Settings.build(**settings)
+    files = expand_inputs([path])
+    if len(files) == 1 and files[0] == Path(path):
+        result = run(path, catalog, s)
+    else:
+        result = run_many(files, catalog, s)
     df = hits_frame(result.hits)
     df.attrs["report"] = result.report
     return df

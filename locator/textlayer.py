@@ -56,6 +56,10 @@ REGION_MARGIN_PT = 2.0
 #: page is OCR'd (same cost, simpler, nothing cut at region borders).
 WHOLE_PAGE_SHARE = 0.6
 
+#: KiCad (6+) writes its overbar markup into the text layer: ``~{RST}`` is
+#: drawn as RST with a bar over it. Words are given as drawn.
+_KICAD_OVERBAR = re.compile(r"~\{([^{}]*)\}")
+
 _NEUTRAL = set(string.punctuation) | set("\u2010\u2011\u2012\u2013\u2014\u2015\u2018\u2019"
                                          "\u201c\u201d\u2022\u00b7\u00b0\u00a7\u00b6\u2026")
 _VOWELS = set("aeiouyAEIOUY")
@@ -166,8 +170,10 @@ def read_text_layer(page, page_no: int) -> TextLayer:
     """Read a PyMuPDF page's text layer: words, their direction, duplicates, images.
 
     One interpretation of the page. Words and boxes equal ``page.get_text("words")``
-    (unrotated space, also on pages with ``/Rotate``); ``Word.angle`` comes from
-    the direction of the word's line, so vertical labels group into lines.
+    (unrotated space, also on pages with ``/Rotate``), less exact duplicates,
+    with KiCad's overbar markup removed from the text (``~{RST}`` -> ``RST``);
+    ``Word.angle`` comes from the direction of the word's line, so vertical
+    labels group into lines.
     """
     import pymupdf
 
@@ -212,6 +218,8 @@ def read_text_layer(page, page_no: int) -> TextLayer:
             layer.duplicates += 1
             continue
         seen.add(key)
+        if "~{" in text:
+            text = _KICAD_OVERBAR.sub(r"\1", text) or text
         angle, visible, unmapped = lines.get((b, ln), (0, True, False))
         box = Box(x0, y0, x1, y1)
         if not visible:

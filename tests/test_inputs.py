@@ -301,3 +301,33 @@ def test_expand_inputs_errors(tmp_path):
         expand_inputs([tmp_path / "nothing-*.pdf"])
     # a missing plain name is passed through: opening it says "no such file"
     assert expand_inputs([tmp_path / "missing.pdf"]) == [tmp_path / "missing.pdf"]
+
+
+def test_pages_option_across_several_files(capsys, tmp_path, catalog):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    image_file(folder / "one.png", CODES)
+    tiff_file(folder / "two.tif", [CODES, OTHER])
+    out = tmp_path / "hits.csv"
+    code, _, err = cli(capsys, folder, "--patterns", catalog, "-o", out, "--pages", "2",
+                       "--rotations", "0")
+    assert code == 0, err
+    assert "one.png: skipped" in err and "page 2 does not exist" in err
+    df = _table(out)
+    assert set(df["matched"]) == {c[0] for c in OTHER} and set(df["page"]) == {2}
+    code, _, err = cli(capsys, folder, "--patterns", catalog, "--pages", "2-x")
+    assert code == 2  # a malformed range fails before any file is read
+
+
+def test_library_call_on_a_folder(tmp_path, catalog):
+    import locator
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    draw_codes(folder / "a.pdf", CODES, width=420, height=300)
+    draw_codes(folder / "b.pdf", CODES[:1], width=420, height=300)
+    df = locator.locate(folder, catalog)
+    assert list(df.columns[:2]) == ["file", "pattern_id"]
+    assert df.groupby("file").size().to_dict() == {str(folder / "a.pdf"): 3,
+                                                   str(folder / "b.pdf"): 1}
+    assert set(df["source"]) == {"text"}

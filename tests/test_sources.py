@@ -111,6 +111,15 @@ def test_exact_duplicate_words_are_removed(tmp_path):
     assert sorted(w.text for w in layer.words) == ["C29", "R26", "R26"]
 
 
+def test_kicad_overbar_markup_is_given_as_drawn(tmp_path):
+    doc = pymupdf.open()
+    doc.new_page(width=300, height=200).insert_text((40, 60), "FLASH_~{WP}|IO2 ~{RST}", fontsize=8)
+    doc.save(tmp_path / "kicad.pdf")
+    with pymupdf.open(tmp_path / "kicad.pdf") as d:
+        layer = read_text_layer(d[0], 1)
+    assert [w.text for w in layer.words] == ["FLASH_WP|IO2", "RST"]
+
+
 @pytest.mark.parametrize("rotation", [90, 180, 270])
 def test_rotated_page_text_layer_in_unrotated_space(tmp_path, rotation):
     pdf = tmp_path / f"r{rotation}.pdf"
