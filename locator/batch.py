@@ -84,7 +84,8 @@ def run_batch(files: list[Path], catalog, settings: Settings, *, scheduler: str 
     for path, ws in words.items():
         if path in result.failures:
             continue
-        hits = match(sorted(ws, key=lambda w: (w.page, w.box.y0, w.box.x0)), catalog)
+        hits = [replace(h, file=path)
+                for h in match(sorted(ws, key=lambda w: (w.page, w.box.y0, w.box.x0)), catalog)]
         result.hits[path] = hits
         result.missing[path] = [p.id for p in missing(catalog, hits)]
     return result

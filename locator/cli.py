@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -71,7 +72,11 @@ class _BarProgress:
         self.tiles = None
 
     def pages_started(self, total: int) -> None:
-        self.pages = self.p.add_task("pages", total=total)
+        if self.pages is None:
+            self.pages = self.p.add_task("pages", total=total)
+        else:  # the next file of a multi-file run
+            task = next(t for t in self.p.tasks if t.id == self.pages)
+            self.p.update(self.pages, total=(task.total or 0) + total)
 
     def page_started(self, page: int, tiles: int) -> None:
         if self.tiles is not None:
@@ -99,7 +104,13 @@ def _summary(report) -> None:
     miss = report.missing
     shown = ", ".join(miss[:20]) + (f", ... ({len(miss)} in all)" if len(miss) > 20 else "")
     t.add_row("never found", shown if miss else "none")
-    t.add_row("engines", ", ".join(report.engines.values()))
+    if report.sources:
+        from collections import Counter
+
+        kinds = Counter(report.sources.values())
+        t.add_row("sources", "; ".join(f"{n} page{'s' * (n > 1)} {what}"
+                                       for what, n in kinds.most_common()))
+    t.add_row("engines", ", ".join(report.engines.values()) or "none (no OCR needed)")
     t.add_row("seconds", f"{report.seconds:.1f}")
     for w in report.warnings:
         t.add_row("[yellow]warning[/]", w)
@@ -160,9 +171,20 @@ def _check_output(path: Path | None) -> None:
         raise UsageError(f"-o {path}: the folder {parent} does not exist")
 
 
-@app.command("run", help="Find the catalog's snippets in DOC (the default command).")
+class Source(str, Enum):
+    """Where words come from (``--source``)."""
+
+    auto = "auto"
+    text = "text"
+    ocr = "ocr"
+
+
+@app.command("run", help="Find the catalog's snippets in DOC... (files, folders, globs; "
+                          "the default command).")
 def run_cmd(
-    doc: Annotated[Path, typer.Argument(help="PDF or image to search.", show_default=False)],
+    docs: Annotated[list[Path], typer.Argument(
+        help="PDFs or images to search (PDF, PNG, JPEG, TIFF, ...), folders of them, "
+             "or quoted globs such as 'scans/*.tif'.", show_default=False)],
     patterns: Annotated[Optional[Path], typer.Option(
         "--patterns", "-p", help="Pattern catalog (YAML).")] = None,
     codes: Annotated[Optional[Path], typer.Option(
@@ -188,6 +210,10 @@ def run_cmd(
     ] = "0,90,270",
     password: Annotated[Optional[str], typer.Option(help="Password of an encrypted PDF.")
                         ] = None,
+    source: Annotated[Source, typer.Option(
+        help="Where words come from: auto = a PDF's text layer where it is usable, OCR for "
+             "what it lacks (scans, images, text drawn as curves, broken text); "
+             "text = the text layer only; ocr = OCR only.")] = Source.auto,
     missing: Annotated[Optional[Path], typer.Option(
         help="Also write the catalog entries that were never found (.csv/.json/.xlsx).")
     ] = None,
@@ -209,8 +235,9 @@ def run_cmd(
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                TimeElapsedColumn)
 
+    from locator.documents import expand_inputs
     from locator.export.table import hits_frame, write_table
-    from locator.pipeline import run
+    from locator.pipeline import run, run_many
     from locator.settings import Settings
 
     catalog = _load_catalog(patterns, codes, column, label_column, sheet, encoding)
@@ -222,18 +249,30 @@ def run_cmd(
                               engine=engine, rotations=rots, password=password,
                               workers=workers, cache=not no_cache,
                               cache_dir=str(cache) if cache else None,
-                              rotated_regions=not thorough_rotations)
+                              rotated_regions=not thorough_rotations,
+                              source=source.value)
     _check_output(output)
     _check_output(missing)
     _check_annotate(annotate)
+    files = expand_inputs(docs)
+    if annotate is not None and len(files) > 1:
+        raise UsageError(f"--annotate {annotate}: one marked-up copy is made of one document; "
+                         f"{len(files)} were given")
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=err, transient=True,
                   disable=quiet) as bars:
-        result = run(doc, catalog, settings, progress=_BarProgress(bars))
+        if len(files) == 1:
+            result = run(files[0], catalog, settings, progress=_BarProgress(bars))
+        else:
+            result = run_many(files, catalog, settings, progress=_BarProgress(bars))
     df = hits_frame(result.hits)
     if output is not None and output.suffix.lower() == ".xlsx":
-        _write_review_workbook(output, df, doc, catalog, result.report, settings, quiet)
+        if len(files) > 1:
+            result.report.warnings.append("review workbook: no pictures of the hits when "
+                                          "several documents are read in one run")
+        _write_review_workbook(output, df, files[0] if len(files) == 1 else None, catalog,
+                               result.report, settings, quiet)
     elif output is not None:
         write_table(df, output)
     else:
@@ -247,7 +286,7 @@ def run_cmd(
         write_table(pd.DataFrame(rows, columns=["pattern_id", "label", "text"]), missing,
                     sheet="Missing")
     if annotate is not None:
-        _write_annotated(doc, df, annotate, password, quiet)
+        _write_annotated(files[0], df, annotate, password, quiet)
     if not quiet:
         _summary(result.report)
         if output is not None:
@@ -270,6 +309,9 @@ def batch_cmd(
     engine: Annotated[str, typer.Option(help="OCR engine(s), comma-separated.")] = "tesseract",
     workers: Annotated[int, typer.Option(help="Local processes (0: one per core).")] = 0,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="No OCR cache.")] = False,
+    source: Annotated[Source, typer.Option(
+        help="Where words come from: auto, text (the PDF text layer only) or ocr.")
+    ] = Source.auto,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     import pandas as pd
@@ -281,7 +323,7 @@ def batch_cmd(
     from locator.settings import Settings
 
     settings = Settings.build(dpi=dpi, tile=tile, overlap=overlap, engine=engine,
-                              workers=workers, cache=not no_cache)
+                              workers=workers, cache=not no_cache, source=source.value)
     _check_output(output)
     catalog = load_catalog(patterns)
     files = collect(folder)
@@ -292,10 +334,8 @@ def batch_cmd(
                            on_page=lambda f, p: bars.advance(task))
     frames = []
     for f, hits in result.hits.items():
-        df = hits_frame(hits)
-        df.insert(0, "file", f)
-        frames.append(df)
-    df = pd.concat(frames, ignore_index=True) if frames else hits_frame([]).assign(file=[])
+        frames.append(hits_frame(hits))  # hits carry their file: the first column
+    df = pd.concat(frames, ignore_index=True) if frames else hits_frame([])
     if output is not None:
         write_table(df, output)
     else:
@@ -324,7 +364,7 @@ def _check_annotate(path: Path | None) -> None:
         raise UsageError(f"--annotate {path}: the folder {parent} does not exist")
 
 
-def _write_review_workbook(path: Path, df, doc: Path, catalog, report, settings,
+def _write_review_workbook(path: Path, df, doc: Path | None, catalog, report, settings,
                            quiet: bool) -> None:
     from locator.export.workbook import missing_frame, write_workbook
 

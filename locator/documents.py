@@ -4,7 +4,10 @@ A :class:`Document` wraps a PDF or an image (PyMuPDF opens PNG, JPEG, TIFF, ...
 as one-page-per-frame documents). It knows each page's :class:`PageFrame`
 (unrotated size and ``/Rotate``) and renders a :class:`Tile` to a grey numpy
 array from a display list built once per page, so a page is interpreted once
-and never rasterised whole.
+and never rasterised whole. It also reads a PDF page's text layer (through
+:mod:`locator.textlayer`), says what is wrong with a damaged file's pages, and
+refuses images whose header promises more pixels than can be decoded, before
+decoding them. :func:`expand_inputs` turns files, folders and globs into files.
 """
 
 from __future__ import annotations
@@ -17,6 +20,17 @@ import numpy as np
 from locator.errors import InputFileError, UnsupportedFormatError, UsageError
 from locator.geometry import Box, PageFrame, Tile
 
+#: Images are refused above this many pixels (a frame's width x height), from
+#: the header alone: decoding more takes gigabytes. It is (just under) where PIL
+#: itself refuses a file as a decompression bomb; an A0 scan at 300 dpi is 139
+#: million, at 350 dpi 189 million.
+MAX_IMAGE_PIXELS = 178_000_000
+#: Images (frames) narrower or lower than this cannot hold text.
+MIN_IMAGE_SIDE_PX = 8
+#: Document suffixes a folder or a glob contributes (files named on the command
+#: line are judged by their content, whatever their name).
+SUFFIXES = (".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif")
+
 # File signatures we accept. PyMuPDF would also open e-books and SVG; those are
 # not documents this tool is for, and opening a zip renamed .pdf must fail clearly.
 _IMAGE_MAGIC = (
@@ -26,6 +40,24 @@ _IMAGE_MAGIC = (
     b"BM",  # BMP
     b"GIF87a", b"GIF89a",
 )
+
+
+def import_pymupdf():
+    """Import PyMuPDF without its optional layout analyser.
+
+    PyMuPDF 2 pulls in ``pymupdf_layout``, whose import loads an ONNX
+    layout model: about 2.5 s per process, for a feature this tool never
+    uses. Marking ``pymupdf.layout`` unimportable before PyMuPDF is first
+    imported makes PyMuPDF skip it (it treats the ImportError as "not
+    installed"). No effect if PyMuPDF was imported already.
+    """
+    import sys
+
+    if "pymupdf" not in sys.modules:
+        sys.modules.setdefault("pymupdf.layout", None)
+    import pymupdf
+
+    return pymupdf
 
 
 def sniff(path: Path) -> str:
@@ -65,14 +97,19 @@ class Document:
     """
 
     def __init__(self, path: str | os.PathLike, *, password: str | None = None) -> None:
-        import pymupdf
+        pymupdf = import_pymupdf()
 
         self.path = Path(path)
         self.kind = sniff(self.path)
+        self._frame_px: list[tuple[int, int]] = []
+        if self.kind == "image":
+            self._frame_px = check_image(self.path)
+        pymupdf.TOOLS.mupdf_warnings(reset=True)
         try:
             self._doc = pymupdf.open(self.path)
         except Exception as e:  # PyMuPDF raises several types for broken files
-            raise InputFileError(f"{self.path}: cannot open as {self.kind}: {e}") from e
+            raise InputFileError(f"{self.path}: cannot open as {self.kind} "
+                                 f"(damaged or truncated?): {e}") from e
         if self._doc.needs_pass:
             if password is None or not self._doc.authenticate(password):
                 self._doc.close()
@@ -81,6 +118,9 @@ class Document:
         if self._doc.page_count == 0:
             self._doc.close()
             raise InputFileError(f"{self.path}: the document has no pages")
+        #: Set when the reader had to repair the file (a broken cross-reference
+        #: table, a truncated file): pages may be missing content.
+        self.repaired = bool(getattr(self._doc, "is_repaired", False))
         self._dl_page: int | None = None
         self._dl = None
 
@@ -90,8 +130,15 @@ class Document:
         return self._doc.page_count
 
     def frame(self, page: int) -> PageFrame:
-        """The page's unrotated size (points) and rotation."""
-        p = self._doc[page - 1]
+        """The page's unrotated size (points) and rotation.
+
+        Raises :class:`InputFileError` when the page cannot be loaded (a
+        truncated image, a damaged page).
+        """
+        try:
+            p = self._doc[page - 1]
+        except Exception as e:
+            raise InputFileError(f"{self.path}: page {page} cannot be loaded: {e}") from e
         # page.rect is the rotated view; derotating its size gives the unrotated size.
         w, h = p.rect.width, p.rect.height
         rot = p.rotation % 360
@@ -103,17 +150,87 @@ class Document:
         """For image inputs, the resolution that reproduces the image's pixels."""
         if self.kind != "image":
             return None
-        from PIL import Image
-
-        # PyMuPDF's image pages list no images; PIL reads the frame size from
-        # the header without decoding the pixels.
-        try:
-            with Image.open(self.path) as im:
-                im.seek(page - 1)
-                width_px = im.size[0]
-        except Exception:
+        # PyMuPDF's image pages list no images; PIL read each frame's size from
+        # the header, without decoding the pixels, when the file was opened.
+        if page - 1 >= len(self._frame_px):
             return None
+        width_px = self._frame_px[page - 1][0]
         return width_px * 72.0 / self._doc[page - 1].rect.width
+
+    # -- the text layer and damage -------------------------------------------
+    def text_layer(self, page: int):
+        """The page's text layer (:class:`locator.textlayer.TextLayer`), or None for images.
+
+        Boxes are page points, unrotated space. Raises :class:`InputFileError`
+        when the page cannot be interpreted.
+        """
+        from locator.textlayer import read_text_layer
+
+        if self.kind != "pdf":
+            return None
+        try:
+            return read_text_layer(self._doc[page - 1], page)
+        except Exception as e:
+            raise InputFileError(f"{self.path}: page {page}: cannot read its text: {e}") from e
+
+    def count_paths(self, page: int) -> int:
+        """How many paths the page paints (a cheap content-stream scan; 0 for images)."""
+        from locator.textlayer import count_paths
+
+        if self.kind != "pdf":
+            return 0
+        try:
+            return count_paths(self._doc[page - 1])
+        except Exception:
+            return 0
+
+    def page_problems(self, page: int) -> list[tuple[str, bool]]:
+        """What is wrong with a page of a damaged PDF: ``(message, unreadable)`` pairs.
+
+        Finds page objects and content streams that the file no longer holds
+        (a truncated file repaired by the reader keeps the page but loses what
+        it showed: ``unreadable``) and an empty ``/MediaBox`` (the reader then
+        assumes US Letter). Empty when nothing is wrong.
+        """
+        if self.kind != "pdf":
+            return []
+        import pymupdf
+
+        out: list[tuple[str, bool]] = []
+        try:
+            p = self._doc[page - 1]
+        except Exception as e:
+            return [(f"cannot be loaded ({e})", True)]
+        doc = self._doc
+        if not 0 < p.xref < doc.xref_length():
+            return [("the page object is missing from the file (damaged or truncated)", True)]
+        try:
+            mb = doc.xref_get_key(p.xref, "MediaBox")
+            if mb[0] == "array":
+                vals = [float(v) for v in mb[1].strip("[]").split()]
+                if len(vals) == 4 and (abs(vals[2] - vals[0]) < 1 or abs(vals[3] - vals[1]) < 1):
+                    out.append((f"its MediaBox {mb[1]} is empty; read as {p.rect.width:.0f} x "
+                                f"{p.rect.height:.0f} pt (the reader's default)", False))
+        except Exception:
+            pass
+        missing = 0
+        try:
+            xrefs = p.get_contents()
+        except Exception:
+            xrefs = []
+        for x in xrefs:
+            try:
+                if not 0 < x < doc.xref_length() or doc.xref_stream_raw(x) is None:
+                    missing += 1
+            except Exception:
+                missing += 1
+        if missing and missing == len(xrefs):
+            out.append(("its content is missing from the file (damaged or truncated)", True))
+        elif missing:
+            out.append((f"{missing} of its {len(xrefs)} content streams are missing from the "
+                        f"file (damaged or truncated); the rest is read", False))
+        pymupdf.TOOLS.mupdf_warnings(reset=True)
+        return out
 
     # -- rendering -----------------------------------------------------------
     def _display_list(self, page: int):
@@ -199,6 +316,81 @@ class Document:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def check_image(path: Path) -> list[tuple[int, int]]:
+    """Each frame's ``(width, height)`` in pixels, from the header alone; refuse bad sizes.
+
+    Raises :class:`InputFileError` for a file PIL cannot identify, a frame of
+    more than :data:`MAX_IMAGE_PIXELS` (a decompression bomb or an absurd
+    scan: refused before anything is decoded) or one too small to hold text.
+    """
+    import warnings
+
+    from PIL import Image
+
+    sizes: list[tuple[int, int]] = []
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                for i in range(getattr(im, "n_frames", 1)):
+                    if i:
+                        im.seek(i)
+                    sizes.append(tuple(im.size))
+    except Image.DecompressionBombError as e:
+        raise InputFileError(f"{path}: the image is too large to decode safely "
+                             f"(over {MAX_IMAGE_PIXELS / 1e6:,.0f} megapixels: {e}); "
+                             f"split or downsample it") from e
+    except Exception as e:
+        raise InputFileError(f"{path}: cannot read the image header "
+                             f"(damaged or truncated?): {e}") from e
+    for i, (w, h) in enumerate(sizes, 1):
+        where = f" (frame {i})" if len(sizes) > 1 else ""
+        if w * h > MAX_IMAGE_PIXELS:
+            raise InputFileError(
+                f"{path}{where}: the image is {w:,} x {h:,} px ({w * h / 1e6:,.0f} megapixels), "
+                f"over the limit of {MAX_IMAGE_PIXELS / 1e6:,.0f}; split or downsample it")
+        if min(w, h) < MIN_IMAGE_SIDE_PX:
+            raise InputFileError(f"{path}{where}: the image is {w} x {h} px, too small to hold text")
+    return sizes
+
+
+def expand_inputs(args: list[str | os.PathLike]) -> list[Path]:
+    """Files, folders and globs -> the document files they name, in order, each once.
+
+    A folder gives its documents (by suffix, searched recursively, sorted); a
+    glob (``scans/*.tif``, quoted so the shell leaves it alone; ``**`` recurses)
+    gives the matching documents; a file is taken as it is. Raises
+    :class:`InputFileError` for a folder or glob holding no document, and for
+    a name that is none of these.
+    """
+    import glob
+
+    out: list[Path] = []
+    for a in args:
+        p = Path(a)
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUFFIXES)
+            if not found:
+                raise InputFileError(f"{p}: the folder holds no PDF or image "
+                                     f"({', '.join(SUFFIXES)})")
+        elif p.exists() or not glob.has_magic(str(a)):
+            found = [p]  # a file, or a missing one: Document says which
+        else:
+            found = sorted(Path(f) for f in glob.glob(str(a), recursive=True)
+                           if Path(f).is_file() and Path(f).suffix.lower() in SUFFIXES)
+            if not found:
+                raise InputFileError(f"{a}: no PDF or image matches")
+        out += found
+    seen: set[Path] = set()
+    unique = []
+    for f in out:
+        key = f.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(f)
+    return unique
 
 
 def parse_pages(spec: str | None, page_count: int) -> list[int]:

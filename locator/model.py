@@ -33,7 +33,8 @@ class Word:
 @dataclass(frozen=True, slots=True)
 class Hit:
     """One located snippet: ``matched`` is what the catalog asked for, ``text``
-    what was read there, ``score`` 0-100 how well they agree."""
+    what was read there, ``score`` 0-100 how well they agree; ``source`` is
+    ``"text"`` (a PDF's text layer) or ``"ocr"``; ``file`` the document."""
 
     pattern_id: str
     label: str
@@ -46,15 +47,16 @@ class Hit:
     conf: float
     source: str = "ocr"
     angle: int = 0
+    file: str = ""  # the document it was found in (as named on the command line)
 
 
-HIT_COLUMNS = ["pattern_id", "label", "matched", "text", "score", "page",
+HIT_COLUMNS = ["file", "pattern_id", "label", "matched", "text", "score", "page",
                "x0", "y0", "x1", "y1", "engine", "conf", "source", "angle"]
 
 
 def hit_row(h: Hit) -> dict:
     """A hit as a flat table row (the column order of :data:`HIT_COLUMNS`)."""
-    return {"pattern_id": h.pattern_id, "label": h.label, "matched": h.matched,
+    return {"file": h.file, "pattern_id": h.pattern_id, "label": h.label, "matched": h.matched,
             "text": h.text, "score": round(h.score, 1), "page": h.page,
             "x0": round(h.box.x0, 2), "y0": round(h.box.y0, 2),
             "x1": round(h.box.x1, 2), "y1": round(h.box.y1, 2),

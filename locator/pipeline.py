@@ -10,7 +10,7 @@ tile are recorded as warnings and the rest of the document still comes back.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -24,6 +24,7 @@ from locator.merge import Candidate, is_cut, merge_page
 from locator.model import Hit, Word
 from locator.regions import Mosaic, clean_for_ocr, text_regions
 from locator.settings import Settings
+from locator.textlayer import SourcePlan, combine, plan_page
 from locator.tiling import grid, is_blank
 
 if TYPE_CHECKING:
@@ -65,6 +66,8 @@ class RunReport:
     warnings: list[str] = field(default_factory=list)
     engines: dict[str, str] = field(default_factory=dict)
     settings: Settings | None = None
+    # page -> where its words came from (run_many: "file:page" -> ...)
+    sources: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -245,27 +248,38 @@ def read_document(path: str | Path, settings: Settings, *, engines: list[Engine]
     progress = progress or _Silent()
     report = report if report is not None else RunReport(file=str(path))
     in_process = engines is not None
-    engines = engines if engines is not None else load_engines(settings)
-    report.engines = {e.name: e.version() for e in engines}
-    cache = OcrCache((settings.cache_dir or default_folder())
-                     if settings.cache and not in_process else None)
     words: list[Word] = []
     with Document(path, password=settings.password) as doc:
         pages = parse_pages(settings.pages, doc.page_count)
         progress.pages_started(len(pages))
+        # Where each page's words come from: its text layer, OCR, or both.
+        sources = plan_sources(doc, pages, settings, report)
+        ocr_pages = [p for p in pages if p in sources and sources[p].ocr != "none"]
+        for page in pages:
+            if page in sources and sources[page].ocr == "none":
+                progress.page_started(page, 0)
+                words.extend(sources[page].text)
+                report.pages += 1
+                progress.page_done(page)
+        if ocr_pages:  # engines are needed (and checked) only when something is OCR'd
+            engines = engines if engines is not None else load_engines(settings)
+            report.engines = {e.name: e.version() for e in engines}
+        cache = OcrCache((settings.cache_dir or default_folder())
+                         if settings.cache and not in_process and ocr_pages else None)
         content = file_hash(path) if cache.folder is not None else ""
         plan: dict[int, list[Tile]] = {}
         keys: dict[int, str] = {}
-        for page in pages:
-            dpi = _tile_dpi(doc, page, settings)
-            tiles = grid(page, doc.frame(page), dpi, settings.tile, settings.overlap)
+        for page in ocr_pages:
+            dpi = page_dpi(doc, page, settings, report)
+            tiles = source_tiles(sources[page], doc.frame(page), dpi, settings)
             report.tiles += len(tiles)
-            keys[page] = OcrCache.key(content, page, _ocr_settings(settings, engines, dpi))
+            keys[page] = OcrCache.key(content, page, {**_ocr_settings(settings, engines, dpi),
+                                                      **source_key(sources[page])})
             cached = cache.get(keys[page])
-            if cached is not None:
-                report.pages_cached += 1
+            if cached is not None or not tiles:
+                report.pages_cached += cached is not None
                 progress.page_started(page, len(tiles))
-                words.extend(cached)
+                words.extend(combine(sources[page], cached or []))
                 report.pages += 1
                 progress.page_done(page)
             else:
@@ -300,7 +314,7 @@ def read_document(path: str | Path, settings: Settings, *, engines: list[Engine]
                 page_words = merge_page(cands.pop(page))
                 if page not in failed:  # a page with a failed tile is read again next time
                     cache.put(keys[page], page_words)
-                words.extend(page_words)
+                words.extend(combine(sources[page], page_words))
                 report.pages += 1
                 progress.page_done(page)
     if cache.warning:
@@ -308,6 +322,122 @@ def read_document(path: str | Path, settings: Settings, *, engines: list[Engine]
     words.sort(key=lambda w: (w.page, w.box.y0, w.box.x0))
     report.words = len(words)
     return words
+
+
+# -- where words come from: text layer or OCR, and which part of a page ------
+# (issue 6) Everything deciding, per page, what to take from a PDF's text layer
+# and what to OCR lives in these functions and in locator.textlayer.
+
+#: A page is never rendered larger than this on its long side: the DPI is
+#: lowered (with a warning) for absurd page sizes, so tiles stay countable.
+MAX_PAGE_PX = 30_000
+
+
+def page_dpi(doc: Document, page: int, settings: Settings, report: RunReport) -> float:
+    """The DPI to OCR ``page`` at: the image's own, else ``settings.dpi``; capped
+    so the page is at most :data:`MAX_PAGE_PX` on its long side (noted in the report)."""
+    dpi = _tile_dpi(doc, page, settings)
+    frame = doc.frame(page)
+    long_pt = max(frame.width, frame.height)
+    long_px = long_pt * dpi / 72.0
+    if long_px <= MAX_PAGE_PX:
+        return dpi
+    capped = MAX_PAGE_PX * 72.0 / long_pt
+    small = 8.0 * dpi / capped  # what 8-pt text at the wanted dpi shrinks to
+    report.warnings.append(
+        f"page {page} is {frame.width / 72:.0f} x {frame.height / 72:.0f} in; at {dpi:.0f} dpi "
+        f"its long side would be {long_px:,.0f} px, over the {MAX_PAGE_PX:,} px cap: read at "
+        f"{capped:.0f} dpi instead (text smaller than ~{small:.0f} pt may be missed)")
+    return capped
+
+
+def plan_sources(doc: Document, pages: list[int], settings: Settings,
+                 report: RunReport) -> dict[int, SourcePlan]:
+    """Per page, what to take from the text layer and what to OCR (see
+    :func:`locator.textlayer.plan_page`). Damaged pages and the decisions are
+    recorded in ``report``; a page that cannot be read at all is left out."""
+    if doc.repaired:
+        report.warnings.append("the file is damaged; the reader repaired it, "
+                               "so some pages may be incomplete")
+    out: dict[int, SourcePlan] = {}
+    skipped: list[str] = []
+    for page in pages:
+        problems = doc.page_problems(page)
+        for problem, unreadable in problems:
+            report.warnings.append(f"page {page}: {problem}" + ("; skipped" if unreadable else ""))
+            if unreadable:
+                skipped.append(f"page {page}: {problem}")
+        if any(unreadable for _, unreadable in problems):
+            continue
+        try:
+            frame = doc.frame(page)
+        except InputFileError as e:
+            report.warnings.append(f"{e}; skipped")
+            skipped.append(str(e).removeprefix(f"{doc.path}: "))
+            continue
+        if frame.width < 1 or frame.height < 1:
+            report.warnings.append(f"page {page} has no area ({frame.width:g} x "
+                                   f"{frame.height:g} pt); skipped")
+            skipped.append(f"page {page} has no area")
+            continue
+        layer = None
+        if settings.source != "ocr" and doc.kind == "pdf":
+            try:
+                layer = doc.text_layer(page)
+            except InputFileError as e:
+                report.warnings.append(f"{e}; the page is OCR'd")
+                out[page] = SourcePlan(page, ocr="page", reason="text layer unreadable")
+                report.sources[page] = out[page].describe()
+                continue
+        sp = plan_page(page, layer, frame, settings.source,
+                       paths=lambda page=page: doc.count_paths(page))
+        if settings.source == "text" and not sp.text:
+            report.warnings.append(f"page {page}: no text layer; --source text reads nothing "
+                                   f"there (use --source auto to OCR it)")
+        elif settings.source == "text" and layer is not None and layer.verdict():
+            report.warnings.append(f"page {page}: {layer.verdict()}; read anyway (--source text)")
+        out[page] = sp
+        report.sources[page] = sp.describe()
+    if pages and not out:
+        raise InputFileError(f"{doc.path}: no page can be read (damaged or truncated?): "
+                             + "; ".join(skipped[:3]) + (" ..." if len(skipped) > 3 else ""))
+    return out
+
+
+def source_tiles(sp: SourcePlan, frame, dpi: float, settings: Settings) -> list[Tile]:
+    """The tiles to OCR for one page's plan: the page grid, or the same grid laid
+    over each region only (regions are page points; tiles whole view pixels)."""
+    if sp.ocr == "page":
+        return grid(sp.page, frame, dpi, settings.tile, settings.overlap)
+    import math
+
+    k = dpi / 72.0
+    # Regions that fit in one tile together are read as one: each OCR call has
+    # a fixed cost, and the words between them are dropped again (combine).
+    limit = settings.tile / k  # points
+    groups: list = []
+    for r in sorted(sp.regions, key=lambda b: (b.y0, b.x0)):
+        for i, g in enumerate(groups):
+            u = g.union(r)
+            if u.width <= limit and u.height <= limit:
+                groups[i] = u
+                break
+        else:
+            groups.append(r)
+    tiles: list[Tile] = []
+    for r in groups:
+        v = frame.box_to_view(r)
+        within = (math.floor(v.x0 * k), math.floor(v.y0 * k),
+                  math.ceil(v.x1 * k), math.ceil(v.y1 * k))
+        tiles += grid(sp.page, frame, dpi, settings.tile, settings.overlap, within=within)
+    return tiles
+
+
+def source_key(sp: SourcePlan) -> dict:
+    """What a plan adds to the OCR cache key: the regions, when only they are read."""
+    if sp.ocr != "regions":
+        return {}
+    return {"regions": [[round(v, 2) for v in (r.x0, r.y0, r.x1, r.y1)] for r in sp.regions]}
 
 
 def _as_catalog(catalog) -> Catalog:
@@ -343,7 +473,54 @@ def run(path: str | Path, catalog, settings: Settings | None = None, *,
     cat = _as_catalog(catalog)  # load first: a bad catalog must fail before any OCR
     report = RunReport(file=str(path), settings=settings)
     words = read_document(path, settings, engines=engines, progress=progress, report=report)
-    hits = match_words(words, cat, report)
+    hits = [replace(h, file=str(path)) for h in match_words(words, cat, report)]
+    report.hits = len(hits)
+    report.missing = [p.id for p in missing(cat, hits)]
+    report.seconds = time.perf_counter() - t0
+    return RunResult(hits=hits, words=words, report=report)
+
+
+def run_many(paths: list[str | Path], catalog, settings: Settings | None = None, *,
+             progress: Progress | None = None,
+             engines: list[Engine] | None = None) -> RunResult:
+    """Locate the catalog's snippets in several documents, one after the other.
+
+    Hits carry their ``file``. A file that cannot be read (or lacks the
+    ``--pages`` asked for) is skipped and named in the report's warnings; when
+    no file can be read, the first file's error is raised. ``report.missing``
+    lists the entries found in none of the files.
+    """
+    from locator.errors import UsageError
+    from locator.match import missing
+
+    settings = settings or Settings()
+    t0 = time.perf_counter()
+    cat = _as_catalog(catalog)
+    if settings.pages:
+        parse_pages(settings.pages, 10**9)  # a malformed range fails before any file
+    report = RunReport(file=f"{len(paths)} files", settings=settings)
+    hits: list[Hit] = []
+    words: list[Word] = []
+    errors: list[Exception] = []
+    done = 0
+    for path in paths:
+        try:
+            r = run(path, cat, settings, progress=progress, engines=engines)
+        except (InputFileError, UsageError) as e:
+            errors.append(e)
+            report.warnings.append(f"{path}: skipped: {e}")
+            continue
+        done += 1
+        hits += r.hits
+        words += r.words
+        one = r.report
+        for name in ("pages", "tiles", "tiles_read", "tiles_skipped", "pages_cached", "words"):
+            setattr(report, name, getattr(report, name) + getattr(one, name))
+        report.engines.update(one.engines)
+        report.warnings += [f"{path}: {w}" for w in one.warnings]
+        report.sources.update({f"{path}:{p}": d for p, d in one.sources.items()})
+    if not done:
+        raise errors[0]
     report.hits = len(hits)
     report.missing = [p.id for p in missing(cat, hits)]
     report.seconds = time.perf_counter() - t0
@@ -351,14 +528,24 @@ def run(path: str | Path, catalog, settings: Settings | None = None, *,
 
 
 def locate_frame(path: str | Path, catalog, **settings) -> pd.DataFrame:
-    """The library call behind :func:`locator.locate`: hits as a DataFrame."""
+    """The library call behind :func:`locator.locate`: hits as a DataFrame.
+
+    ``path`` may also be a folder or a glob (several documents, one ``file``
+    column telling them apart).
+    """
+    from locator.documents import expand_inputs
     from locator.export.table import hits_frame
 
-    result = run(path, catalog, Settings.build(**settings))
+    s = Settings.build(**settings)
+    files = expand_inputs([path])
+    if len(files) == 1 and files[0] == Path(path):
+        result = run(path, catalog, s)
+    else:
+        result = run_many(files, catalog, s)
     df = hits_frame(result.hits)
     df.attrs["report"] = result.report
     return df
 
 
 __all__ = ["Progress", "RunReport", "RunResult", "read_document", "read_tile",
-           "run", "locate_frame"]
+           "run", "run_many", "locate_frame"]

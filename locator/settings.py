@@ -10,6 +10,9 @@ from dataclasses import dataclass, fields, replace
 
 from locator.errors import UsageError
 
+#: Where words may come from (see :attr:`Settings.source`).
+SOURCES = ("auto", "text", "ocr")
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -29,6 +32,10 @@ class Settings:
     (0: one per core). ``cache`` keeps each page's OCR words on disk, keyed by
     the file's content and every setting that changes what OCR sees, in
     ``cache_dir`` (None: ``$LOCATOR_CACHE_DIR`` or the user's cache folder).
+    ``source`` says where words come from: ``"auto"`` reads a PDF page's text
+    layer when it is usable and OCRs what it lacks (pages without text, images,
+    text drawn as curves, broken layers); ``"text"`` only the text layer;
+    ``"ocr"`` only OCR.
     """
 
     dpi: float = 300.0
@@ -47,6 +54,7 @@ class Settings:
     workers: int = 0
     cache: bool = True
     cache_dir: str | None = None
+    source: str = "auto"
 
     def __post_init__(self) -> None:
         if not 20 <= self.dpi <= 1200:
@@ -61,6 +69,8 @@ class Settings:
                 raise UsageError(f"--rotations: {r} is not one of 0, 90, 180, 270")
         if self.workers < 0:
             raise UsageError(f"--workers {self.workers}: give 0 (one per core) or more")
+        if self.source not in SOURCES:
+            raise UsageError(f"--source {self.source!r}: choose one of {', '.join(SOURCES)}")
         if not self.rotations:
             raise UsageError("--rotations: name at least one direction")
 

@@ -45,20 +45,31 @@ def view_size_px(frame: PageFrame, dpi: float) -> tuple[int, int]:
     return (max(1, math.ceil(pt_to_px(w, dpi) - 1e-6)), max(1, math.ceil(pt_to_px(h, dpi) - 1e-6)))
 
 
-def grid(page: int, frame: PageFrame, dpi: float, tile: int, overlap: int) -> list[Tile]:
+def grid(page: int, frame: PageFrame, dpi: float, tile: int, overlap: int, *,
+         within: tuple[int, int, int, int] | None = None) -> list[Tile]:
     """All tiles of one page, row by row. ``page`` is 1-based.
 
     ``overlap`` must be smaller than ``tile``; both are pixels at ``dpi``.
+    ``within`` restricts the grid to a rectangle ``(x0, y0, x1, y1)`` of the
+    page's view pixels (clipped to the page): the same grid laid over that
+    region only, for reading just a part of a page.
     """
     if tile <= 0 or overlap < 0 or overlap >= tile:
         raise ValueError(f"need 0 <= overlap < tile, got tile={tile}, overlap={overlap}")
     w, h = view_size_px(frame, dpi)
+    ox, oy = 0, 0
+    if within is not None:
+        x0, y0 = max(0, within[0]), max(0, within[1])
+        x1, y1 = min(w, within[2]), min(h, within[3])
+        if x1 <= x0 or y1 <= y0:
+            return []
+        ox, oy, w, h = x0, y0, x1 - x0, y1 - y0
     tw, th = min(tile, w), min(tile, h)
     out = []
     for r, y in enumerate(starts(h, tile, overlap)):
         for c, x in enumerate(starts(w, tile, overlap)):
-            out.append(Tile(page=page, rect_px=(x, y, x + tw, y + th), dpi=dpi,
-                            frame=frame, row=r, col=c))
+            out.append(Tile(page=page, rect_px=(ox + x, oy + y, ox + x + tw, oy + y + th),
+                            dpi=dpi, frame=frame, row=r, col=c))
     return out
 
 

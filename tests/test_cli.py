@@ -30,7 +30,7 @@ def tiny(tmp_path):
     return pdf, cat
 
 
-FAST = ["--dpi", "200", "--rotations", "0"]
+FAST = ["--dpi", "200", "--rotations", "0", "--source", "ocr"]  # the pages have a text layer
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".json", ".xlsx"])
@@ -145,7 +145,7 @@ def test_tesseract_not_installed(capsys, tmp_path, tiny, monkeypatch):
 
     monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", "/nonexistent/tesseract")
     pdf, cat = tiny
-    code, err = _bad(capsys, tmp_path, pdf, "--patterns", cat)
+    code, err = _bad(capsys, tmp_path, pdf, "--patterns", cat, "--source", "ocr")
     assert code == 6 and "tesseract-ocr" in err
 
 

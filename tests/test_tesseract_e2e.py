@@ -1,4 +1,7 @@
-"""End to end with real Tesseract on generated pages: found, in place, nothing false."""
+"""End to end with real Tesseract on generated pages: found, in place, nothing false.
+
+The pages are generated with a text layer; ``source="ocr"`` makes Tesseract read them.
+"""
 
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ def _assert_found_in_place(hits, truth, *, tol=2.0):
 def test_upright_and_rotated_codes_found_in_place_at_300_dpi(small_drawing):
     pdf, truth, cat = small_drawing
     # a small tile forces several seams across this A4 page
-    result = run(pdf, cat, Settings(dpi=300, tile=1200, overlap=200))
+    result = run(pdf, cat, Settings(dpi=300, tile=1200, overlap=200, source="ocr"))
     assert result.report.tiles > 4
     _assert_found_in_place(result.hits, truth)
     assert {h.angle for h in result.hits} == {0, 90, 270}
@@ -35,7 +38,7 @@ def test_upright_and_rotated_codes_found_in_place_at_300_dpi(small_drawing):
 def test_upright_only_setting_finds_upright_codes(small_drawing):
     pdf, truth, cat = small_drawing
     upright = {c[0] for c in SMALL_PAGE_CODES if c[4] == 0 and c[3] >= 6}
-    result = run(pdf, cat, Settings(dpi=300, rotations=(0,)))
+    result = run(pdf, cat, Settings(dpi=300, rotations=(0,), source="ocr"))
     found = {h.matched for h in result.hits}
     assert upright <= found
     assert found <= set(truth)
@@ -50,7 +53,7 @@ def test_rotate_page_upright_in_view_boxes_land_on_the_text(tmp_path, rotation):
     pdf = tmp_path / f"rot{rotation}.pdf"
     truth = draw_codes(pdf, codes, width=700, height=500, rotation=rotation)
     cat = write_catalog(tmp_path / "c.yaml", list(truth))
-    result = run(pdf, cat, Settings(dpi=300, rotations=(0,)))  # upright in the view
+    result = run(pdf, cat, Settings(dpi=300, rotations=(0,), source="ocr"))  # upright in view
     _assert_found_in_place(result.hits, truth)
 
 
@@ -63,5 +66,5 @@ def test_rotate_page_text_vertical_in_view(tmp_path, rotation):
     pdf = tmp_path / f"rot{rotation}.pdf"
     truth = draw_codes(pdf, codes, width=700, height=500, rotation=rotation)
     cat = write_catalog(tmp_path / "c.yaml", list(truth))
-    result = run(pdf, cat, Settings(dpi=300))
+    result = run(pdf, cat, Settings(dpi=300, source="ocr"))
     _assert_found_in_place(result.hits, truth)

@@ -61,14 +61,14 @@ FORMAT_VERSION = 1
 #: is for people; ``x0..y1`` are hidden.
 HITS_SHEET_COLUMNS = ["verdict", "snippet", "pattern_id", "label", "matched", "text", "score",
                       "conf", "page", "position", "engine", "source", "angle", "note",
-                      "x0", "y0", "x1", "y1"]
+                      "file", "x0", "y0", "x1", "y1"]
 HIDDEN_COLUMNS = ("x0", "y0", "x1", "y1")
 #: What :mod:`locator.export.review` needs to read a workbook back.
 READ_BACK_COLUMNS = ("verdict", "pattern_id", "label", "matched", "page",
                      "x0", "y0", "x1", "y1")
 
 _MAX_WIDTH = {"pattern_id": 24, "label": 16, "matched": 28, "text": 28, "engine": 22,
-              "position": 24, "note": 30}
+              "position": 24, "note": 30, "file": 40}
 _PX_PER_PT = 96 / 72  # Excel lays pictures and rows out at 96 px per inch
 _MISSING_COLUMNS = ["pattern_id", "label", "text", "regex", "min_score"]
 # Live verdict counts cost (hits x keys) comparisons on every recalculation;
@@ -354,7 +354,7 @@ def _hits_sheet(wb, fmt: _Formats, df: pd.DataFrame, thumbs: dict[int, Thumbnail
         frame = frames.get(int(page)) if _is_num(page) else None
         ws.write_blank(r, ci["verdict"], None, fmt.verdict)
         for c in ("pattern_id", "label", "matched", "text", "score", "conf", "page",
-                  "engine", "source", "angle", "x0", "y0", "x1", "y1"):
+                  "engine", "source", "angle", "file", "x0", "y0", "x1", "y1"):
             v = rec.get(c)
             _put(ws, r, ci[c], v, fmt.text, numfmt.get(c, fmt.cell))
             if i < 500 and v is not None:
