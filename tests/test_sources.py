@@ -168,7 +168,8 @@ def test_embedded_image_in_vector_page_is_the_only_region_ocrd(tmp_path):
     assert r.x0 <= 320 and r.y0 <= 200 and r.x1 >= 570 and r.y1 >= 380
     assert r.width < 260 and r.height < 190  # the image (and a small margin), not the page
     rec = Recorder()
-    words, report = _words(pdf, rec, dpi=300, skip_blank=False)
+    words, report = _words(pdf, rec, dpi=300, skip_blank=False, text_regions=False,
+                           clean=False)  # the engine sees the whole tile
     # only the image region was rendered: 250 x 180 pt (+2 pt margins) at 300 dpi
     assert report.tiles == 1 and rec.shapes == [(767, 1059)]  # 184 x 254 pt
     assert report.sources[1] == "text+ocr (OCR of 1 image region)"
