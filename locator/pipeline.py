@@ -98,8 +98,8 @@ def read_tile(img: np.ndarray, tile: Tile, engines: list[Engine],
 
     Line art is painted out first (``settings.clean``). By default the tile's
     text regions -- upright words and lines, and vertical-word candidates
-    turned upright both ways -- are cut out, enlarged to ``settings.ocr_dpi``
-    and packed into one mosaic, so each engine reads a tile in one call and a
+    turned upright both ways -- are cut out, enlarged until their text is
+    ``settings.glyph_px`` pixels tall, and stacked into one mosaic, so each engine reads a tile in one call and a
     tile with no text costs nothing. ``text_regions=False`` reads upright text
     on the whole tile, ``rotated_regions=False`` vertical text on the whole
     tile turned; upside-down text (180) is always read on the whole tile.
@@ -122,24 +122,49 @@ def read_tile(img: np.ndarray, tile: Tile, engines: list[Engine],
         regs = text_regions(img, tile.dpi, max_text_pt=settings.max_text_pt,
                             vertical=bool(vertical) and settings.rotated_regions)
         if 0 in rot and settings.text_regions:
-            items += [(r, 0) for r in regs.horizontal]
+            items += [(r, 0, h) for r, h in zip(regs.horizontal, regs.horizontal_size)]
         if settings.rotated_regions:
-            items += [(r, a) for r in regs.vertical for a in vertical]
-    scale = min(3.0, max(1.0, settings.ocr_dpi / tile.dpi))
+            items += [(r, a, h) for r, h in zip(regs.vertical, regs.vertical_size)
+                      for a in vertical]
     mosaic = None
     if items:
         mosaic = Mosaic(img, items, margin=round(pt_to_px(2, tile.dpi)),
-                        gap=round(pt_to_px(6, tile.dpi * scale)), scale=scale)
+                        gap=round(pt_to_px(4, tile.dpi)), glyph_px=settings.glyph_px)
     for engine in engines:
         for angle in whole:
             for ow in read_image(engine, img, tile.dpi, angle):
                 add(engine, ow.box, ow.text, ow.conf, angle)
         if mosaic is not None and mosaic.image is not None:
-            for ow in engine.read(mosaic.image, dpi=tile.dpi * scale):
-                back = mosaic.to_tile(ow.box)
-                if back is not None:
-                    add(engine, back[0], ow.text, ow.conf, back[1])
+            reader = getattr(engine, "read_block", None) or engine.read
+            for box, text, conf, angle in _best_direction(
+                    mosaic, reader(mosaic.image, dpi=tile.dpi * mosaic.scale)):
+                add(engine, box, text, conf, angle)
     return out
+
+
+def _best_direction(mosaic: Mosaic, words) -> list:
+    """Words read in the mosaic, in tile pixels; one reading direction per vertical crop.
+
+    A vertical crop is read turned both ways; the wrong way round an engine
+    still reads some letters, confidently ("HV" upside down is "AH"). Per crop
+    the direction whose words carry more confident letters wins.
+    """
+    per_slot: dict[int, list] = {}
+    for ow in words:
+        back = mosaic.to_tile(ow.box)
+        if back is not None:
+            per_slot.setdefault(back[2], []).append((back[0], ow.text, ow.conf, back[1]))
+    best: dict = {}
+    for i, ws in per_slot.items():
+        s = mosaic.slots[i]
+        if s.angle == 0:
+            continue
+        weight = sum(conf * len(text) for _b, text, conf, _a in ws)
+        if s.crop not in best or weight > best[s.crop][1]:
+            best[s.crop] = (i, weight)
+    keep = {i for i, _w in best.values()}
+    return [w for i, ws in per_slot.items()
+            if mosaic.slots[i].angle == 0 or i in keep for w in ws]
 
 
 def _tile_dpi(doc: Document, page: int, settings: Settings) -> float:
@@ -230,7 +255,7 @@ def _ocr_settings(settings: Settings, engines: list[Engine], dpi: float) -> dict
             "rotations": list(settings.rotations), "skip_blank": settings.skip_blank,
             "rotated_regions": settings.rotated_regions, "clean": settings.clean,
             "max_text_pt": settings.max_text_pt, "text_regions": settings.text_regions,
-            "ocr_dpi": settings.ocr_dpi,
+            "glyph_px": settings.glyph_px,
             "engines": [[e.name, e.version()] for e in engines]}
 
 

@@ -20,7 +20,7 @@ Everything here is in the tile image's pixels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -33,10 +33,13 @@ INK_LEVEL = 160  # grey level below which a pixel is ink
 
 @dataclass(frozen=True, slots=True)
 class Regions:
-    """Where a tile's text may be: horizontal and vertical regions (tile pixels)."""
+    """Where a tile's text may be: horizontal and vertical regions (tile pixels),
+    each with the median size of its glyphs across the line (the text height)."""
 
     horizontal: list[Box]
     vertical: list[Box]
+    horizontal_size: list[float] = field(default_factory=list)
+    vertical_size: list[float] = field(default_factory=list)
 
 
 def _glyphs(img: np.ndarray, dpi: float, max_text_pt: float):
@@ -72,7 +75,7 @@ def text_regions(img: np.ndarray, dpi: float, *, max_text_pt: float = MAX_TEXT_P
 
     Vertical words: each glyph's whole box (not its pixels: a T's bar and a
     hyphen share the line's band across, not pixel columns) is stretched up and
-    down by about a letter gap, which grows with the text size that the box's
+    down by about a word gap, which grows with the text size that the box's
     width (the cap height) tells; blobs at least twice as tall as wide holding
     three or more glyphs are vertical words. The remaining glyphs, stretched
     sideways by about a word gap, make the horizontal regions. A false vertical
@@ -85,7 +88,7 @@ def text_regions(img: np.ndarray, dpi: float, *, max_text_pt: float = MAX_TEXT_P
     in_vertical = np.zeros(n, bool)
     verticals: list[Box] = []
     if vertical:
-        n2, blobs, st, _ = _blobs(img.shape, stats, np.flatnonzero(glyph), 0, 0.4)
+        n2, blobs, st, _ = _blobs(img.shape, stats, np.flatnonzero(glyph), 0, 0.6)
         # How many glyphs each blob holds (a lone tall "1" or "I" is one).
         on = glyph[labels]
         pairs = np.unique(blobs[on].astype(np.int64) * (n + 1) + labels[on])
@@ -98,14 +101,24 @@ def text_regions(img: np.ndarray, dpi: float, *, max_text_pt: float = MAX_TEXT_P
                 ok[i] = True
                 verticals.append(Box(float(x), float(y), float(x + bw), float(y + bh)))
         in_vertical[glyph_id[ok[blob_of]]] = True
+    vsize = [float(np.median(stats[glyph_id[blob_of == i], 2]))
+             for i in range(1, n2) if vertical and ok[i]] if vertical else []
     rest = np.flatnonzero(glyph & ~in_vertical)
     horizontals: list[Box] = []
+    hsize: list[float] = []
     if len(rest):
-        _n3, _b, st3, _ = _blobs(img.shape, stats, rest, 0.6, 0)
-        for x, y, bw, bh, _a in st3[1:]:
+        _n3, b3, st3, _ = _blobs(img.shape, stats, rest, 0.6, 0)
+        # Each glyph's blob, read at its box centre (boxes are filled in the canvas).
+        cy = stats[rest, 1] + stats[rest, 3] // 2
+        cx = stats[rest, 0] + stats[rest, 2] // 2
+        owner = b3[cy, cx]
+        for i, (x, y, bw, bh, _a) in enumerate(st3[1:], start=1):
             if cap_lo <= bh <= hi:
                 horizontals.append(Box(float(x), float(y), float(x + bw), float(y + bh)))
-    return Regions(horizontals, verticals)
+                # The median glyph height: a valve symbol beside a label must
+                # not make the label look large.
+                hsize.append(float(np.median(stats[rest[owner == i], 3])))
+    return Regions(horizontals, verticals, hsize, vsize)
 
 
 def vertical_text_regions(img: np.ndarray, dpi: float, *,
@@ -124,95 +137,77 @@ class _Slot:
     y0: int
     w: int  # the turned, scaled crop's size in the mosaic
     h: int
+    scale: float  # how much the crop was enlarged
 
 
 class Mosaic:
-    """Text regions cut out, turned upright, scaled, and packed into one image.
+    """Text regions cut out, turned upright, enlarged, and stacked into one image.
 
-    ``items`` are ``(region, angle)`` pairs: the angle the text in the region
-    runs at (0, 90 or 270). Crops are grown by ``margin`` pixels, overlapping
-    crops of one angle are joined, and everything is packed on shelves no wider
-    than ``max_width`` (mosaic pixels) with ``gap`` pixels of paper between
-    crops — more than a word space, so an engine never joins two crops' words.
+    ``items`` are ``(region, angle)`` or ``(region, angle, text_height)``: the
+    angle the text in the region runs at (0, 90 or 270), and its glyphs' height
+    across the line in tile pixels. Each region is enlarged so its text is about ``glyph_px`` pixels tall (small text wants
+    more pixels per glyph; at most ``max_scale``), grown by ``margin`` tile
+    pixels of context, and stacked one per row with ``gap`` pixels of paper
+    between rows.
     """
 
-    def __init__(self, img: np.ndarray, items: list[tuple[Box, int]], *, margin: int,
-                 gap: int, scale: float = 1.0, max_width: int = 2400) -> None:
+    def __init__(self, img: np.ndarray, items: list[tuple], *, margin: int,
+                 gap: int, glyph_px: float = 36.0, max_scale: float = 4.0) -> None:
         import cv2
 
         H, W = img.shape[:2]
-        self.scale = scale
         self.slots: list[_Slot] = []
         pieces = []
-        by_angle: dict[int, list[Box]] = {}
-        for box, angle in items:
-            by_angle.setdefault(angle, []).append(box.grow(margin))
-        crops = [(r, a) for a, boxes in sorted(by_angle.items())
-                 for r in _merge_overlapping(boxes)]
-        # Tallest first packs shelves tighter.
-        prepared = []
-        for r, angle in crops:
-            x0, y0 = max(0, int(r.x0)), max(0, int(r.y0))
-            x1, y1 = min(W, int(np.ceil(r.x1))), min(H, int(np.ceil(r.y1)))
+        crops = [(it[0], it[1], it[2] if len(it) > 2 else None) for it in items]
+        y = gap
+        width = gap
+        scales = []
+        for r, angle, size in crops:
+            # The text's height across its line: given, else the region's height
+            # (its width when the text runs vertically). Enlarge it to ``glyph_px``.
+            text_h = size or (r.width if angle in (90, 270) else r.height)
+            k = min(max_scale, max(1.0, glyph_px / max(1.0, text_h)))
+            g = r.grow(margin)
+            x0, y0 = max(0, int(g.x0)), max(0, int(g.y0))
+            x1, y1 = min(W, int(np.ceil(g.x1))), min(H, int(np.ceil(g.y1)))
             if x1 - x0 < 2 or y1 - y0 < 2:
                 continue
             turned = np.rot90(img[y0:y1, x0:x1], k=-(angle // 90))
-            if scale != 1.0:
-                turned = cv2.resize(turned, None, fx=scale, fy=scale,
-                                    interpolation=cv2.INTER_CUBIC)
-            prepared.append((Box(x0, y0, x1, y1), angle, np.ascontiguousarray(turned)))
-        prepared.sort(key=lambda p: -p[2].shape[0])
-        x = y = gap
-        shelf_h = 0
-        width = gap
-        for crop, angle, turned in prepared:
+            if k != 1.0:
+                turned = cv2.resize(turned, None, fx=k, fy=k, interpolation=cv2.INTER_CUBIC)
             th, tw = turned.shape[:2]
-            if x > gap and x + tw + gap > max_width:  # start a new shelf
-                x, y = gap, y + shelf_h + gap
-                shelf_h = 0
-            self.slots.append(_Slot(crop, angle, x, y, tw, th))
-            pieces.append(turned)
-            x += tw + gap
-            shelf_h = max(shelf_h, th)
-            width = max(width, x)
+            # One crop per row: an engine sizes text per line, and a small label
+            # beside a large one on a shared line is misread (measured).
+            self.slots.append(_Slot(Box(x0, y0, x1, y1), angle, gap, y, tw, th, k))
+            pieces.append(np.ascontiguousarray(turned))
+            scales.append(k)
+            y += th + gap
+            width = max(width, tw + 2 * gap)
         if not self.slots:
             self.image = None
+            self.scale = 1.0
             return
-        height = y + shelf_h + gap
-        self.image = np.full((height, width), int(np.median(img)), dtype=np.uint8)
+        self.scale = float(np.median(scales))  # what the engine is told the dpi grew by
+        self.image = np.full((y, width), int(np.median(img)), dtype=np.uint8)
         for s, turned in zip(self.slots, pieces):
             self.image[s.y0:s.y0 + s.h, s.x0:s.x0 + s.w] = turned
 
-    def to_tile(self, box: Box) -> tuple[Box, int] | None:
-        """A box read in the mosaic -> (box in tile pixels, text angle); None off every slot."""
+    def to_tile(self, box: Box) -> tuple[Box, int, int] | None:
+        """A box read in the mosaic -> (box in tile pixels, text angle, slot index).
+
+        None when the box's centre is on no slot (the paper between them).
+        """
         cx, cy = (box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2
-        for s in self.slots:
+        for i, s in enumerate(self.slots):
             if s.x0 <= cx <= s.x0 + s.w and s.y0 <= cy <= s.y0 + s.h:
-                k = self.scale
+                k = s.scale
                 local = Box(max(0.0, (box.x0 - s.x0) / k), max(0.0, (box.y0 - s.y0) / k),
                             min(s.w / k, (box.x1 - s.x0) / k), min(s.h / k, (box.y1 - s.y0) / k))
                 cw, ch = int(s.crop.width), int(s.crop.height)
                 back = rotate_image_box_back(local, s.angle, cw, ch)
                 return (Box(back.x0 + s.crop.x0, back.y0 + s.crop.y0,
-                            back.x1 + s.crop.x0, back.y1 + s.crop.y0), s.angle)
+                            back.x1 + s.crop.x0, back.y1 + s.crop.y0), s.angle, i)
         return None
-
-
-def _merge_overlapping(boxes: list[Box]) -> list[Box]:
-    """Union boxes that overlap until none do (sorted sweep, then repeat if needed)."""
-    boxes = sorted(boxes, key=lambda b: b.x0)
-    while True:
-        out: list[Box] = []
-        for b in boxes:
-            for i in range(len(out) - 1, -1, -1):
-                if out[i].intersection_area(b) > 0:
-                    out[i] = out[i].union(b)
-                    break
-            else:
-                out.append(b)
-        if len(out) == len(boxes):
-            return out
-        boxes = sorted(out, key=lambda b: b.x0)
 
 
 def clean_for_ocr(img: np.ndarray, dpi: float, *, max_text_pt: float = MAX_TEXT_PT) -> np.ndarray:

@@ -24,8 +24,8 @@ class Settings:
     labels, 270: top-to-bottom); with ``rotated_regions`` only the places
     that look like vertical text are read turned, else whole tiles turned;
     with ``text_regions`` upright text is read from the tile's text regions,
-    enlarged to ``ocr_dpi`` and packed into one image, else from the whole
-    tile. ``clean``
+    each enlarged until its text is ``glyph_px`` pixels tall, stacked into one
+    image, else from the whole tile. ``clean``
     paints line art (lines, circles, frames: anything larger than
     ``max_text_pt`` text) white before OCR. ``pages`` is a range string such as
     ``"1-3,7"`` (None: all). ``workers`` is the number of OCR processes
@@ -49,7 +49,7 @@ class Settings:
     text_regions: bool = True
     clean: bool = True
     max_text_pt: float = 24.0
-    ocr_dpi: float = 400.0
+    glyph_px: float = 36.0
     password: str | None = None
     workers: int = 0
     cache: bool = True

@@ -56,26 +56,26 @@ def test_mosaic_maps_boxes_back_to_the_tile(angle):
     m = Mosaic(img, [(region, angle)], margin=5, gap=12)
     ys, xs = np.nonzero(m.image < 128)
     found = Box(xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
-    back, a = m.to_tile(found)
+    back, a, _slot = m.to_tile(found)
     assert a == angle
     assert back == Box(110, 60, 120, 70)
 
 
-@pytest.mark.parametrize("scale", [1.0, 2.0])
-def test_mosaic_packs_many_regions_and_maps_each_back(scale):
+@pytest.mark.parametrize("glyph_px", [8.0, 30.0])
+def test_mosaic_packs_many_regions_and_maps_each_back(glyph_px):
     img = np.full((600, 800), 255, np.uint8)
     marks = [Box(50 + 70 * i, 40 + 50 * (i % 7), 60 + 70 * i, 48 + 50 * (i % 7))
              for i in range(10)]
     for b in marks:
         img[int(b.y0):int(b.y1), int(b.x0):int(b.x1)] = 0
-    m = Mosaic(img, [(b.grow(3), 0) for b in marks], margin=2, gap=10, scale=scale,
-               max_width=200)
-    assert len(m.slots) == 10 and m.image.shape[1] <= 200 + 10
+    m = Mosaic(img, [(b.grow(3), 0) for b in marks], margin=2, gap=10, glyph_px=glyph_px)
+    assert len(m.slots) == 10
+    assert all(s.scale == pytest.approx(max(1.0, glyph_px / 14)) for s in m.slots)
     for s in m.slots:  # each mark, found in its slot, maps back exactly
         sub = m.image[s.y0:s.y0 + s.h, s.x0:s.x0 + s.w]
         ys, xs = np.nonzero(sub < 128)
         found = Box(s.x0 + xs.min(), s.y0 + ys.min(), s.x0 + xs.max() + 1, s.y0 + ys.max() + 1)
-        back, angle = m.to_tile(found)
+        back, angle, _slot = m.to_tile(found)
         assert angle == 0
         assert any(abs(back.x0 - b.x0) <= 1 and abs(back.y1 - b.y1) <= 1 for b in marks)
 

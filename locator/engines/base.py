@@ -44,6 +44,11 @@ class Engine(Protocol):
         ...
 
 
+# Optional: an engine may also define ``read_block(image, *, dpi)`` for an image
+# that is a packed block of text lines (the pipeline's mosaic of text regions)
+# rather than a sparse page; the pipeline uses it when present, else ``read``.
+
+
 # name -> "module:Class"; importing the module is deferred to get_engine().
 _REGISTRY: dict[str, str] = {
     "tesseract": "locator.engines.tesseract:TesseractEngine",
