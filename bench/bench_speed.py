@@ -78,7 +78,7 @@ t = time.perf_counter()
 doc = pymupdf.open({str(doc)!r})
 words = []
 for pno, page in enumerate(doc, 1):
-    pix = page.get_pixmap(dpi={dpi}, colorspace=pymupdf.csGRAY)
+    pix = page.get_pixmap(dpi={int(dpi)}, colorspace=pymupdf.csGRAY)
     img = np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.stride)[:, :pix.width]
     d = pytesseract.image_to_data(img, config="--dpi {int(dpi)}", output_type=pytesseract.Output.DICT)
     s = 72 / {dpi}

@@ -263,16 +263,23 @@ def _literal_candidates(lines: list[Line], catalog: Catalog, key: tuple, idxs: l
     for li, line in enumerate(lines):
         raw = [_keep(w.text, ignore, cs) for w in line.words]
         stripped = [r.strip(STRIP_CHARS).strip() for r in raw]
+        # A text layer's words are exact and split where the document has a
+        # space: no OCR-confusion credit, and no gluing neighbours together
+        # ("J3" beside a pin number "2" is not "J32").
+        exact = [w.source == "text" for w in line.words]
         n = len(raw)
         for a in range(n):
             for b in range(a + 1, min(n, a + wmax) + 1):
+                is_exact = all(exact[a:b])
                 for variant, parts in ((False, raw[a:b]), (True, stripped[a:b])):
                     if variant and parts == raw[a:b]:
                         continue
                     for j in (joiners if b - a > 1 else ("",)):
+                        if is_exact and j == "" and b - a > 1:
+                            continue
                         s = j.join(x for x in parts if x)
                         if s and len(s) <= max_len:
-                            strings.setdefault(s, []).append((li, a, b, variant, j))
+                            strings.setdefault(s, []).append((li, a, b, variant, j, is_exact))
     if not strings:
         return []
     texts = list(strings)
@@ -323,13 +330,22 @@ def _literal_candidates(lines: list[Line], catalog: Catalog, key: tuple, idxs: l
             read = t if span is None else t[span[0]:span[1]]
             if _excluded(prep, pi, read, cs):
                 continue
-            for (li, a, b, variant, j) in strings[t]:
+            exact_sc = None
+            for (li, a, b, variant, j, is_exact) in strings[t]:
+                wsc = sc
+                if is_exact and classes:
+                    if exact_sc is None:  # the same pair scored without confusion credit
+                        exact_sc = (_score(p_strings, t_strings, (), cs) if span is None
+                                    else _partial_score(p_strings, t_strings, (), cs)[0])
+                    wsc = exact_sc
+                    if wsc < catalog.patterns[pi].min_score:
+                        continue
                 if span is not None:
                     a, b = _span_words(lines[li], a, b, variant, j, span, cs, ignore)
                 k = (pi, li, a, b)
                 old = best.get(k)
-                if old is None or sc > old.score:
-                    best[k] = _Cand(pi, li, a, b, sc, catalog.patterns[pi].text, plen)
+                if old is None or wsc > old.score:
+                    best[k] = _Cand(pi, li, a, b, wsc, catalog.patterns[pi].text, plen)
     return list(best.values())
 
 

@@ -480,3 +480,17 @@ def test_fuzzy_literal_claims_before_an_exact_regex():
     # OCR read YJ-42403-T as Yu-42403-T: the regex matches it exactly, the named code fuzzily
     c = cat(f"patterns: [{{id: YJ-42403-T, text: YJ-42403-T}}, {{id: rx, regex: '{PART}'}}]")
     assert [h.pattern_id for h in match(row("Yu-42403-T"), c)] == ["YJ-42403-T"]
+
+
+def test_text_layer_words_get_no_confusion_credit_and_are_not_glued():
+    from dataclasses import replace as _r
+
+    c = Catalog.from_texts(["C5", "J32", "FIC-101"])
+    ocr = row("CS")
+    assert [h.pattern_id for h in match(ocr, c)] == ["C5"]  # OCR read S for 5: a confusion
+    text = [_r(w, source="text") for w in row("CS")]
+    assert match(text, c) == []  # a text layer says CS: that is not C5
+    glued = [_r(w, source="text") for w in row("J3", "2")]
+    assert match(glued, c) == []  # two words in the document, not one code
+    assert [h.pattern_id for h in match([_r(w, source="text") for w in row("FIC-101")], c)] \
+        == ["FIC-101"]
