@@ -118,7 +118,7 @@ def _kinds(baseline: str) -> list[str]:
 
 def bench(docs: list[Doc], out: Path, *, tile: int, overlap: int, rotations: tuple[int, ...],
           engine: tuple[str, ...], baseline: str, workers: int, dpi: float | None = None,
-          timeout: float | None = None) -> list[dict]:
+          timeout: float | None = None, rotated_regions: bool = True) -> list[dict]:
     """Run the baseline(s) and the tiled configuration on every document; one row each."""
     from locator.evaluate import load_table, write_report
     from locator.tune import TILED, WHOLE, Config, run_config, whole_page_tile
@@ -130,17 +130,20 @@ def bench(docs: list[Doc], out: Path, *, tile: int, overlap: int, rotations: tup
         for kind in _kinds(baseline):
             if kind == TILED:
                 cfg = Config(dpi=d, tile=tile, overlap=overlap, engine=engine,
-                             rotations=rotations)
+                             rotations=rotations, rotated_regions=rotated_regions)
             else:
                 cfg = Config(dpi=d, tile=whole_page_tile(doc.pdf, d), overlap=0, engine=engine,
-                             rotations=(0,) if kind == WHOLE else rotations, kind=kind)
-            slug = f"{doc.key}-{kind.replace(' + ', '-').replace(' ', '')}-{d:g}"
+                             rotations=(0,) if kind == WHOLE else rotations, kind=kind,
+                             rotated_regions=rotated_regions)
+            slug = (f"{doc.key}-{kind.replace(' + ', '-').replace(' ', '')}-{d:g}"
+                    f"{'' if rotated_regions else '-thorough'}")
             print(f"{doc.title}: {cfg.name} ...", file=sys.stderr, flush=True)
             o = run_config(doc.pdf, doc.catalog, truth, cfg, workers=workers, timeout=timeout,
                            hits_path=out / "hits" / f"{slug}.csv")
             row = {"document": doc.title, "key": doc.key, "codes": len(truth), "run": kind,
                    "dpi": d, "tile": cfg.tile, "overlap": cfg.overlap,
-                   "rotations": ",".join(map(str, cfg.rotations)),
+                   "rotations": ",".join(map(str, cfg.rotations))
+                   + ("" if rotated_regions or cfg.rotations == (0,) else " thorough"),
                    "engine": "+".join(engine), "error": o.error}
             if o.ok:
                 row.update(tp=o.tp, fp=o.fp, fn=o.fn, precision=o.precision, recall=o.recall,
@@ -200,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--overlap", type=int, default=None, help="overlap px (default: Settings')")
     ap.add_argument("--rotations", default=None, help="directions (default: Settings')")
     ap.add_argument("--engine", default="tesseract")
+    ap.add_argument("--thorough-rotations", action="store_true",
+                    help="read whole tiles turned for vertical text (not only candidate regions)")
     ap.add_argument("--baseline", default="upright", choices=["upright", "rotations", "both", "none"])
     ap.add_argument("--workers", type=int, default=0, help="OCR processes per run (0: per core)")
     ap.add_argument("--timeout", type=float, default=None, help="seconds per run")
@@ -226,7 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     rows = bench(docs, out, tile=tile, overlap=overlap, rotations=rotations,
                  engine=tuple(args.engine.split(",")), baseline=args.baseline,
-                 workers=args.workers, dpi=args.dpi, timeout=args.timeout)
+                 workers=args.workers, dpi=args.dpi, timeout=args.timeout,
+                 rotated_regions=not args.thorough_rotations)
     md = markdown(rows)
     (out / "accuracy.md").write_text(md, encoding="utf-8")
     (out / "accuracy.json").write_text(json.dumps(

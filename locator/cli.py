@@ -415,6 +415,9 @@ def tune_cmd(
     ] = "tesseract",
     rotations: Annotated[str, typer.Option(
         help="Text directions read by the tiled configurations.")] = "0,90,270",
+    thorough_rotations: Annotated[bool, typer.Option(
+        "--thorough-rotations", help="Read whole tiles turned for vertical text, not just "
+                                     "the places that look like it.")] = False,
     baseline: Annotated[Baseline, typer.Option(
         help="Whole-page, no-tiling baselines: upright (rotation 0, a naive whole-page "
              "OCR), rotations (whole page read in every --rotations direction), both, none.")
@@ -455,7 +458,8 @@ def tune_cmd(
     grid = tn.make_grid(tiles=tn.parse_numbers(tiles, "--tiles"),
                         overlaps=tn.parse_numbers(overlaps, "--overlaps"),
                         dpis=tn.parse_numbers(dpis, "--dpis", float),
-                        engines=tn.parse_engines(engines), rotations=rots)
+                        engines=tn.parse_engines(engines), rotations=rots,
+                        rotated_regions=not thorough_rotations)
     _check_output(output)
     # Everything that can be wrong with the inputs fails here, before minutes of OCR.
     with Document(doc, password=password) as d:
@@ -494,7 +498,8 @@ def tune_cmd(
     for i, o in enumerate(outcomes, 1):
         c = o.config
         cells = [f"{i}{' *' if o is best else ''}", c.kind, f"{c.dpi:g}", str(c.tile),
-                 str(c.overlap), "+".join(c.engine), ",".join(map(str, c.rotations))]
+                 str(c.overlap), "+".join(c.engine),
+                 ",".join(map(str, c.rotations)) + ("" if c.rotated_regions else " thorough")]
         if o.ok:
             cells += [str(o.tp), str(o.fp), str(o.fn), _fmt(o.precision), _fmt(o.recall),
                       _fmt(o.f1), f"{o.seconds:.1f}", f"{o.peak_mb:.0f}"]

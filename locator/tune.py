@@ -30,7 +30,8 @@ The whole-page baseline
 What a naive whole-page OCR does: one tile the size of the page (``tile`` >=
 the page's longer side in pixels at the DPI, overlap 0), upright text only
 (``rotations=(0,)``). Optionally also the whole page read in every direction
-of the grid (``rotations`` of the tiled rows), labelled separately.
+of the grid (``rotations`` of the tiled rows, the way the tiled rows read
+them), labelled separately.
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ WHOLE_ROT = "whole page + rotations"
 class Config:
     """One point of the grid. ``tile`` and ``overlap`` are pixels at ``dpi``;
     ``engine`` is one engine or a combination read together (``("tesseract",
-    "easyocr")``); ``kind`` is :data:`TILED`, :data:`WHOLE` or :data:`WHOLE_ROT`."""
+    "easyocr")``); ``kind`` is :data:`TILED`, :data:`WHOLE` or :data:`WHOLE_ROT`;
+    ``rotated_regions`` False reads whole tiles turned (``--thorough-rotations``)."""
 
     dpi: float
     tile: int
@@ -80,11 +82,14 @@ class Config:
     engine: tuple[str, ...]
     rotations: tuple[int, ...]
     kind: str = TILED
+    rotated_regions: bool = True
 
     @property
     def name(self) -> str:
         eng = "+".join(self.engine)
         rot = ",".join(map(str, self.rotations))
+        if not self.rotated_regions and set(self.rotations) & {90, 270}:
+            rot += " thorough"
         if self.kind == TILED:
             return (f"tile {self.tile} / overlap {self.overlap} / {self.dpi:g} dpi / {eng}"
                     f" / rot {rot}")
@@ -93,11 +98,13 @@ class Config:
     def options(self) -> str:
         """The ``locate`` options that reproduce this configuration."""
         return (f"--dpi {self.dpi:g} --tile {self.tile} --overlap {self.overlap} "
-                f"--engine {','.join(self.engine)} --rotations {','.join(map(str, self.rotations))}")
+                f"--engine {','.join(self.engine)} --rotations {','.join(map(str, self.rotations))}"
+                + ("" if self.rotated_regions else " --thorough-rotations"))
 
     def settings_kwargs(self) -> dict:
         return {"dpi": self.dpi, "tile": self.tile, "overlap": self.overlap,
-                "engine": list(self.engine), "rotations": list(self.rotations)}
+                "engine": list(self.engine), "rotations": list(self.rotations),
+                "rotated_regions": self.rotated_regions}
 
 
 @dataclass
@@ -170,7 +177,8 @@ def parse_engines(spec: str | Sequence) -> tuple[tuple[str, ...], ...]:
 def make_grid(*, tiles: Sequence[int] = DEFAULT_TILES, overlaps: Sequence[int] = DEFAULT_OVERLAPS,
               dpis: Sequence[float] = DEFAULT_DPIS,
               engines: Sequence[tuple[str, ...]] = (DEFAULT_ENGINES,),
-              rotations: tuple[int, ...] = DEFAULT_ROTATIONS) -> list[Config]:
+              rotations: tuple[int, ...] = DEFAULT_ROTATIONS,
+              rotated_regions: bool = True) -> list[Config]:
     """Every (engine, dpi, tile, overlap) combination, as tiled configurations.
 
     Combinations the pipeline would reject (overlap >= tile) are left out; a
@@ -186,7 +194,8 @@ def make_grid(*, tiles: Sequence[int] = DEFAULT_TILES, overlaps: Sequence[int] =
                     if ov >= tile:
                         continue
                     cfg = Config(dpi=float(dpi), tile=int(tile), overlap=int(ov),
-                                 engine=tuple(eng), rotations=tuple(rotations))
+                                 engine=tuple(eng), rotations=tuple(rotations),
+                                 rotated_regions=rotated_regions)
                     Settings.build(**cfg.settings_kwargs())  # validates the values
                     out.append(cfg)
     if not out:
@@ -236,7 +245,8 @@ def baseline_configs(doc: str | os.PathLike, grid: Sequence[Config], *, mode: st
                 out.append(c)
         if mode in ("rotations", "both") and cfg.rotations != (0,):
             c = Config(dpi=cfg.dpi, tile=tile, overlap=0, engine=cfg.engine,
-                       rotations=cfg.rotations, kind=WHOLE_ROT)
+                       rotations=cfg.rotations, kind=WHOLE_ROT,
+                       rotated_regions=cfg.rotated_regions)
             if c not in out:
                 out.append(c)
     return out
@@ -476,7 +486,7 @@ def outcomes_frame(outcomes: Sequence[Outcome], best: Outcome | None = None) -> 
         rows.append({"configuration": c.name, "kind": c.kind, "dpi": c.dpi, "tile": c.tile,
                      "overlap": c.overlap, "engine": "+".join(c.engine),
                      "rotations": ",".join(map(str, c.rotations)),
-                     "tp": o.tp, "fp": o.fp, "fn": o.fn,
+                     "rotated_regions": c.rotated_regions, "tp": o.tp, "fp": o.fp, "fn": o.fn,
                      "precision": o.precision, "recall": o.recall, "f1": o.f1,
                      "seconds": o.seconds, "peak_mb": o.peak_mb, "tiles": o.tiles,
                      "recommended": o is best, "error": o.error or "",

@@ -160,6 +160,9 @@ def test_make_grid_skips_overlaps_not_smaller_than_the_tile():
     assert all(c.kind == TILED and c.rotations == (0, 90) for c in g)
     with pytest.raises(UsageError, match="empty"):
         make_grid(tiles=(200,), overlaps=(200,))
+    thorough = make_grid(tiles=(1600,), rotated_regions=False)[0]
+    assert "thorough" in thorough.name and thorough.options().endswith("--thorough-rotations")
+    assert thorough.settings_kwargs()["rotated_regions"] is False
 
 
 def test_whole_page_baseline_is_one_tile_holding_the_page(tmp_path):
