@@ -118,7 +118,8 @@ def _kinds(baseline: str) -> list[str]:
 
 def bench(docs: list[Doc], out: Path, *, tile: int, overlap: int, rotations: tuple[int, ...],
           engine: tuple[str, ...], baseline: str, workers: int, dpi: float | None = None,
-          timeout: float | None = None, rotated_regions: bool = True) -> list[dict]:
+          timeout: float | None = None, rotated_regions: bool = True,
+          crops: bool = False) -> list[dict]:
     """Run the baseline(s) and the tiled configuration on every document; one row each."""
     from locator.evaluate import load_table, write_report
     from locator.tune import TILED, WHOLE, Config, run_config, whole_page_tile
@@ -149,6 +150,8 @@ def bench(docs: list[Doc], out: Path, *, tile: int, overlap: int, rotations: tup
                 row.update(tp=o.tp, fp=o.fp, fn=o.fn, precision=o.precision, recall=o.recall,
                            f1=o.f1, seconds=o.seconds, peak_mb=o.peak_mb, tiles=o.tiles)
                 write_report(o.evaluation, out / "reports" / f"{slug}.xlsx")
+                if crops:
+                    save_crops(doc.pdf, o.evaluation, out / "crops" / slug, dpi=d)
                 ev = o.evaluation
                 row["miss_reasons"] = ev.misses["reason"].value_counts().to_dict()
                 row["false_hit_reasons"] = ev.false_hits["reason"].value_counts().to_dict()
@@ -162,6 +165,39 @@ def bench(docs: list[Doc], out: Path, *, tile: int, overlap: int, rotations: tup
                 print(f"    failed: {o.error}", file=sys.stderr, flush=True)
             rows.append(row)
     return rows
+
+
+def save_crops(pdf: Path, ev, folder: Path, *, dpi: float, margin: float = 12.0,
+               limit: int = 60) -> int:
+    """PNG crops (at ``dpi``, ``margin`` pt around the box) of the first ``limit``
+    misses and false hits of evaluation ``ev``, named ``miss-REASON-CODE-p1-X-Y.png``
+    and ``false-REASON-CODE-read-TEXT-...png``, for looking at what went wrong."""
+    import re
+
+    import pymupdf
+
+    def safe(s: str) -> str:
+        return re.sub(r"[^A-Za-z0-9._-]+", "_", str(s))[:40]
+
+    folder.mkdir(parents=True, exist_ok=True)
+    n = 0
+    with pymupdf.open(pdf) as doc:
+        for kind, df in (("miss", ev.misses), ("false", ev.false_hits)):
+            for r in df.head(limit).itertuples(index=False):
+                page = doc[int(r.page) - 1]
+                # boxes are unrotated points; the clip of get_pixmap is too
+                clip = pymupdf.Rect(r.x0 - margin, r.y0 - margin, r.x1 + margin, r.y1 + margin)
+                m = pymupdf.Matrix(dpi / 72, dpi / 72)
+                rot = page.rotation
+                page.set_rotation(0)
+                pix = page.get_pixmap(matrix=m, clip=clip, colorspace=pymupdf.csGRAY)
+                page.set_rotation(rot)
+                read = f"-read-{safe(r.text)}" if kind == "false" and hasattr(r, "text") else ""
+                name = (f"{kind}-{r.reason}-{safe(r.matched)}{read}-p{int(r.page)}-"
+                        f"{int(r.x0)}-{int(r.y0)}.png")
+                pix.save(str(folder / name))
+                n += 1
+    return n
 
 
 def markdown(rows: list[dict]) -> str:
@@ -208,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--baseline", default="upright", choices=["upright", "rotations", "both", "none"])
     ap.add_argument("--workers", type=int, default=0, help="OCR processes per run (0: per core)")
     ap.add_argument("--timeout", type=float, default=None, help="seconds per run")
+    ap.add_argument("--crops", action="store_true",
+                    help="save PNG crops of misses and false hits under OUT/crops/")
     args = ap.parse_args(argv)
 
     from locator.settings import Settings
@@ -232,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = bench(docs, out, tile=tile, overlap=overlap, rotations=rotations,
                  engine=tuple(args.engine.split(",")), baseline=args.baseline,
                  workers=args.workers, dpi=args.dpi, timeout=args.timeout,
-                 rotated_regions=not args.thorough_rotations)
+                 rotated_regions=not args.thorough_rotations, crops=args.crops)
     md = markdown(rows)
     (out / "accuracy.md").write_text(md, encoding="utf-8")
     (out / "accuracy.json").write_text(json.dumps(

@@ -334,6 +334,7 @@ def run_config(doc: str | os.PathLike, patterns: str | os.PathLike, truth: pd.Da
     with tempfile.TemporaryDirectory(prefix="locator-tune-") as tmp:
         tmp = Path(tmp)
         hits_file = Path(hits_path) if hits_path is not None else tmp / "hits.csv"
+        hits_file.parent.mkdir(parents=True, exist_ok=True)
         spec = {"doc": str(Path(doc).resolve()), "patterns": str(Path(patterns).resolve()),
                 "settings": {**config.settings_kwargs(), "pages": pages, "password": password,
                              "workers": workers, "cache": False},
@@ -344,9 +345,12 @@ def run_config(doc: str | os.PathLike, patterns: str | os.PathLike, truth: pd.Da
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         outcome = Outcome(config=config)
         try:
+            # its own process group: a timeout or Ctrl-C ends the child, its OCR
+            # worker processes and their tesseract processes together
             proc = subprocess.Popen([sys.executable, "-m", "locator.tune", "--worker",
                                      str(tmp / "spec.json")], env=env, cwd=root,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                    start_new_session=os.name == "posix")
         except OSError as e:
             outcome.error, outcome.exit_code = f"cannot start a Python process: {e}", 1
             return outcome
@@ -355,13 +359,13 @@ def run_config(doc: str | os.PathLike, patterns: str | os.PathLike, truth: pd.Da
         try:
             _, stderr = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            _kill_tree(proc)
             proc.communicate()
             sampler.stop()
             outcome.error, outcome.exit_code = f"timed out after {timeout:g} s", 1
             return outcome
         except BaseException:  # Ctrl-C: do not leave the child reading on
-            proc.kill()
+            _kill_tree(proc)
             proc.wait()
             sampler.stop()
             raise
@@ -387,6 +391,19 @@ def run_config(doc: str | os.PathLike, patterns: str | os.PathLike, truth: pd.Da
     outcome.precision, outcome.recall, outcome.f1 = ev.precision, ev.recall, ev.f1
     outcome.evaluation = ev
     return outcome
+
+
+def _kill_tree(proc: subprocess.Popen) -> None:
+    """End the child and everything it started (its own process group)."""
+    import signal
+
+    try:
+        if os.name == "posix":
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.kill()
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
 
 
 def _truth_for_pages(doc, truth: pd.DataFrame, pages: str | None, password: str | None):
