@@ -119,9 +119,11 @@ def _kinds(baseline: str) -> list[str]:
 def bench(docs: list[Doc], out: Path, *, tile: int, overlap: int, rotations: tuple[int, ...],
           engine: tuple[str, ...], baseline: str, workers: int, dpi: float | None = None,
           timeout: float | None = None, rotated_regions: bool = True,
-          crops: bool = False) -> list[dict]:
+          crops: bool = False, keep_ties: bool = False) -> list[dict]:
     """Run the baseline(s) and the tiled configuration on every document; one row each."""
-    from locator.evaluate import load_table, write_report
+    from locator.evaluate import evaluate, load_table, write_report
+    import pandas as pd
+
     from locator.tune import TILED, WHOLE, Config, run_config, whole_page_tile
 
     rows = []
@@ -140,7 +142,15 @@ def bench(docs: list[Doc], out: Path, *, tile: int, overlap: int, rotations: tup
                     f"{'' if rotated_regions else '-thorough'}")
             print(f"{doc.title}: {cfg.name} ...", file=sys.stderr, flush=True)
             o = run_config(doc.pdf, doc.catalog, truth, cfg, workers=workers, timeout=timeout,
-                           hits_path=out / "hits" / f"{slug}.csv")
+                           hits_path=out / "hits" / f"{slug}.csv",
+                           words_path=out / "words" / f"{slug}.csv")
+            ties = 0
+            if o.ok and not keep_ties:  # score again with exact cross-pattern ties collapsed
+                hits, ties = collapse_ties(load_table(o.hits_file, role="hits"))
+                raw = (o.precision, o.fp)
+                ev = evaluate(hits, truth)
+                o.tp, o.fp, o.fn = ev.tp, ev.fp, ev.fn
+                o.precision, o.recall, o.f1, o.evaluation = ev.precision, ev.recall, ev.f1, ev
             row = {"document": doc.title, "key": doc.key, "codes": len(truth), "run": kind,
                    "dpi": d, "tile": cfg.tile, "overlap": cfg.overlap,
                    "rotations": ",".join(map(str, cfg.rotations))
@@ -148,8 +158,15 @@ def bench(docs: list[Doc], out: Path, *, tile: int, overlap: int, rotations: tup
                    "engine": "+".join(engine), "error": o.error}
             if o.ok:
                 row.update(tp=o.tp, fp=o.fp, fn=o.fn, precision=o.precision, recall=o.recall,
-                           f1=o.f1, seconds=o.seconds, peak_mb=o.peak_mb, tiles=o.tiles)
+                           f1=o.f1, seconds=o.seconds, peak_mb=o.peak_mb, tiles=o.tiles,
+                           ties=ties)
+                if ties:
+                    row.update(precision_raw=raw[0], fp_raw=raw[1])
                 write_report(o.evaluation, out / "reports" / f"{slug}.xlsx")
+                words = pd.read_csv(out / "words" / f"{slug}.csv", dtype={"text": str},
+                                    keep_default_na=False)
+                explain(o.evaluation, words, truth).to_csv(out / "reports" / f"{slug}.errors.csv",
+                                                           index=False)
                 if crops:
                     save_crops(doc.pdf, o.evaluation, out / "crops" / slug, dpi=d)
                 ev = o.evaluation
@@ -165,6 +182,54 @@ def bench(docs: list[Doc], out: Path, *, tile: int, overlap: int, rotations: tup
                 print(f"    failed: {o.error}", file=sys.stderr, flush=True)
             rows.append(row)
     return rows
+
+
+def collapse_ties(hits):
+    """Drop a hit when a hit of *another* pattern reports the same code (normalised
+    ``matched``) at the same place (IoU >= 0.9) on the same page: the matcher
+    reports a true tie for both patterns (a literal and a regex that both match a
+    word exactly), which the truth lists once. Returns (hits, number dropped)."""
+    from locator.evaluate import normalize_code
+    from locator.geometry import Box
+
+    keep, seen = [], {}
+    for i, r in enumerate(hits.itertuples(index=False)):
+        key = (r.page, normalize_code(r.matched))
+        box = Box(r.x0, r.y0, r.x1, r.y1)
+        if any(pid != r.pattern_id and box.iou(b) >= 0.9 for pid, b in seen.get(key, [])):
+            continue
+        seen.setdefault(key, []).append((r.pattern_id, box))
+        keep.append(i)
+    return hits.iloc[keep].reset_index(drop=True), len(hits) - len(keep)
+
+
+def explain(ev, words, truth):
+    """Per miss and false hit, what OCR read there: the merged words whose box
+    overlaps the row's box (``text@angle(conf)``), as a DataFrame."""
+    import pandas as pd
+
+    from locator.geometry import Box
+
+    rows = []
+    by_page = {pg: w for pg, w in words.groupby("page")} if len(words) else {}
+    for kind, df in (("miss", ev.misses), ("false hit", ev.false_hits)):
+        for r in df.itertuples(index=False):
+            box = Box(r.x0, r.y0, r.x1, r.y1)
+            near = []
+            for w in by_page.get(r.page, words.iloc[:0]).itertuples(index=False):
+                wb = Box(w.x0, w.y0, w.x1, w.y1)
+                if wb.intersection_area(box) > 0.2 * min(wb.area, box.area) > 0:
+                    near.append(f"{w.text}@{w.angle}({w.conf:.0f})")
+            extra = {}
+            if kind == "miss":
+                t = truth.iloc[r.truth_row]
+                extra = {"size_pt": t.get("size_pt"), "angle": t.get("angle"),
+                         "on_seam": t.get("on_seam")}
+            rows.append({"kind": kind, "reason": r.reason, "page": r.page, "matched": r.matched,
+                         "text": getattr(r, "text", ""), **extra,
+                         "x0": r.x0, "y0": r.y0, "x1": r.x1, "y1": r.y1,
+                         "ocr_words_there": " | ".join(near) or "(nothing read)"})
+    return pd.DataFrame(rows)
 
 
 def save_crops(pdf: Path, ev, folder: Path, *, dpi: float, margin: float = 12.0,
@@ -201,24 +266,29 @@ def save_crops(pdf: Path, ev, folder: Path, *, dpi: float, margin: float = 12.0,
 
 
 def markdown(rows: list[dict]) -> str:
-    """The table as Markdown: one line per (document, run)."""
-    head = ("| document | codes | run | dpi | tile / overlap | rotations | P | R | F1 | "
-            "seconds | peak MiB | target |\n"
-            "|---|---:|---|---:|---|---|---:|---:|---:|---:|---:|---|\n")
-    lines = []
+    """The table as Markdown: one line per (document, run), then notes on ties."""
+    head = ("| document | codes | run | dpi | tile / overlap | rotations | tp | fp | fn | "
+            "P | R | F1 | seconds | peak MiB | target |\n"
+            "|---|---:|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+    lines, notes = [], []
     for r in rows:
         tile = "whole page" if r["run"] != "tiled" else f"{r['tile']} / {r['overlap']}"
         if r.get("error"):
             lines.append(f"| {r['document']} | {r['codes']} | {r['run']} | {r['dpi']:g} | {tile} "
-                         f"| {r['rotations']} | failed: {r['error']} |||||| ")
+                         f"| {r['rotations']} | failed: {r['error']} |||||||||")
             continue
         target = ""
         if "target" in r:
             target = f"{r['target']}: {'met' if r['met'] else '**missed**'}"
         lines.append(f"| {r['document']} | {r['codes']} | {r['run']} | {r['dpi']:g} | {tile} | "
-                     f"{r['rotations']} | {r['precision']:.3f} | {r['recall']:.3f} | "
+                     f"{r['rotations']} | {r['tp']} | {r['fp']} | {r['fn']} | "
+                     f"{r['precision']:.3f} | {r['recall']:.3f} | "
                      f"{r['f1']:.3f} | {r['seconds']:.1f} | {r['peak_mb']:.0f} | {target} |")
-    return head + "\n".join(lines) + "\n"
+        if r.get("ties"):
+            notes.append(f"- {r['document']}, {r['run']}: {r['ties']} hit(s) dropped as exact "
+                         f"ties of another pattern at the same place (P with them counted as "
+                         f"false hits: {r['precision_raw']:.3f})")
+    return head + "\n".join(lines) + "\n" + ("\n" + "\n".join(notes) + "\n" if notes else "")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -244,6 +314,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--baseline", default="upright", choices=["upright", "rotations", "both", "none"])
     ap.add_argument("--workers", type=int, default=0, help="OCR processes per run (0: per core)")
     ap.add_argument("--timeout", type=float, default=None, help="seconds per run")
+    ap.add_argument("--keep-ties", action="store_true",
+                    help="score the hits as they are, a code reported by two patterns at one "
+                         "place counting as a false hit (default: collapse such ties)")
     ap.add_argument("--crops", action="store_true",
                     help="save PNG crops of misses and false hits under OUT/crops/")
     args = ap.parse_args(argv)
@@ -270,7 +343,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = bench(docs, out, tile=tile, overlap=overlap, rotations=rotations,
                  engine=tuple(args.engine.split(",")), baseline=args.baseline,
                  workers=args.workers, dpi=args.dpi, timeout=args.timeout,
-                 rotated_regions=not args.thorough_rotations, crops=args.crops)
+                 rotated_regions=not args.thorough_rotations, crops=args.crops,
+                 keep_ties=args.keep_ties)
     md = markdown(rows)
     (out / "accuracy.md").write_text(md, encoding="utf-8")
     (out / "accuracy.json").write_text(json.dumps(

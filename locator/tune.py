@@ -319,12 +319,15 @@ def run_config(doc: str | os.PathLike, patterns: str | os.PathLike, truth: pd.Da
                config: Config, *, pages: str | None = None, password: str | None = None,
                workers: int = 0, timeout: float | None = None,
                hits_path: str | os.PathLike | None = None,
+               words_path: str | os.PathLike | None = None,
                iou: float = 0.3, grow: float = 2.0) -> Outcome:
     """Run ``config`` on ``doc`` in a fresh Python process and score it against ``truth``.
 
     ``truth`` is a table as :func:`locator.evaluate.load_table` returns
     (boxes in PDF points, unrotated page space); only its rows on the pages
-    read are counted. The hits are kept at ``hits_path`` (CSV) when given.
+    read are counted. The hits are kept at ``hits_path`` (CSV) when given, and
+    every merged OCR word (``text, conf, page, x0, y0, x1, y1, engine, angle``;
+    page points) at ``words_path``, for finding out why a code was missed.
     A failed run comes back as an :class:`Outcome` with ``error`` set; this
     function raises only for a bad ``pages`` range.
     """
@@ -338,7 +341,10 @@ def run_config(doc: str | os.PathLike, patterns: str | os.PathLike, truth: pd.Da
         spec = {"doc": str(Path(doc).resolve()), "patterns": str(Path(patterns).resolve()),
                 "settings": {**config.settings_kwargs(), "pages": pages, "password": password,
                              "workers": workers, "cache": False},
-                "hits": str(hits_file.resolve()), "result": str(tmp / "result.json")}
+                "hits": str(hits_file.resolve()), "result": str(tmp / "result.json"),
+                "words": str(Path(words_path).resolve()) if words_path is not None else None}
+        if words_path is not None:
+            Path(words_path).parent.mkdir(parents=True, exist_ok=True)
         (tmp / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
         env = dict(os.environ)
         root = _import_root()
@@ -434,6 +440,13 @@ def _worker(spec_path: str) -> int:
                                      "rotations": tuple(s["rotations"])})
         result = run(spec["doc"], spec["patterns"], settings)
         write_table(hits_frame(result.hits), spec["hits"])
+        if spec.get("words"):
+            import pandas as pd
+
+            cols = ["text", "conf", "page", "x0", "y0", "x1", "y1", "engine", "angle", "source"]
+            write_table(pd.DataFrame([(w.text, w.conf, w.page, w.box.x0, w.box.y0, w.box.x1,
+                                       w.box.y1, w.engine, w.angle, w.source)
+                                      for w in result.words], columns=cols), spec["words"])
         rep = result.report
         me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss      # KiB on Linux
         kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
