@@ -70,7 +70,7 @@ def generated_docs(out: Path, *, generate: bool = True) -> list[Doc]:
         if not script.is_file():
             print(f"skip the A0 samples: {script} not found", file=sys.stderr)
         else:
-            cmd = [sys.executable, str(script), "--size", "A0", "--scan-dpi",
+            cmd = [sys.executable, str(script), "--size", "A0", "--seed", "0", "--scan-dpi",
                    *map(str, missing), "--out", str(gen)]
             print("$ " + " ".join(cmd), file=sys.stderr)
             subprocess.run(cmd, check=True)
