@@ -165,13 +165,12 @@ def bench(docs: list[Doc], out: Path, *, tile: int, overlap: int, rotations: tup
                 write_report(o.evaluation, out / "reports" / f"{slug}.xlsx")
                 words = pd.read_csv(out / "words" / f"{slug}.csv", dtype={"text": str},
                                     keep_default_na=False)
-                explain(o.evaluation, words, truth).to_csv(out / "reports" / f"{slug}.errors.csv",
-                                                           index=False)
+                errors = explain(o.evaluation, words, truth)
+                errors.to_csv(out / "reports" / f"{slug}.errors.csv", index=False)
+                for kind, key in (("miss", "miss_causes"), ("false hit", "false_hit_causes")):
+                    row[key] = errors[errors["kind"] == kind]["cause"].value_counts().to_dict()
                 if crops:
                     save_crops(doc.pdf, o.evaluation, out / "crops" / slug, dpi=d)
-                ev = o.evaluation
-                row["miss_reasons"] = ev.misses["reason"].value_counts().to_dict()
-                row["false_hit_reasons"] = ev.false_hits["reason"].value_counts().to_dict()
                 if doc.target and kind == TILED:
                     tp_, tr = doc.target
                     row["target"] = f"P>={tp_:.2f} R>={tr:.2f}"
@@ -203,15 +202,63 @@ def collapse_ties(hits):
     return hits.iloc[keep].reset_index(drop=True), len(hits) - len(keep)
 
 
+_JUNK = "_-\u2014\u2013|~=.,;:'\"()[]{}<>\u2018\u2019\u201c\u201d\u00a9\u00ae*"
+
+
+def _miss_cause(code: str, angle, near: list) -> str:
+    """Why a truth row was missed, from the OCR words overlapping its box."""
+    from locator.evaluate import normalize_code
+
+    if not near:
+        return "nothing read there"
+    want = 0 if angle in (None, "") else int(float(angle)) % 360
+    same_dir = [w for w in near if int(w.angle) % 360 == want]
+    if not same_dir:
+        return "read only in another direction"
+    c = normalize_code(code)
+    texts = [normalize_code(w.text) for w in same_dir]
+    if any(c in t and t != c for t in texts):
+        if any(t.strip(_JUNK) == c for t in texts):
+            return "read with line/punctuation characters glued on"
+        return "read glued to other text"
+    joined = "".join(texts)
+    if c in joined or c.replace(" ", "") in joined.replace(" ", ""):
+        return "read split into pieces"
+    return "misread"
+
+
+def _false_cause(r, near: list, truth_here: list) -> str:
+    """Why a hit is false: the evaluate reason refined by what was read there."""
+    from locator.evaluate import normalize_code
+
+    m = normalize_code(r.matched)
+    if any(normalize_code(t).strip(".,;:") == m.strip(".,;:") and normalize_code(t) != m
+           for t in truth_here):
+        return "punctuation variant of the code there (another pattern)"
+    if r.reason == "duplicate":
+        return "duplicate"
+    if int(getattr(r, "angle", 0) or 0) in (90, 270) and not truth_here:
+        return "read turned where no code stands"
+    if len(m) <= 3 and normalize_code(r.text) != m:
+        return "short code matched with a confusion/case change"
+    if truth_here and m not in {normalize_code(t) for t in truth_here}:
+        return "another code there misread as this one"
+    if not truth_here:
+        return "a code read where the truth has none"
+    return f"other ({r.reason})"
+
+
 def explain(ev, words, truth):
-    """Per miss and false hit, what OCR read there: the merged words whose box
-    overlaps the row's box (``text@angle(conf)``), as a DataFrame."""
+    """Per miss and false hit: what OCR read there (the merged words whose box
+    overlaps the row's box, ``text@angle(conf)``) and a cause (see
+    :func:`_miss_cause`, :func:`_false_cause`), as a DataFrame."""
     import pandas as pd
 
     from locator.geometry import Box
 
     rows = []
     by_page = {pg: w for pg, w in words.groupby("page")} if len(words) else {}
+    truth_by_page = {pg: t for pg, t in truth.groupby("page")}
     for kind, df in (("miss", ev.misses), ("false hit", ev.false_hits)):
         for r in df.itertuples(index=False):
             box = Box(r.x0, r.y0, r.x1, r.y1)
@@ -219,17 +266,25 @@ def explain(ev, words, truth):
             for w in by_page.get(r.page, words.iloc[:0]).itertuples(index=False):
                 wb = Box(w.x0, w.y0, w.x1, w.y1)
                 if wb.intersection_area(box) > 0.2 * min(wb.area, box.area) > 0:
-                    near.append(f"{w.text}@{w.angle}({w.conf:.0f})")
+                    near.append(w)
             extra = {}
             if kind == "miss":
                 t = truth.iloc[r.truth_row]
                 extra = {"size_pt": t.get("size_pt"), "angle": t.get("angle"),
                          "on_seam": t.get("on_seam")}
-            rows.append({"kind": kind, "reason": r.reason, "page": r.page, "matched": r.matched,
-                         "text": getattr(r, "text", ""), **extra,
+                cause = _miss_cause(r.matched, t.get("angle"), near)
+            else:
+                here = [t.matched for t in truth_by_page.get(r.page, truth.iloc[:0]).itertuples()
+                        if Box(t.x0, t.y0, t.x1, t.y1).intersection_area(box) > 0]
+                cause = _false_cause(r, near, here)
+            rows.append({"kind": kind, "reason": r.reason, "cause": cause, "page": r.page,
+                         "matched": r.matched, "text": getattr(r, "text", ""), **extra,
                          "x0": r.x0, "y0": r.y0, "x1": r.x1, "y1": r.y1,
-                         "ocr_words_there": " | ".join(near) or "(nothing read)"})
-    return pd.DataFrame(rows)
+                         "ocr_words_there": " | ".join(f"{w.text}@{w.angle}({w.conf:.0f})"
+                                                       for w in near) or "(nothing read)"})
+    return pd.DataFrame(rows, columns=["kind", "reason", "cause", "page", "matched", "text",
+                                       "size_pt", "angle", "on_seam", "x0", "y0", "x1", "y1",
+                                       "ocr_words_there"])
 
 
 def save_crops(pdf: Path, ev, folder: Path, *, dpi: float, margin: float = 12.0,
@@ -288,7 +343,23 @@ def markdown(rows: list[dict]) -> str:
             notes.append(f"- {r['document']}, {r['run']}: {r['ties']} hit(s) dropped as exact "
                          f"ties of another pattern at the same place (P with them counted as "
                          f"false hits: {r['precision_raw']:.3f})")
-    return head + "\n".join(lines) + "\n" + ("\n" + "\n".join(notes) + "\n" if notes else "")
+    causes = []
+    for r in rows:
+        if r.get("error") or r["run"] != "tiled":
+            continue
+        parts = []
+        for key, what in (("miss_causes", "misses"), ("false_hit_causes", "false hits")):
+            if r.get(key):
+                parts.append(f"{what}: " + ", ".join(f"{n} {c}" for c, n in r[key].items()))
+        if parts:
+            causes.append(f"- {r['document']} (tiled): " + "; ".join(parts))
+    text = head + "\n".join(lines) + "\n"
+    if notes:
+        text += "\n" + "\n".join(notes) + "\n"
+    if causes:
+        text += "\nCauses of the tiled runs' errors (from the OCR words at each box):\n\n"
+        text += "\n".join(causes) + "\n"
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
