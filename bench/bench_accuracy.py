@@ -119,7 +119,8 @@ def _kinds(baseline: str) -> list[str]:
 def bench(docs: list[Doc], out: Path, *, tile: int, overlap: int, rotations: tuple[int, ...],
           engine: tuple[str, ...], baseline: str, workers: int, dpi: float | None = None,
           timeout: float | None = None, rotated_regions: bool = True,
-          crops: bool = False, keep_ties: bool = False) -> list[dict]:
+          crops: bool = False, keep_ties: bool = False,
+          extra: dict | None = None) -> list[dict]:
     """Run the baseline(s) and the tiled configuration on every document; one row each."""
     from locator.evaluate import evaluate, load_table, write_report
     import pandas as pd
@@ -127,19 +128,22 @@ def bench(docs: list[Doc], out: Path, *, tile: int, overlap: int, rotations: tup
     from locator.tune import TILED, WHOLE, Config, run_config, whole_page_tile
 
     rows = []
+    extra_t = tuple(sorted((extra or {}).items()))
     for doc in docs:
         truth = load_table(doc.truth, role="truth")
         d = dpi or doc.dpi
         for kind in _kinds(baseline):
             if kind == TILED:
                 cfg = Config(dpi=d, tile=tile, overlap=overlap, engine=engine,
-                             rotations=rotations, rotated_regions=rotated_regions)
+                             rotations=rotations, rotated_regions=rotated_regions,
+                             extra=extra_t)
             else:
                 cfg = Config(dpi=d, tile=whole_page_tile(doc.pdf, d), overlap=0, engine=engine,
                              rotations=(0,) if kind == WHOLE else rotations, kind=kind,
-                             rotated_regions=rotated_regions)
+                             extra=extra_t)
             slug = (f"{doc.key}-{kind.replace(' + ', '-').replace(' ', '')}-{d:g}"
-                    f"{'' if rotated_regions else '-thorough'}")
+                    f"{'' if rotated_regions or kind != TILED else '-thorough'}"
+                    + "".join(f"-{k}{v}" for k, v in extra_t))
             print(f"{doc.title}: {cfg.name} ...", file=sys.stderr, flush=True)
             o = run_config(doc.pdf, doc.catalog, truth, cfg, workers=workers, timeout=timeout,
                            hits_path=out / "hits" / f"{slug}.csv",
@@ -154,7 +158,8 @@ def bench(docs: list[Doc], out: Path, *, tile: int, overlap: int, rotations: tup
             row = {"document": doc.title, "key": doc.key, "codes": len(truth), "run": kind,
                    "dpi": d, "tile": cfg.tile, "overlap": cfg.overlap,
                    "rotations": ",".join(map(str, cfg.rotations))
-                   + ("" if rotated_regions or cfg.rotations == (0,) else " thorough"),
+                   + ("" if rotated_regions or kind != TILED else " thorough"),
+                   "settings": ", ".join(f"{k}={v}" for k, v in extra_t),
                    "engine": "+".join(engine), "error": o.error}
             if o.ok:
                 row.update(tp=o.tp, fp=o.fp, fn=o.fn, precision=o.precision, recall=o.recall,
@@ -328,14 +333,15 @@ def markdown(rows: list[dict]) -> str:
     lines, notes = [], []
     for r in rows:
         tile = "whole page" if r["run"] != "tiled" else f"{r['tile']} / {r['overlap']}"
+        run = r["run"] + (f" ({r['settings']})" if r.get("settings") else "")
         if r.get("error"):
-            lines.append(f"| {r['document']} | {r['codes']} | {r['run']} | {r['dpi']:g} | {tile} "
+            lines.append(f"| {r['document']} | {r['codes']} | {run} | {r['dpi']:g} | {tile} "
                          f"| {r['rotations']} | failed: {r['error']} |||||||||")
             continue
         target = ""
         if "target" in r:
             target = f"{r['target']}: {'met' if r['met'] else '**missed**'}"
-        lines.append(f"| {r['document']} | {r['codes']} | {r['run']} | {r['dpi']:g} | {tile} | "
+        lines.append(f"| {r['document']} | {r['codes']} | {run} | {r['dpi']:g} | {tile} | "
                      f"{r['rotations']} | {r['tp']} | {r['fp']} | {r['fn']} | "
                      f"{r['precision']:.3f} | {r['recall']:.3f} | "
                      f"{r['f1']:.3f} | {r['seconds']:.1f} | {r['peak_mb']:.0f} | {target} |")
@@ -385,6 +391,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--baseline", default="upright", choices=["upright", "rotations", "both", "none"])
     ap.add_argument("--workers", type=int, default=0, help="OCR processes per run (0: per core)")
     ap.add_argument("--timeout", type=float, default=None, help="seconds per run")
+    ap.add_argument("--set", dest="sets", action="append", default=[],
+                    metavar="NAME=VALUE", help="fix another setting for every run (repeatable), "
+                                               "e.g. --set ocr_dpi=300 (see locate tune --set)")
     ap.add_argument("--keep-ties", action="store_true",
                     help="score the hits as they are, a code reported by two patterns at one "
                          "place counting as a false hit (default: collapse such ties)")
@@ -393,6 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from locator.settings import Settings
+    from locator.tune import parse_sets
 
     d = Settings()
     tile = args.tile or d.tile
@@ -415,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
                  engine=tuple(args.engine.split(",")), baseline=args.baseline,
                  workers=args.workers, dpi=args.dpi, timeout=args.timeout,
                  rotated_regions=not args.thorough_rotations, crops=args.crops,
-                 keep_ties=args.keep_ties)
+                 keep_ties=args.keep_ties, extra=parse_sets(args.sets))
     md = markdown(rows)
     (out / "accuracy.md").write_text(md, encoding="utf-8")
     (out / "accuracy.json").write_text(json.dumps(

@@ -418,9 +418,13 @@ def tune_cmd(
     thorough_rotations: Annotated[bool, typer.Option(
         "--thorough-rotations", help="Read whole tiles turned for vertical text, not just "
                                      "the places that look like it.")] = False,
+    sets: Annotated[Optional[list[str]], typer.Option(
+        "--set", help="Fix another setting for every row, NAME=VALUE (repeatable), e.g. "
+                      "--set ocr_dpi=300 --set clean=false --set source=ocr.")] = None,
     baseline: Annotated[Baseline, typer.Option(
-        help="Whole-page, no-tiling baselines: upright (rotation 0, a naive whole-page "
-             "OCR), rotations (whole page read in every --rotations direction), both, none.")
+        help="Whole-page, no-tiling baselines, the page image read as it is (no cleaning, "
+             "no text regions): upright (rotation 0, a naive whole-page OCR), rotations "
+             "(the whole page turned to every --rotations direction), both, none.")
     ] = Baseline.upright,
     pages: Annotated[Optional[str], typer.Option(help="Pages to read, e.g. 1-3,7.")] = None,
     password: Annotated[Optional[str], typer.Option(help="Password of an encrypted PDF.")
@@ -459,7 +463,8 @@ def tune_cmd(
                         overlaps=tn.parse_numbers(overlaps, "--overlaps"),
                         dpis=tn.parse_numbers(dpis, "--dpis", float),
                         engines=tn.parse_engines(engines), rotations=rots,
-                        rotated_regions=not thorough_rotations)
+                        rotated_regions=not thorough_rotations,
+                        extra=tn.parse_sets(sets or []))
     _check_output(output)
     # Everything that can be wrong with the inputs fails here, before minutes of OCR.
     with Document(doc, password=password) as d:
@@ -497,9 +502,11 @@ def tune_cmd(
                   title_justify="left", box=None, header_style="bold")
     for i, o in enumerate(outcomes, 1):
         c = o.config
-        cells = [f"{i}{' *' if o is best else ''}", c.kind, f"{c.dpi:g}", str(c.tile),
+        cells = [f"{i}{' *' if o is best else ''}",
+                 c.kind + "".join(f" {k}={v}" for k, v in c.extra), f"{c.dpi:g}", str(c.tile),
                  str(c.overlap), "+".join(c.engine),
-                 ",".join(map(str, c.rotations)) + ("" if c.rotated_regions else " thorough")]
+                 ",".join(map(str, c.rotations))
+                 + ("" if c.kind != "tiled" or c.rotated_regions else " thorough")]
         if o.ok:
             cells += [str(o.tp), str(o.fp), str(o.fn), _fmt(o.precision), _fmt(o.recall),
                       _fmt(o.f1), f"{o.seconds:.1f}", f"{o.peak_mb:.0f}"]

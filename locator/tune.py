@@ -29,9 +29,15 @@ The whole-page baseline
 -----------------------
 What a naive whole-page OCR does: one tile the size of the page (``tile`` >=
 the page's longer side in pixels at the DPI, overlap 0), upright text only
-(``rotations=(0,)``). Optionally also the whole page read in every direction
-of the grid (``rotations`` of the tiled rows, the way the tiled rows read
-them), labelled separately.
+(``rotations=(0,)``), the page image given to the engine as it is: no line
+art painted out (``clean=False``), no text regions cut out and enlarged
+(``text_regions=False``). Optionally also the same naive whole-page read turned
+in every direction of the grid (the whole page turned: ``rotated_regions=False``),
+labelled separately.
+
+Other settings (``ocr_dpi``, ``clean``, ``source``, ...) can be fixed for
+every row with ``extra`` (``locate tune --set ocr_dpi=300``); the baselines
+keep their naive reading whatever ``extra`` says about it.
 """
 
 from __future__ import annotations
@@ -54,7 +60,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["Config", "Outcome", "parse_numbers", "make_grid", "whole_page_tile",
-           "baseline_configs", "run_config", "tune", "recommend", "outcomes_frame",
+           "baseline_configs", "run_config", "tune", "recommend", "outcomes_frame", "parse_sets",
            "DEFAULT_TILES", "DEFAULT_OVERLAPS", "DEFAULT_DPIS", "DEFAULT_ENGINES"]
 
 #: The default grid: small enough to run on an A0 sheet in minutes per row.
@@ -67,6 +73,8 @@ DEFAULT_ROTATIONS = (0, 90, 270)
 TILED = "tiled"
 WHOLE = "whole page"
 WHOLE_ROT = "whole page + rotations"
+#: What makes a whole-page baseline naive: the page image goes to the engine as it is.
+NAIVE = {"text_regions": False, "clean": False, "rotated_regions": False}
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +82,10 @@ class Config:
     """One point of the grid. ``tile`` and ``overlap`` are pixels at ``dpi``;
     ``engine`` is one engine or a combination read together (``("tesseract",
     "easyocr")``); ``kind`` is :data:`TILED`, :data:`WHOLE` or :data:`WHOLE_ROT`;
-    ``rotated_regions`` False reads whole tiles turned (``--thorough-rotations``)."""
+    ``rotated_regions`` False reads whole tiles turned (``--thorough-rotations``);
+    ``extra`` holds further :class:`~locator.settings.Settings` fields as
+    sorted ``(name, value)`` pairs. The whole-page kinds read naively
+    (:data:`NAIVE`)."""
 
     dpi: float
     tile: int
@@ -83,28 +94,41 @@ class Config:
     rotations: tuple[int, ...]
     kind: str = TILED
     rotated_regions: bool = True
+    extra: tuple[tuple[str, object], ...] = ()
 
     @property
     def name(self) -> str:
         eng = "+".join(self.engine)
         rot = ",".join(map(str, self.rotations))
-        if not self.rotated_regions and set(self.rotations) & {90, 270}:
+        if self.kind == TILED and not self.rotated_regions and set(self.rotations) & {90, 270}:
             rot += " thorough"
+        more = "".join(f" / {k}={v}" for k, v in self.extra)
         if self.kind == TILED:
             return (f"tile {self.tile} / overlap {self.overlap} / {self.dpi:g} dpi / {eng}"
-                    f" / rot {rot}")
-        return f"{self.kind} (no tiling) / {self.dpi:g} dpi / {eng} / rot {rot}"
+                    f" / rot {rot}{more}")
+        return f"{self.kind} (no tiling, naive) / {self.dpi:g} dpi / {eng} / rot {rot}{more}"
 
     def options(self) -> str:
-        """The ``locate`` options that reproduce this configuration."""
-        return (f"--dpi {self.dpi:g} --tile {self.tile} --overlap {self.overlap} "
-                f"--engine {','.join(self.engine)} --rotations {','.join(map(str, self.rotations))}"
-                + ("" if self.rotated_regions else " --thorough-rotations"))
+        """The ``locate`` options that reproduce this configuration (settings the
+        command line has no option for are named after them, for the library)."""
+        cli = (f"--dpi {self.dpi:g} --tile {self.tile} --overlap {self.overlap} "
+               f"--engine {','.join(self.engine)} --rotations {','.join(map(str, self.rotations))}")
+        kw = self.settings_kwargs()
+        if not kw["rotated_regions"]:
+            cli += " --thorough-rotations"
+        lib = {k: v for k, v in kw.items()
+               if k in {*NAIVE, *dict(self.extra)} - {"rotated_regions"}}
+        if lib:
+            cli += "  (and Settings: " + ", ".join(f"{k}={v!r}" for k, v in sorted(lib.items())) + ")"
+        return cli
 
     def settings_kwargs(self) -> dict:
-        return {"dpi": self.dpi, "tile": self.tile, "overlap": self.overlap,
-                "engine": list(self.engine), "rotations": list(self.rotations),
-                "rotated_regions": self.rotated_regions}
+        kw = {"dpi": self.dpi, "tile": self.tile, "overlap": self.overlap,
+              "engine": list(self.engine), "rotations": list(self.rotations),
+              "rotated_regions": self.rotated_regions, **dict(self.extra)}
+        if self.kind != TILED:
+            kw.update(NAIVE)
+        return kw
 
 
 @dataclass
@@ -174,11 +198,53 @@ def parse_engines(spec: str | Sequence) -> tuple[tuple[str, ...], ...]:
     return tuple(out)
 
 
+def parse_sets(items: Sequence[str]) -> dict:
+    """``["ocr_dpi=300", "clean=false"]`` -> ``{"ocr_dpi": 300.0, "clean": False}``:
+    further Settings fields fixed for every row, typed by the field's default
+    and validated (a UsageError names a bad one)."""
+    from dataclasses import fields
+
+    from locator.settings import Settings
+
+    grid_owned = {"dpi", "tile", "overlap", "engine", "rotations", "rotated_regions",
+                  "pages", "password", "workers", "cache", "cache_dir"}
+    types = {f.name: type(f.default) for f in fields(Settings)}
+    out: dict = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep:
+            raise UsageError(f"--set {item!r}: give NAME=VALUE, e.g. ocr_dpi=300")
+        if key in grid_owned:
+            raise UsageError(f"--set {key}: has its own option (--tiles, --dpis, ...) "
+                             f"or is not a reading setting")
+        if key not in types:
+            known = ", ".join(sorted(set(types) - grid_owned))
+            raise UsageError(f"--set {key}: unknown setting; known: {known}")
+        raw = raw.strip()
+        kind = types[key]
+        try:
+            if kind is bool:
+                if raw.lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+                    raise ValueError(raw)
+                value: object = raw.lower() in ("true", "1", "yes", "on")
+            elif kind in (int, float):
+                value = kind(float(raw)) if kind is int else float(raw)
+            else:
+                value = raw
+        except ValueError:
+            raise UsageError(f"--set {key}={raw}: not a {kind.__name__}") from None
+        out[key] = value
+    if out:
+        Settings.build(**out)  # the Settings' own checks
+    return out
+
+
 def make_grid(*, tiles: Sequence[int] = DEFAULT_TILES, overlaps: Sequence[int] = DEFAULT_OVERLAPS,
               dpis: Sequence[float] = DEFAULT_DPIS,
               engines: Sequence[tuple[str, ...]] = (DEFAULT_ENGINES,),
               rotations: tuple[int, ...] = DEFAULT_ROTATIONS,
-              rotated_regions: bool = True) -> list[Config]:
+              rotated_regions: bool = True, extra: dict | None = None) -> list[Config]:
     """Every (engine, dpi, tile, overlap) combination, as tiled configurations.
 
     Combinations the pipeline would reject (overlap >= tile) are left out; a
@@ -195,7 +261,8 @@ def make_grid(*, tiles: Sequence[int] = DEFAULT_TILES, overlaps: Sequence[int] =
                         continue
                     cfg = Config(dpi=float(dpi), tile=int(tile), overlap=int(ov),
                                  engine=tuple(eng), rotations=tuple(rotations),
-                                 rotated_regions=rotated_regions)
+                                 rotated_regions=rotated_regions,
+                                 extra=tuple(sorted((extra or {}).items())))
                     Settings.build(**cfg.settings_kwargs())  # validates the values
                     out.append(cfg)
     if not out:
@@ -233,20 +300,19 @@ def baseline_configs(doc: str | os.PathLike, grid: Sequence[Config], *, mode: st
         return out
     seen = set()
     for cfg in grid:
-        key = (cfg.engine, cfg.dpi, cfg.rotations)
+        key = (cfg.engine, cfg.dpi, cfg.rotations, cfg.extra)
         if key in seen:
             continue
         seen.add(key)
         tile = whole_page_tile(doc, cfg.dpi, pages=pages, password=password)
         if mode in ("upright", "both"):
             c = Config(dpi=cfg.dpi, tile=tile, overlap=0, engine=cfg.engine, rotations=(0,),
-                       kind=WHOLE)
+                       kind=WHOLE, extra=cfg.extra)
             if c not in out:
                 out.append(c)
         if mode in ("rotations", "both") and cfg.rotations != (0,):
             c = Config(dpi=cfg.dpi, tile=tile, overlap=0, engine=cfg.engine,
-                       rotations=cfg.rotations, kind=WHOLE_ROT,
-                       rotated_regions=cfg.rotated_regions)
+                       rotations=cfg.rotations, kind=WHOLE_ROT, extra=cfg.extra)
             if c not in out:
                 out.append(c)
     return out
@@ -516,7 +582,8 @@ def outcomes_frame(outcomes: Sequence[Outcome], best: Outcome | None = None) -> 
         rows.append({"configuration": c.name, "kind": c.kind, "dpi": c.dpi, "tile": c.tile,
                      "overlap": c.overlap, "engine": "+".join(c.engine),
                      "rotations": ",".join(map(str, c.rotations)),
-                     "rotated_regions": c.rotated_regions, "tp": o.tp, "fp": o.fp, "fn": o.fn,
+                     "rotated_regions": c.settings_kwargs()["rotated_regions"],
+                     "settings": ", ".join(f"{k}={v}" for k, v in c.extra), "tp": o.tp, "fp": o.fp, "fn": o.fn,
                      "precision": o.precision, "recall": o.recall, "f1": o.f1,
                      "seconds": o.seconds, "peak_mb": o.peak_mb, "tiles": o.tiles,
                      "recommended": o is best, "error": o.error or "",

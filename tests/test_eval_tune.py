@@ -12,8 +12,8 @@ from locator.cli import main
 from locator.errors import UsageError
 from locator.model import HIT_COLUMNS
 from locator.tune import (TILED, WHOLE, WHOLE_ROT, Config, Outcome, baseline_configs,
-                          make_grid, parse_engines, parse_numbers, recommend, tree_rss_kib,
-                          whole_page_tile)
+                          make_grid, parse_engines, parse_numbers, parse_sets, recommend,
+                          tree_rss_kib, whole_page_tile)
 from tests.conftest import draw_codes, write_catalog
 
 TRUTH_COLUMNS = ["pattern_id", "label", "matched", "page", "x0", "y0", "x1", "y1",
@@ -174,12 +174,28 @@ def test_whole_page_baseline_is_one_tile_holding_the_page(tmp_path):
     b = baseline_configs(pdf, grid, mode="both")
     assert [(c.kind, c.tile, c.overlap, c.rotations) for c in b] == [
         (WHOLE, 875, 0, (0,)), (WHOLE_ROT, 875, 0, (0, 90, 270))]
+    for c in b:  # the page image read as it is, the whole page turned for vertical text
+        kw = c.settings_kwargs()
+        assert (kw["text_regions"], kw["clean"], kw["rotated_regions"]) == (False, False, False)
+    assert grid[0].settings_kwargs().get("text_regions", True) is True
     assert baseline_configs(pdf, grid, mode="none") == []
     from locator.documents import Document
     from locator.tiling import grid as tile_grid
 
     with Document(pdf) as d:
         assert len(tile_grid(1, d.frame(1), 150, b[0].tile, b[0].overlap)) == 1
+
+
+def test_parse_sets_types_and_checks_settings():
+    assert parse_sets(["ocr_dpi=300", "clean=false", "source=ocr"]) == {
+        "ocr_dpi": 300.0, "clean": False, "source": "ocr"}
+    g = make_grid(tiles=(1600,), extra=parse_sets(["clean=no"]))[0]
+    assert g.settings_kwargs()["clean"] is False and "clean=False" in g.name
+    for bad, msg in [("ocr_dpi", "NAME=VALUE"), ("nosuch=1", "unknown setting"),
+                     ("clean=maybe", "not a bool"), ("tile=800", "own option"),
+                     ("source=paper", "source")]:
+        with pytest.raises(UsageError, match=msg):
+            parse_sets([bad])
 
 
 def test_recommend_highest_f1_then_fastest():
@@ -221,12 +237,13 @@ def test_tune_two_point_grid_with_baseline(capsys, tmp_path, page):
     out_csv = tmp_path / "tune.csv"
     code, out, err = run_cli(capsys, "tune", pdf, "-p", cat, "-t", t, "--tiles", "500,700",
                              "--overlaps", "150", "--dpis", "150", "--rotations", "0,90",
-                             "--workers", "1", "-o", out_csv)
+                             "--workers", "1", "--set", "source=ocr", "-o", out_csv)
     assert code == 0, err
     df = pd.read_csv(out_csv)
     assert list(df["kind"]) == [WHOLE, TILED, TILED]
     assert list(df["tile"]) == [875, 500, 700]
     assert df.loc[0, "rotations"] == "0"
+    assert (df["settings"] == "source=ocr").all()  # OCR, not the page's text layer
     for col in ("precision", "recall", "f1"):
         assert df[col].between(0, 1).all(), df[col]
     assert (df["seconds"] > 0).all() and (df["peak_mb"] > 20).all()
