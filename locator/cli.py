@@ -292,6 +292,244 @@ def run_cmd(
         if output is not None:
             err.print(f"wrote {len(df)} hits to {output}")
 
+# ---------------------------------------------------------------- eval and tune
+
+def _wide() -> Console:
+    # Tables too wide for 80 columns must not wrap when stdout is a file or a pipe.
+    return out if out.is_terminal else Console(highlight=False, width=160)
+
+
+def _fmt(v, digits: int = 3) -> str:
+    return "-" if v is None else f"{v:.{digits}f}"
+
+
+def _scores_table(df, key: str, title: str):
+    from rich.table import Table
+
+    t = Table(key, "truth", "hits", "tp", "fp", "fn", "precision", "recall", "F1",
+              title=title, title_justify="left", box=None, header_style="bold")
+    for r in df.itertuples(index=False):
+        t.add_row(str(getattr(r, key)), str(r.tp + r.fn), str(r.tp + r.fp), str(r.tp),
+                  str(r.fp), str(r.fn), _fmt(r.precision), _fmt(r.recall), _fmt(r.f1))
+    return t
+
+
+def _rows_list(df, title: str, max_rows: int, *, read: bool) -> None:
+    if not len(df):
+        out.print(f"{title}: none")
+        return
+    shown = df if max_rows <= 0 else df.head(max_rows)
+    more = f", first {len(shown)} (--max-rows 0 lists all)" if len(shown) < len(df) else ""
+    out.print(f"{title} ({len(df)}{more}):")
+    for r in shown.itertuples(index=False):
+        got = ""
+        if read and "text" in df.columns and r.text and r.text != r.matched:
+            got = f" read {r.text!r}"
+        out.print(f"  p{r.page}  {r.matched!r}{got}  ({r.x0:.1f}, {r.y0:.1f}, {r.x1:.1f}, "
+                  f"{r.y1:.1f})  [{r.reason}]", markup=False, soft_wrap=True)
+
+
+@app.command("eval", help="Score a hits table against ground truth: precision, recall and F1 "
+                          "overall, per label and per pattern; lists misses and false hits.")
+def eval_cmd(
+    hits: Annotated[Path, typer.Argument(help="Hits table (.csv, .json, .xlsx, .parquet) "
+                                              "as `locate -o` writes it.", show_default=False)],
+    truth: Annotated[Optional[Path], typer.Option(
+        "--truth", "-t", help="Ground-truth table: matched, page, x0, y0, x1, y1 "
+                              "(PDF points, unrotated page, top-left origin).")] = None,
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", help="Also write the report: .xlsx (summary, per label, per "
+                               "pattern, misses, false hits) or .csv (per pattern + overall).")
+    ] = None,
+    iou: Annotated[float, typer.Option(help="Minimum box IoU for a hit to count.")] = 0.3,
+    grow: Annotated[float, typer.Option(
+        help="A hit also counts when its centre lies in the truth box grown by this many pt.")
+    ] = 2.0,
+    max_rows: Annotated[int, typer.Option(
+        help="Misses and false hits listed (0: all).")] = 50,
+) -> None:
+    from locator.evaluate import evaluate, load_table, write_report
+
+    if truth is None:
+        raise UsageError("give the ground truth: --truth TRUTH.csv")
+    if output is not None and output.suffix.lower() not in (".xlsx", ".csv"):
+        raise UsageError(f"-o {output}: an evaluation report is .xlsx or .csv")
+    if not 0 <= iou <= 1:
+        raise UsageError(f"--iou {iou:g}: give a value between 0 and 1")
+    if grow < 0:
+        raise UsageError(f"--grow {grow:g}: give 0 or more points")
+    h = load_table(hits, role="hits")
+    t = load_table(truth, role="truth")
+    ev = evaluate(h, t, iou=iou, grow=grow)
+    out.print(f"precision {ev.precision:.3f}  recall {ev.recall:.3f}  F1 {ev.f1:.3f}  "
+              f"(hits {ev.n_hits}, truth {ev.n_truth}: tp {ev.tp}, fp {ev.fp}, fn {ev.fn})",
+              soft_wrap=True)
+    out.print(f"a hit counts when its code and page agree and IoU >= {ev.iou:g} or its centre "
+              f"is within the truth box grown by {ev.grow:g} pt; one hit per truth row",
+              style="dim", soft_wrap=True)
+    out.print()
+    _wide().print(_scores_table(ev.per_label, "label", "per label"))
+    out.print()
+    _wide().print(_scores_table(ev.per_pattern, "pattern_id", "per pattern"))
+    out.print()
+    _rows_list(ev.misses, "misses", max_rows, read=False)
+    _rows_list(ev.false_hits, "false hits", max_rows, read=True)
+    if output is not None:
+        write_report(ev, output)
+        err.print(f"wrote the report to {output}")
+
+
+class Baseline(str, Enum):
+    upright = "upright"
+    rotations = "rotations"
+    both = "both"
+    none = "none"
+
+
+def _error_with_code(code: int, message: str) -> LocatorError:
+    from locator import errors
+
+    for cls in (errors.UsageError, errors.InputFileError, errors.UnsupportedFormatError,
+                errors.CatalogError, errors.MissingEngineError, errors.EngineError,
+                errors.ExportError):
+        if cls.exit_code == code:
+            return cls(message)
+    return LocatorError(message)
+
+
+@app.command("tune", help="Run a grid of settings (tile, overlap, DPI, engine) and the "
+                          "whole-page baseline on DOC, score each against ground truth, "
+                          "and recommend the best (highest F1, then fastest).")
+def tune_cmd(
+    doc: Annotated[Path, typer.Argument(help="PDF or image to read.", show_default=False)],
+    patterns: Annotated[Optional[Path], typer.Option(
+        "--patterns", "-p", help="Pattern catalog (YAML).")] = None,
+    truth: Annotated[Optional[Path], typer.Option(
+        "--truth", "-t", help="Ground-truth table for DOC (see `locate eval`).")] = None,
+    tiles: Annotated[str, typer.Option(help="Tile sizes in px, comma-separated.")
+                     ] = "1200,1600,2400",
+    overlaps: Annotated[str, typer.Option(help="Tile overlaps in px, comma-separated.")] = "200",
+    dpis: Annotated[str, typer.Option(help="Render resolutions, comma-separated.")] = "300",
+    engines: Annotated[str, typer.Option(
+        help="Engines, comma-separated (each a grid point); a+b reads with both at once.")
+    ] = "tesseract",
+    rotations: Annotated[str, typer.Option(
+        help="Text directions read by the tiled configurations.")] = "0,90,270",
+    thorough_rotations: Annotated[bool, typer.Option(
+        "--thorough-rotations", help="Read whole tiles turned for vertical text, not just "
+                                     "the places that look like it.")] = False,
+    sets: Annotated[Optional[list[str]], typer.Option(
+        "--set", help="Fix another setting for every row, NAME=VALUE (repeatable), e.g. "
+                      "--set ocr_dpi=300 --set clean=false --set source=ocr.")] = None,
+    baseline: Annotated[Baseline, typer.Option(
+        help="Whole-page, no-tiling baselines, the page image read as it is (no cleaning, "
+             "no text regions): upright (rotation 0, a naive whole-page OCR), rotations "
+             "(the whole page turned to every --rotations direction), both, none.")
+    ] = Baseline.upright,
+    pages: Annotated[Optional[str], typer.Option(help="Pages to read, e.g. 1-3,7.")] = None,
+    password: Annotated[Optional[str], typer.Option(help="Password of an encrypted PDF.")
+                        ] = None,
+    workers: Annotated[int, typer.Option(help="OCR processes per run (0: one per core).")] = 0,
+    timeout: Annotated[Optional[float], typer.Option(
+        help="Give up on one configuration after this many seconds.")] = None,
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", help="Also write the table (.csv, .json, .xlsx, .parquet).")] = None,
+    keep_hits: Annotated[Optional[Path], typer.Option(
+        help="Keep each configuration's hits as CSV files in this folder.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
+) -> None:
+    from rich.table import Table
+
+    from locator import tune as tn
+    from locator.catalog import load_catalog
+    from locator.documents import Document
+    from locator.engines import get_engine
+    from locator.evaluate import load_table
+    from locator.export.table import write_table
+
+    if patterns is None:
+        raise UsageError("give a catalog: --patterns CATALOG.yaml")
+    if truth is None:
+        raise UsageError("give the ground truth: --truth TRUTH.csv")
+    try:
+        rots = tuple(int(r) for r in rotations.split(",") if r.strip())
+    except ValueError:
+        raise UsageError(f"--rotations {rotations!r}: give degrees like 0,90,270") from None
+    if timeout is not None and timeout <= 0:
+        raise UsageError(f"--timeout {timeout:g}: give a positive number of seconds")
+    if workers < 0:
+        raise UsageError(f"--workers {workers}: give 0 (one per core) or more")
+    grid = tn.make_grid(tiles=tn.parse_numbers(tiles, "--tiles"),
+                        overlaps=tn.parse_numbers(overlaps, "--overlaps"),
+                        dpis=tn.parse_numbers(dpis, "--dpis", float),
+                        engines=tn.parse_engines(engines), rotations=rots,
+                        rotated_regions=not thorough_rotations,
+                        extra=tn.parse_sets(sets or []))
+    _check_output(output)
+    # Everything that can be wrong with the inputs fails here, before minutes of OCR.
+    with Document(doc, password=password) as d:
+        from locator.documents import parse_pages
+
+        parse_pages(pages, d.page_count)
+    load_catalog(patterns)
+    t = load_table(truth, role="truth")
+    for combo in {c.engine for c in grid}:
+        for name in combo:
+            get_engine(name)
+    configs = tn.baseline_configs(doc, grid, mode=baseline.value, pages=pages,
+                                  password=password) + grid
+
+    def started(i: int, n: int, cfg) -> None:
+        if not quiet:
+            err.print(f"[{i + 1}/{n}] {cfg.name} ...", markup=False)
+
+    def done(i: int, n: int, o) -> None:
+        if quiet:
+            return
+        if o.ok:
+            err.print(f"      F1 {o.f1:.3f} (P {o.precision:.3f}, R {o.recall:.3f}) in "
+                      f"{o.seconds:.1f} s, peak {o.peak_mb:.0f} MiB", markup=False)
+        else:
+            err.print(f"      failed: {o.error}", markup=False)
+
+    outcomes = tn.tune(doc, patterns, t, configs, pages=pages, password=password,
+                       workers=workers, timeout=timeout, hits_dir=keep_hits,
+                       on_start=started, on_done=done)
+    best = tn.recommend(outcomes)
+    table = Table("#", "run", "dpi", "tile", "overlap", "engine", "rotations", "tp", "fp", "fn",
+                  "precision", "recall", "F1", "seconds", "peak MiB",
+                  title=f"tune: {doc.name} (OCR cache off; * recommended)",
+                  title_justify="left", box=None, header_style="bold")
+    for i, o in enumerate(outcomes, 1):
+        c = o.config
+        cells = [f"{i}{' *' if o is best else ''}",
+                 c.kind + "".join(f" {k}={v}" for k, v in c.extra), f"{c.dpi:g}", str(c.tile),
+                 str(c.overlap), "+".join(c.engine),
+                 ",".join(map(str, c.rotations))
+                 + ("" if c.kind != "tiled" or c.rotated_regions else " thorough")]
+        if o.ok:
+            cells += [str(o.tp), str(o.fp), str(o.fn), _fmt(o.precision), _fmt(o.recall),
+                      _fmt(o.f1), f"{o.seconds:.1f}", f"{o.peak_mb:.0f}"]
+        else:
+            cells += ["-"] * 5 + ["failed", "-", "-"]
+        table.add_row(*cells)
+    _wide().print(table)
+    for i, o in enumerate(outcomes, 1):
+        if not o.ok:
+            out.print(f"#{i} failed: {o.error}", markup=False, soft_wrap=True)
+    if output is not None:
+        write_table(tn.outcomes_frame(outcomes, best), output, sheet="Tune")
+        err.print(f"wrote the table to {output}")
+    if best is None:
+        first = next(o for o in outcomes)
+        raise _error_with_code(first.exit_code, f"every configuration failed; the first: "
+                                                f"{first.error}")
+    out.print(f"recommended (highest F1, then fastest): #{outcomes.index(best) + 1} "
+              f"{best.config.name}: F1 {best.f1:.3f} in {best.seconds:.1f} s", markup=False,
+              soft_wrap=True)
+    out.print(f"  locate {doc} --patterns {patterns} {best.config.options()}", markup=False,
+              soft_wrap=True)
+
 
 @app.command("batch", help="Find the catalog's snippets in every PDF and image in FOLDER; "
                             "pages run as tasks, locally or on a Dask cluster.")

@@ -1,0 +1,605 @@
+"""Tuning: run a grid of settings on one document with ground truth, score each, recommend one.
+
+This module owns the grid (tile size x overlap x DPI x engine, plus the
+whole-page baselines), running one configuration in a fresh Python process,
+measuring it, scoring its hits with :mod:`locator.evaluate`, and choosing the
+best. ``locate tune`` and ``bench/bench_accuracy.py`` are thin callers.
+
+Why a fresh process per configuration: peak memory is then that
+configuration's alone (a process's peak RSS never goes down), and no state
+(imported models, the renderer's caches) leaks from one run into the next's
+time. Every run has the OCR cache off (``Settings(cache=False)``), so seconds
+are what reading the document really costs.
+
+What is measured
+----------------
+* ``seconds``: the pipeline's own wall time inside the child (catalog loading,
+  rendering, OCR in the worker processes, merging, matching) -- not Python's
+  start-up or the scoring.
+* ``peak_mb``: peak resident memory of the configuration's whole process tree
+  (the child, its OCR worker processes, the ``tesseract`` processes they
+  start), in MiB: the larger of the summed RSS sampled from ``/proc`` every
+  50 ms and the largest single process's exact peak from ``getrusage``. The
+  sample can miss a short spike; the getrusage figure cannot, but it is one
+  process only -- so the figure is a lower bound of what the machine needed.
+* precision / recall / F1: :func:`locator.evaluate.evaluate` of the hits
+  against the truth rows of the pages read.
+
+The whole-page baseline
+-----------------------
+What a naive whole-page OCR does: one tile the size of the page (``tile`` >=
+the page's longer side in pixels at the DPI, overlap 0), upright text only
+(``rotations=(0,)``), the page image given to the engine as it is: no line
+art painted out (``clean=False``), no text regions cut out and enlarged
+(``text_regions=False``). Optionally also the same naive whole-page read turned
+in every direction of the grid (the whole page turned: ``rotated_regions=False``),
+labelled separately.
+
+Other settings (``ocr_dpi``, ``clean``, ``source``, ...) can be fixed for
+every row with ``extra`` (``locate tune --set ocr_dpi=300``); the baselines
+keep their naive reading whatever ``extra`` says about it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from locator.errors import LocatorError, UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Config", "Outcome", "parse_numbers", "make_grid", "whole_page_tile",
+           "baseline_configs", "run_config", "tune", "recommend", "outcomes_frame", "parse_sets",
+           "DEFAULT_TILES", "DEFAULT_OVERLAPS", "DEFAULT_DPIS", "DEFAULT_ENGINES"]
+
+#: The default grid: small enough to run on an A0 sheet in minutes per row.
+DEFAULT_TILES = (1200, 1600, 2400)
+DEFAULT_OVERLAPS = (200,)
+DEFAULT_DPIS = (300.0,)
+DEFAULT_ENGINES = ("tesseract",)
+DEFAULT_ROTATIONS = (0, 90, 270)
+
+TILED = "tiled"
+WHOLE = "whole page"
+WHOLE_ROT = "whole page + rotations"
+#: What makes a whole-page baseline naive: the page image goes to the engine as it is.
+NAIVE = {"text_regions": False, "clean": False, "rotated_regions": False}
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """One point of the grid. ``tile`` and ``overlap`` are pixels at ``dpi``;
+    ``engine`` is one engine or a combination read together (``("tesseract",
+    "easyocr")``); ``kind`` is :data:`TILED`, :data:`WHOLE` or :data:`WHOLE_ROT`;
+    ``rotated_regions`` False reads whole tiles turned (``--thorough-rotations``);
+    ``extra`` holds further :class:`~locator.settings.Settings` fields as
+    sorted ``(name, value)`` pairs. The whole-page kinds read naively
+    (:data:`NAIVE`)."""
+
+    dpi: float
+    tile: int
+    overlap: int
+    engine: tuple[str, ...]
+    rotations: tuple[int, ...]
+    kind: str = TILED
+    rotated_regions: bool = True
+    extra: tuple[tuple[str, object], ...] = ()
+
+    @property
+    def name(self) -> str:
+        eng = "+".join(self.engine)
+        rot = ",".join(map(str, self.rotations))
+        if self.kind == TILED and not self.rotated_regions and set(self.rotations) & {90, 270}:
+            rot += " thorough"
+        more = "".join(f" / {k}={v}" for k, v in self.extra)
+        if self.kind == TILED:
+            return (f"tile {self.tile} / overlap {self.overlap} / {self.dpi:g} dpi / {eng}"
+                    f" / rot {rot}{more}")
+        return f"{self.kind} (no tiling, naive) / {self.dpi:g} dpi / {eng} / rot {rot}{more}"
+
+    def options(self) -> str:
+        """The ``locate`` options that reproduce this configuration (settings the
+        command line has no option for are named after them, for the library)."""
+        cli = (f"--dpi {self.dpi:g} --tile {self.tile} --overlap {self.overlap} "
+               f"--engine {','.join(self.engine)} --rotations {','.join(map(str, self.rotations))}")
+        kw = self.settings_kwargs()
+        if not kw["rotated_regions"]:
+            cli += " --thorough-rotations"
+        lib = {k: v for k, v in kw.items()
+               if k in {*NAIVE, *dict(self.extra)} - {"rotated_regions"}}
+        if lib:
+            cli += "  (and Settings: " + ", ".join(f"{k}={v!r}" for k, v in sorted(lib.items())) + ")"
+        return cli
+
+    def settings_kwargs(self) -> dict:
+        kw = {"dpi": self.dpi, "tile": self.tile, "overlap": self.overlap,
+              "engine": list(self.engine), "rotations": list(self.rotations),
+              "rotated_regions": self.rotated_regions, **dict(self.extra)}
+        if self.kind != TILED:
+            kw.update(NAIVE)
+        return kw
+
+
+@dataclass
+class Outcome:
+    """What one configuration gave. ``error`` is set (and the scores are None)
+    when the run failed; ``exit_code`` is then the error's exit code."""
+
+    config: Config
+    tp: int | None = None
+    fp: int | None = None
+    fn: int | None = None
+    precision: float | None = None
+    recall: float | None = None
+    f1: float | None = None
+    seconds: float | None = None
+    peak_mb: float | None = None
+    tiles: int | None = None
+    words: int | None = None
+    hits: int | None = None
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+    exit_code: int = 0
+    hits_file: str | None = None
+    evaluation: object | None = field(default=None, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+# ------------------------------------------------------------------ the grid
+
+def parse_numbers(spec: str | Sequence, option: str, cast: Callable = int) -> tuple:
+    """``"1200,1600"`` -> ``(1200, 1600)`` (sorted, unique); a UsageError names ``option``."""
+    items = spec.split(",") if isinstance(spec, str) else list(spec)
+    out = []
+    for item in items:
+        s = str(item).strip()
+        if not s:
+            continue
+        try:
+            v = cast(float(s)) if cast is int and float(s).is_integer() else cast(s)
+        except ValueError:
+            raise UsageError(f"{option} {spec!r}: {s!r} is not a number") from None
+        if v not in out:
+            out.append(v)
+    if not out:
+        raise UsageError(f"{option}: give at least one value")
+    return tuple(sorted(out))
+
+
+def parse_engines(spec: str | Sequence) -> tuple[tuple[str, ...], ...]:
+    """``"tesseract,easyocr"`` -> two grid points; ``"tesseract+easyocr"`` -> one
+    point reading with both. Names are validated against the registry."""
+    from locator.engines import parse_engine_list
+
+    items = spec.split(",") if isinstance(spec, str) else list(spec)
+    out = []
+    for item in items:
+        if not str(item).strip():
+            continue
+        combo = parse_engine_list(str(item).replace("+", ","))
+        if combo not in out:
+            out.append(combo)
+    if not out:
+        raise UsageError("--engines: name at least one engine")
+    return tuple(out)
+
+
+def parse_sets(items: Sequence[str]) -> dict:
+    """``["ocr_dpi=300", "clean=false"]`` -> ``{"ocr_dpi": 300.0, "clean": False}``:
+    further Settings fields fixed for every row, typed by the field's default
+    and validated (a UsageError names a bad one)."""
+    from dataclasses import fields
+
+    from locator.settings import Settings
+
+    grid_owned = {"dpi", "tile", "overlap", "engine", "rotations", "rotated_regions",
+                  "pages", "password", "workers", "cache", "cache_dir"}
+    types = {f.name: type(f.default) for f in fields(Settings)}
+    out: dict = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep:
+            raise UsageError(f"--set {item!r}: give NAME=VALUE, e.g. ocr_dpi=300")
+        if key in grid_owned:
+            raise UsageError(f"--set {key}: has its own option (--tiles, --dpis, ...) "
+                             f"or is not a reading setting")
+        if key not in types:
+            known = ", ".join(sorted(set(types) - grid_owned))
+            raise UsageError(f"--set {key}: unknown setting; known: {known}")
+        raw = raw.strip()
+        kind = types[key]
+        try:
+            if kind is bool:
+                if raw.lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+                    raise ValueError(raw)
+                value: object = raw.lower() in ("true", "1", "yes", "on")
+            elif kind in (int, float):
+                value = kind(float(raw)) if kind is int else float(raw)
+            else:
+                value = raw
+        except ValueError:
+            raise UsageError(f"--set {key}={raw}: not a {kind.__name__}") from None
+        out[key] = value
+    if out:
+        Settings.build(**out)  # the Settings' own checks
+    return out
+
+
+def make_grid(*, tiles: Sequence[int] = DEFAULT_TILES, overlaps: Sequence[int] = DEFAULT_OVERLAPS,
+              dpis: Sequence[float] = DEFAULT_DPIS,
+              engines: Sequence[tuple[str, ...]] = (DEFAULT_ENGINES,),
+              rotations: tuple[int, ...] = DEFAULT_ROTATIONS,
+              rotated_regions: bool = True, extra: dict | None = None) -> list[Config]:
+    """Every (engine, dpi, tile, overlap) combination, as tiled configurations.
+
+    Combinations the pipeline would reject (overlap >= tile) are left out; a
+    grid with nothing left is a :class:`UsageError`.
+    """
+    from locator.settings import Settings
+
+    out = []
+    for eng in engines:
+        for dpi in dpis:
+            for tile in tiles:
+                for ov in overlaps:
+                    if ov >= tile:
+                        continue
+                    cfg = Config(dpi=float(dpi), tile=int(tile), overlap=int(ov),
+                                 engine=tuple(eng), rotations=tuple(rotations),
+                                 rotated_regions=rotated_regions,
+                                 extra=tuple(sorted((extra or {}).items())))
+                    Settings.build(**cfg.settings_kwargs())  # validates the values
+                    out.append(cfg)
+    if not out:
+        raise UsageError("the grid is empty: every --overlaps value is >= every --tiles value")
+    return out
+
+
+def whole_page_tile(doc: str | os.PathLike, dpi: float, *, pages: str | None = None,
+                    password: str | None = None) -> int:
+    """A tile size (px) that holds every chosen page whole at ``dpi`` (images: at
+    their own resolution): the longest rendered side, so the grid is one tile."""
+    from locator.documents import Document, parse_pages
+    from locator.tiling import view_size_px
+
+    longest = 64
+    with Document(doc, password=password) as d:
+        for page in parse_pages(pages, d.page_count):
+            w, h = view_size_px(d.frame(page), d.native_dpi(page) or dpi)
+            longest = max(longest, w, h)
+    return longest
+
+
+def baseline_configs(doc: str | os.PathLike, grid: Sequence[Config], *, mode: str = "upright",
+                     pages: str | None = None, password: str | None = None) -> list[Config]:
+    """Whole-page baselines, one per (engine, dpi) of ``grid``.
+
+    ``mode``: ``"upright"`` (rotations 0 only: the naive whole-page OCR),
+    ``"rotations"`` (the whole page read in the grid's directions), ``"both"``
+    or ``"none"``.
+    """
+    if mode not in ("upright", "rotations", "both", "none"):
+        raise UsageError(f"--baseline {mode!r}: use upright, rotations, both or none")
+    out: list[Config] = []
+    if mode == "none":
+        return out
+    seen = set()
+    for cfg in grid:
+        key = (cfg.engine, cfg.dpi, cfg.rotations, cfg.extra)
+        if key in seen:
+            continue
+        seen.add(key)
+        tile = whole_page_tile(doc, cfg.dpi, pages=pages, password=password)
+        if mode in ("upright", "both"):
+            c = Config(dpi=cfg.dpi, tile=tile, overlap=0, engine=cfg.engine, rotations=(0,),
+                       kind=WHOLE, extra=cfg.extra)
+            if c not in out:
+                out.append(c)
+        if mode in ("rotations", "both") and cfg.rotations != (0,):
+            c = Config(dpi=cfg.dpi, tile=tile, overlap=0, engine=cfg.engine,
+                       rotations=cfg.rotations, kind=WHOLE_ROT, extra=cfg.extra)
+            if c not in out:
+                out.append(c)
+    return out
+
+
+# ------------------------------------------------------------------ memory
+
+def _children(pid: int) -> list[int]:
+    try:
+        kids = []
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                kids.extend(int(k) for k in f.read().split())
+        return kids
+    except OSError:
+        return []
+
+
+def _rss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def tree_rss_kib(pid: int) -> int:
+    """Summed RSS (KiB) of ``pid`` and all its descendants, from ``/proc`` (0 elsewhere)."""
+    total, todo, seen = 0, [pid], set()
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        total += _rss_kib(p)
+        todo.extend(_children(p))
+    return total
+
+
+class _TreeSampler(threading.Thread):
+    """Samples a process tree's summed RSS until stopped; keeps the peak (KiB)."""
+
+    def __init__(self, pid: int, interval: float = 0.05) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.interval, self.peak = pid, interval, 0
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            self.peak = max(self.peak, tree_rss_kib(self.pid))
+            self._halt.wait(self.interval)
+
+    def stop(self) -> int:
+        self._halt.set()
+        self.join()
+        return self.peak
+
+
+# ------------------------------------------------------------------ one run
+
+def _import_root() -> str:
+    """The folder holding the ``locator`` package this process imported, so the
+    child imports the same code (not another checkout's editable install)."""
+    import locator
+
+    return str(Path(locator.__file__).resolve().parents[1])
+
+
+def run_config(doc: str | os.PathLike, patterns: str | os.PathLike, truth: pd.DataFrame,
+               config: Config, *, pages: str | None = None, password: str | None = None,
+               workers: int = 0, timeout: float | None = None,
+               hits_path: str | os.PathLike | None = None,
+               words_path: str | os.PathLike | None = None,
+               iou: float = 0.3, grow: float = 2.0) -> Outcome:
+    """Run ``config`` on ``doc`` in a fresh Python process and score it against ``truth``.
+
+    ``truth`` is a table as :func:`locator.evaluate.load_table` returns
+    (boxes in PDF points, unrotated page space); only its rows on the pages
+    read are counted. The hits are kept at ``hits_path`` (CSV) when given, and
+    every merged OCR word (``text, conf, page, x0, y0, x1, y1, engine, angle``;
+    page points) at ``words_path``, for finding out why a code was missed.
+    A failed run comes back as an :class:`Outcome` with ``error`` set; this
+    function raises only for a bad ``pages`` range.
+    """
+    from locator.evaluate import evaluate, load_table
+
+    truth = _truth_for_pages(doc, truth, pages, password)
+    with tempfile.TemporaryDirectory(prefix="locator-tune-") as tmp:
+        tmp = Path(tmp)
+        hits_file = Path(hits_path) if hits_path is not None else tmp / "hits.csv"
+        hits_file.parent.mkdir(parents=True, exist_ok=True)
+        spec = {"doc": str(Path(doc).resolve()), "patterns": str(Path(patterns).resolve()),
+                "settings": {**config.settings_kwargs(), "pages": pages, "password": password,
+                             "workers": workers, "cache": False},
+                "hits": str(hits_file.resolve()), "result": str(tmp / "result.json"),
+                "words": str(Path(words_path).resolve()) if words_path is not None else None}
+        if words_path is not None:
+            Path(words_path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
+        env = dict(os.environ)
+        root = _import_root()
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        outcome = Outcome(config=config)
+        try:
+            # its own process group: a timeout or Ctrl-C ends the child, its OCR
+            # worker processes and their tesseract processes together
+            proc = subprocess.Popen([sys.executable, "-m", "locator.tune", "--worker",
+                                     str(tmp / "spec.json")], env=env, cwd=root,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                    start_new_session=os.name == "posix")
+        except OSError as e:
+            outcome.error, outcome.exit_code = f"cannot start a Python process: {e}", 1
+            return outcome
+        sampler = _TreeSampler(proc.pid)
+        sampler.start()
+        try:
+            _, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_tree(proc)
+            proc.communicate()
+            sampler.stop()
+            outcome.error, outcome.exit_code = f"timed out after {timeout:g} s", 1
+            return outcome
+        except BaseException:  # Ctrl-C: do not leave the child reading on
+            _kill_tree(proc)
+            proc.wait()
+            sampler.stop()
+            raise
+        tree_peak = sampler.stop()
+        result_path = tmp / "result.json"
+        result = (json.loads(result_path.read_text(encoding="utf-8"))
+                  if result_path.is_file() else {})
+        if result.get("error") or proc.returncode != 0 or not hits_file.is_file():
+            last = (stderr or "").strip().splitlines()[-1:] or [f"exit code {proc.returncode}"]
+            outcome.error = result.get("error") or last[0]
+            outcome.exit_code = int(result.get("exit_code") or proc.returncode or 1)
+            return outcome
+        rusage_peak = max(result.get("maxrss_self_kib", 0), result.get("maxrss_children_kib", 0))
+        outcome.peak_mb = max(tree_peak, rusage_peak) / 1024.0
+        outcome.seconds = result["seconds"]
+        outcome.tiles, outcome.words = result["tiles"], result["words"]
+        outcome.hits, outcome.warnings = result["hits"], result["warnings"]
+        hits = load_table(hits_file, role="hits")
+        if hits_path is not None:
+            outcome.hits_file = str(hits_file)
+    ev = evaluate(hits, truth, iou=iou, grow=grow)
+    outcome.tp, outcome.fp, outcome.fn = ev.tp, ev.fp, ev.fn
+    outcome.precision, outcome.recall, outcome.f1 = ev.precision, ev.recall, ev.f1
+    outcome.evaluation = ev
+    return outcome
+
+
+def _kill_tree(proc: subprocess.Popen) -> None:
+    """End the child and everything it started (its own process group)."""
+    import signal
+
+    try:
+        if os.name == "posix":
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.kill()
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
+
+
+def _truth_for_pages(doc, truth: pd.DataFrame, pages: str | None, password: str | None):
+    if pages is None:
+        return truth
+    from locator.documents import Document, parse_pages
+
+    with Document(doc, password=password) as d:
+        chosen = parse_pages(pages, d.page_count)
+    return truth[truth["page"].isin(chosen)].reset_index(drop=True)
+
+
+def _worker(spec_path: str) -> int:
+    """The child's side of :func:`run_config`: run the pipeline once, write the
+    hits (CSV) and a result JSON; exit with the error's exit code on failure."""
+    import resource
+    import traceback
+
+    spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
+    result_path = Path(spec["result"])
+    try:
+        from locator.export.table import hits_frame, write_table
+        from locator.pipeline import run
+        from locator.settings import Settings
+
+        s = spec["settings"]
+        settings = Settings.build(**{**s, "engine": tuple(s["engine"]),
+                                     "rotations": tuple(s["rotations"])})
+        result = run(spec["doc"], spec["patterns"], settings)
+        write_table(hits_frame(result.hits), spec["hits"])
+        if spec.get("words"):
+            import pandas as pd
+
+            cols = ["text", "conf", "page", "x0", "y0", "x1", "y1", "engine", "angle", "source"]
+            write_table(pd.DataFrame([(w.text, w.conf, w.page, w.box.x0, w.box.y0, w.box.x1,
+                                       w.box.y1, w.engine, w.angle, w.source)
+                                      for w in result.words], columns=cols), spec["words"])
+        rep = result.report
+        me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss      # KiB on Linux
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        if sys.platform == "darwin":  # bytes there
+            me, kids = me // 1024, kids // 1024
+        out = {"seconds": rep.seconds, "tiles": rep.tiles, "tiles_read": rep.tiles_read,
+               "words": rep.words, "hits": rep.hits, "warnings": rep.warnings,
+               "engines": rep.engines, "maxrss_self_kib": me, "maxrss_children_kib": kids}
+        code = 0
+    except LocatorError as e:
+        out, code = {"error": str(e), "exit_code": e.exit_code}, e.exit_code
+    except Exception as e:  # a bug: keep the traceback for whoever reads the result
+        out = {"error": f"{type(e).__name__}: {e}", "exit_code": 1,
+               "traceback": traceback.format_exc()}
+        code = 1
+    result_path.write_text(json.dumps(out), encoding="utf-8")
+    return code
+
+
+# ------------------------------------------------------------------ the whole grid
+
+def tune(doc: str | os.PathLike, patterns: str | os.PathLike, truth: pd.DataFrame,
+         configs: Sequence[Config], *, pages: str | None = None, password: str | None = None,
+         workers: int = 0, timeout: float | None = None,
+         hits_dir: str | os.PathLike | None = None,
+         on_start: Callable[[int, int, Config], None] | None = None,
+         on_done: Callable[[int, int, Outcome], None] | None = None) -> list[Outcome]:
+    """Run every configuration (one after the other, each in its own process) and
+    return their outcomes in order. ``hits_dir``: keep each run's hits there as
+    ``NN-<kind>.csv``."""
+    outcomes = []
+    n = len(configs)
+    if hits_dir is not None:
+        Path(hits_dir).mkdir(parents=True, exist_ok=True)
+    for i, cfg in enumerate(configs):
+        if on_start:
+            on_start(i, n, cfg)
+        hp = None
+        if hits_dir is not None:
+            slug = cfg.kind.replace(" ", "").replace("+", "-")
+            hp = Path(hits_dir) / (f"{i + 1:02d}-{slug}-t{cfg.tile}-o{cfg.overlap}-"
+                                   f"d{cfg.dpi:g}-{'+'.join(cfg.engine)}.csv")
+        o = run_config(doc, patterns, truth, cfg, pages=pages, password=password,
+                       workers=workers, timeout=timeout, hits_path=hp)
+        outcomes.append(o)
+        if on_done:
+            on_done(i, n, o)
+    return outcomes
+
+
+def recommend(outcomes: Sequence[Outcome]) -> Outcome | None:
+    """The best run: highest F1 (to three decimals, so noise does not decide),
+    then the fewest seconds. None when every run failed."""
+    ok = [o for o in outcomes if o.ok]
+    if not ok:
+        return None
+    return min(ok, key=lambda o: (-round(o.f1, 3), o.seconds))
+
+
+def outcomes_frame(outcomes: Sequence[Outcome], best: Outcome | None = None) -> pd.DataFrame:
+    """One row per configuration: the settings, the scores, seconds, peak MiB."""
+    import pandas as pd
+
+    rows = []
+    for o in outcomes:
+        c = o.config
+        rows.append({"configuration": c.name, "kind": c.kind, "dpi": c.dpi, "tile": c.tile,
+                     "overlap": c.overlap, "engine": "+".join(c.engine),
+                     "rotations": ",".join(map(str, c.rotations)),
+                     "rotated_regions": c.settings_kwargs()["rotated_regions"],
+                     "settings": ", ".join(f"{k}={v}" for k, v in c.extra), "tp": o.tp, "fp": o.fp, "fn": o.fn,
+                     "precision": o.precision, "recall": o.recall, "f1": o.f1,
+                     "seconds": o.seconds, "peak_mb": o.peak_mb, "tiles": o.tiles,
+                     "recommended": o is best, "error": o.error or "",
+                     "warnings": "; ".join(o.warnings)})
+    return pd.DataFrame(rows)
+
+
+def outcome_dict(o: Outcome) -> dict:
+    """An outcome as plain JSON-able data (without the evaluation)."""
+    d = {f: getattr(o, f) for f in o.__dataclass_fields__ if f not in ("config", "evaluation")}
+    d["config"] = {**asdict(o.config), "name": o.config.name}
+    return d
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--worker":
+        sys.exit(_worker(sys.argv[2]))
+    print("locator.tune is run by `locate tune`; see `locate tune --help`", file=sys.stderr)
+    sys.exit(2)
