@@ -420,7 +420,7 @@ def tune_cmd(
                                      "the places that look like it.")] = False,
     sets: Annotated[Optional[list[str]], typer.Option(
         "--set", help="Fix another setting for every row, NAME=VALUE (repeatable), e.g. "
-                      "--set ocr_dpi=300 --set clean=false --set source=ocr.")] = None,
+                      "--set glyph_px=40 --set clean=false --set source=ocr.")] = None,
     baseline: Annotated[Baseline, typer.Option(
         help="Whole-page, no-tiling baselines, the page image read as it is (no cleaning, "
              "no text regions): upright (rotation 0, a naive whole-page OCR), rotations "

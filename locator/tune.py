@@ -35,8 +35,8 @@ art painted out (``clean=False``), no text regions cut out and enlarged
 in every direction of the grid (the whole page turned: ``rotated_regions=False``),
 labelled separately.
 
-Other settings (``ocr_dpi``, ``clean``, ``source``, ...) can be fixed for
-every row with ``extra`` (``locate tune --set ocr_dpi=300``); the baselines
+Other settings (``glyph_px``, ``clean``, ``source``, ...) can be fixed for
+every row with ``extra`` (``locate tune --set glyph_px=40``); the baselines
 keep their naive reading whatever ``extra`` says about it.
 """
 
@@ -199,7 +199,7 @@ def parse_engines(spec: str | Sequence) -> tuple[tuple[str, ...], ...]:
 
 
 def parse_sets(items: Sequence[str]) -> dict:
-    """``["ocr_dpi=300", "clean=false"]`` -> ``{"ocr_dpi": 300.0, "clean": False}``:
+    """``["glyph_px=40", "clean=false"]`` -> ``{"glyph_px": 40.0, "clean": False}``:
     further Settings fields fixed for every row, typed by the field's default
     and validated (a UsageError names a bad one)."""
     from dataclasses import fields
@@ -214,7 +214,7 @@ def parse_sets(items: Sequence[str]) -> dict:
         key, sep, raw = item.partition("=")
         key = key.strip().replace("-", "_")
         if not sep:
-            raise UsageError(f"--set {item!r}: give NAME=VALUE, e.g. ocr_dpi=300")
+            raise UsageError(f"--set {item!r}: give NAME=VALUE, e.g. glyph_px=40")
         if key in grid_owned:
             raise UsageError(f"--set {key}: has its own option (--tiles, --dpis, ...) "
                              f"or is not a reading setting")

@@ -187,11 +187,11 @@ def test_whole_page_baseline_is_one_tile_holding_the_page(tmp_path):
 
 
 def test_parse_sets_types_and_checks_settings():
-    assert parse_sets(["ocr_dpi=300", "clean=false", "source=ocr"]) == {
-        "ocr_dpi": 300.0, "clean": False, "source": "ocr"}
+    assert parse_sets(["glyph_px=40", "clean=false", "source=ocr"]) == {
+        "glyph_px": 40.0, "clean": False, "source": "ocr"}
     g = make_grid(tiles=(1600,), extra=parse_sets(["clean=no"]))[0]
     assert g.settings_kwargs()["clean"] is False and "clean=False" in g.name
-    for bad, msg in [("ocr_dpi", "NAME=VALUE"), ("nosuch=1", "unknown setting"),
+    for bad, msg in [("glyph_px", "NAME=VALUE"), ("nosuch=1", "unknown setting"),
                      ("clean=maybe", "not a bool"), ("tile=800", "own option"),
                      ("source=paper", "source")]:
         with pytest.raises(UsageError, match=msg):
