@@ -1,0 +1,630 @@
+"""Small symbols found by example: masked template matching over scales and rotations, and NMS.
+
+A catalog ``symbol:`` entry names a cropped example image (a PNG whose dpi
+metadata says at what resolution it was cropped, as ``locate crop`` writes it).
+:class:`SymbolSet` turns the entries into template *variants* for one render
+DPI -- every scale x rotation, each with a mask that covers the symbol's filled
+silhouette plus a thin ring of paper around it -- and :meth:`SymbolSet.find`
+finds them in one tile image:
+
+1. **coarse**: the tile is shrunk so the smallest symbol is about
+   :data:`COARSE_SIDE_PX` pixels long, and every coarse variant (a few scales
+   per rotation) is matched over it once with OpenCV's normalised correlation
+   (``TM_CCOEFF_NORMED``, template pixels outside the mask made neutral). Local
+   maxima above a low threshold are candidate places.
+2. **fine**: at each place, the *contenders* -- every symbol and rotation whose
+   coarse score there is within :data:`CONTEND` of the best -- are matched
+   again at full resolution, in a small window, with the mask (masked
+   ``TM_CCOEFF_NORMED``) and finer scale steps. The mask holds the inside of
+   the symbol, so a filled triangle and an empty one disagree over their whole
+   interior, not just along the outline.
+3. **competition**: detections of any symbols that lie on one place (the
+   intersection covers :data:`SAME_PLACE_IOS` of the smaller box) are one
+   detection: the best score wins. A filled triangle's template scores well
+   on an empty triangle's outline, but the empty triangle's scores better
+   there, so the filled one is dropped.
+
+Scores are the correlation x 100 (0-100). Everything in this module is in the
+tile image's pixels except :func:`nms`, which works in whatever space its boxes
+are (the pipeline runs it again per page, in page points, so a symbol seen by
+two overlapping tiles is one hit). ``angle`` is the template's rotation in
+degrees counter-clockwise, as for text.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+import numpy as np
+
+from locator.errors import CatalogError
+from locator.geometry import Box
+
+if TYPE_CHECKING:
+    from locator.catalog import Catalog
+
+# Fine scale steps: neighbouring scales move the symbol's far edge by about this many pixels.
+FINE_STEP_PX = 1.5
+# Coarse pass: the smallest symbol's longer side, in pixels of the shrunk tile,
+# and the (larger) scale step it tolerates there.
+COARSE_SIDE_PX = 10.0
+COARSE_STEP_PX = 3.0
+MAX_SHRINK = 4.0
+# A coarse maximum this far below a symbol's min_score (0-1) still makes a place.
+COARSE_SLACK = 0.25
+COARSE_FLOOR = 0.30
+# Variants scoring within this of the best at a place are refined at full resolution.
+CONTEND = 0.20
+# Fine scales (the best by plain correlation) scored with the mask, per contender.
+FINE_KEEP = 3
+# Two detections are on the same place when their intersection covers this
+# share of the smaller box (a triangle inside an arrow's head counts).
+SAME_PLACE_IOS = 0.5
+# The mask's ring of paper around the silhouette: this share of the longer side, at least 2 px.
+RING = 0.15
+MAX_SCALES = 24
+MAX_PEAKS = 400  # per coarse variant and tile: a page of noise cannot explode the work
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolSpec:
+    """One ``symbol:`` catalog entry, as the matcher needs it (picklable).
+
+    ``scales``: two values are a range ``[low, high]``, sampled as finely as
+    the template's size needs; one or three or more values are the scales to
+    try. ``rotations`` are degrees counter-clockwise. ``min_score`` is 0-100.
+    """
+
+    id: str
+    label: str
+    path: str
+    scales: tuple[float, ...] = (1.0,)
+    rotations: tuple[float, ...] = (0.0,)
+    min_score: float = 70.0
+
+
+def specs_from_catalog(catalog: Catalog) -> list[SymbolSpec]:
+    """The catalog's ``symbol:`` entries, in catalog order."""
+    return [SymbolSpec(id=p.id, label=p.label, path=str(p.symbol),
+                       scales=tuple(p.scales), rotations=tuple(p.rotations),
+                       min_score=float(p.min_score))
+            for p in catalog.patterns if p.kind == "symbol"]
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """One symbol found: ``box`` in the space it was found in (tile pixels, or
+    page points once lifted), ``score`` 0-100, ``angle`` degrees CCW."""
+
+    index: int  # position of the symbol in the SymbolSet's specs
+    score: float
+    box: Box
+    angle: float
+    scale: float
+
+
+# -- the example image --------------------------------------------------------
+
+@dataclass(frozen=True)
+class Example:
+    """A symbol's example image, trimmed to its ink plus a margin of paper.
+
+    ``grey`` float32, ``silhouette`` bool (the ink with its holes filled),
+    ``ink_box`` the ink's extent in ``grey``'s pixels (pixel edges), ``dpi``
+    the resolution it was cropped at (None when the file does not say).
+    """
+
+    grey: np.ndarray
+    silhouette: np.ndarray
+    ink: np.ndarray
+    ink_box: Box
+    paper: float
+    ink_level: float
+    dpi: float | None
+
+
+def read_png_dpi(info: dict) -> float | None:
+    """The dpi a PIL image's metadata records (PNG pHYs stores dots per metre)."""
+    dpi = info.get("dpi")
+    if not dpi:
+        return None
+    try:
+        d = float(dpi[0])
+    except (TypeError, ValueError, IndexError):
+        return None
+    return round(d, 1) if d > 1 else None
+
+
+def load_example(path: str | Path) -> Example:
+    """Read an example image (grey; transparency composited on white) and find its ink.
+
+    Raises :class:`~locator.errors.CatalogError` when it cannot be read or holds no ink.
+    """
+    import cv2
+    from PIL import Image
+
+    p = Path(path)
+    try:
+        with Image.open(p) as im:
+            dpi = read_png_dpi(im.info)
+            if im.mode in ("RGBA", "LA", "P"):
+                im = im.convert("RGBA")
+                bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
+                im = Image.alpha_composite(bg, im)
+            grey = np.asarray(im.convert("L"), dtype=np.uint8)
+    except (OSError, ValueError) as e:
+        raise CatalogError(f"symbol image {p}: cannot read it: {e}") from e
+    if grey.size == 0 or min(grey.shape) < 2:
+        raise CatalogError(f"symbol image {p}: too small ({grey.shape[1]}x{grey.shape[0]} px)")
+    thr, _ = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    ink = grey < thr
+    if not ink.any() or ink.all() or float(grey[~ink].mean()) - float(grey[ink].mean()) < 40:
+        raise CatalogError(f"symbol image {p}: no symbol in it (no dark ink on light paper)")
+    # Specks of dirt in a crop from a scan are not part of the symbol.
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    ink = np.isin(labels, 1 + np.nonzero(areas >= 0.02 * areas.max())[0])
+    ys, xs = np.nonzero(ink)
+    x0, x1, y0, y1 = int(xs.min()), int(xs.max()) + 1, int(ys.min()), int(ys.max()) + 1
+    paper = float(np.median(grey[~ink]))
+    ink_level = float(np.median(grey[ink]))
+    # A margin of paper around the ink: room for the mask's ring at every scale.
+    pad = int(math.ceil(0.3 * max(x1 - x0, y1 - y0))) + 3
+    canvas = np.full((y1 - y0 + 2 * pad, x1 - x0 + 2 * pad), paper, dtype=np.float32)
+    canvas[pad:-pad, pad:-pad] = grey[y0:y1, x0:x1]
+    ink_c = np.zeros(canvas.shape, dtype=bool)
+    ink_c[pad:-pad, pad:-pad] = ink[y0:y1, x0:x1]
+    return Example(grey=canvas, silhouette=fill_holes(ink_c), ink=ink_c,
+                   ink_box=Box(pad, pad, pad + x1 - x0, pad + y1 - y0), paper=paper,
+                   ink_level=ink_level, dpi=dpi)
+
+
+def fill_holes(ink: np.ndarray) -> np.ndarray:
+    """``ink`` with every region of paper it encloses filled (an outline becomes a solid shape)."""
+    import cv2
+
+    closed = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    h, w = closed.shape
+    flood = np.zeros((h + 2, w + 2), np.uint8)
+    flood[1:-1, 1:-1] = closed
+    outside = flood.copy()
+    cv2.floodFill(outside, None, (0, 0), 2)  # paper reachable from the border
+    return (outside[1:-1, 1:-1] != 2) | ink
+
+
+def crop(path: str | Path, page: int, box: Box, *, dpi: float | None = None,
+         password: str | None = None) -> tuple[np.ndarray, float]:
+    """Cut ``box`` (page points, unrotated space) out of a document's ``page`` (1-based).
+
+    Rendered at ``dpi`` (default: an image's own resolution, else 300) exactly
+    as the pipeline renders tiles -- in the page's view orientation, aligned
+    to whole pixels -- so the crop is what a tile shows there. Returns the grey
+    image and the DPI. Raises :class:`~locator.errors.UsageError` for a page
+    past the end or a box off the page.
+    """
+    from locator.documents import Document
+    from locator.errors import UsageError
+    from locator.geometry import Tile, pt_to_px
+    from locator.tiling import view_size_px
+
+    with Document(path, password=password) as doc:
+        if not 1 <= page <= doc.page_count:
+            raise UsageError(f"--page {page}: the document has {doc.page_count} page(s)")
+        frame = doc.frame(page)
+        d = float(dpi or doc.native_dpi(page) or 300.0)
+        view = frame.box_to_view(box)
+        W, H = view_size_px(frame, d)
+        x0, y0 = max(0, round(pt_to_px(view.x0, d))), max(0, round(pt_to_px(view.y0, d)))
+        x1, y1 = min(W, round(pt_to_px(view.x1, d))), min(H, round(pt_to_px(view.y1, d)))
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            w, h = frame.width, frame.height
+            raise UsageError(f"--box {box.x0:g},{box.y0:g},{box.x1:g},{box.y1:g}: not on the page "
+                             f"(page {page} is {w:g} x {h:g} pt, origin top left) or smaller "
+                             f"than 2 px at {d:g} dpi")
+        img = doc.render(Tile(page=page, rect_px=(x0, y0, x1, y1), dpi=d, frame=frame))
+    return img, d
+
+
+def save_example(img: np.ndarray, dpi: float, out: str | Path) -> Path:
+    """Write a crop as a grey PNG whose metadata records ``dpi`` (atomically)."""
+    from PIL import Image
+
+    from locator.export.table import atomic_write
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(out, lambda tmp: Image.fromarray(img, "L").save(tmp, format="PNG",
+                                                                  dpi=(dpi, dpi)))
+    return out
+
+
+# -- variants -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Variant:
+    """One symbol at one scale and rotation, ready to match at one resolution.
+
+    ``templ`` float32; ``mask`` float32 0/1 (or None); ``ink_box`` where the
+    symbol's ink lies in the template window (pixels).
+    """
+
+    index: int
+    scale: float
+    angle: float
+    templ: np.ndarray
+    mask: np.ndarray | None
+    ink_box: Box
+    norm: float = 1.0  # coarse variants: the response of a perfect match
+    neutral: np.ndarray | None = None  # templ with the pixels outside the mask at its mean
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return (self.templ.shape[1], self.templ.shape[0])
+
+
+def _affine_points(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    return pts @ m[:, :2].T + m[:, 2]
+
+
+def make_variant(ex: Example, index: int, factor: float, scale: float,
+                 angle: float) -> Variant | None:
+    """The example resized by ``factor`` and turned ``angle`` degrees counter-clockwise,
+    with its mask (None when the result is too small to match)."""
+    import cv2
+
+    h0, w0 = ex.grey.shape
+    w, h = max(1, round(w0 * factor)), max(1, round(h0 * factor))
+    fx, fy = w / w0, h / h0
+    interp = cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
+    t = cv2.resize(ex.grey, (w, h), interpolation=interp)
+    sil = cv2.resize(ex.silhouette.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR) >= 0.5
+    # The ink's pixel corners, scaled (pixel-edge coordinates: x_out = x_in * fx).
+    ys, xs = np.nonzero(ex.ink)
+    corners = np.concatenate([np.column_stack([xs + dx, ys + dy]) for dx in (0, 1) for dy in (0, 1)])
+    pts = corners.astype(np.float64) * (fx, fy)
+    a = angle % 360.0
+    if abs(a - round(a / 90) * 90) < 1e-9:
+        k = int(round(a / 90)) % 4
+        # np.rot90 turns counter-clockwise: (x, y) -> (y, W - x), k times.
+        for _ in range(k):
+            ww = t.shape[1]
+            t, sil = np.rot90(t), np.rot90(sil)
+            pts = np.column_stack([pts[:, 1], ww - pts[:, 0]])
+        t, sil = np.ascontiguousarray(t), np.ascontiguousarray(sil)
+    else:
+        # Any other angle: turn on a canvas large enough for every corner.
+        rad = math.radians(a)
+        c, s = abs(math.cos(rad)), abs(math.sin(rad))
+        nw, nh = int(math.ceil(w * c + h * s)), int(math.ceil(w * s + h * c))
+        # In pixel-edge coordinates, counter-clockwise on screen (y down).
+        m = cv2.getRotationMatrix2D((w / 2, h / 2), a, 1.0)
+        m[0, 2] += nw / 2 - w / 2
+        m[1, 2] += nh / 2 - h / 2
+        # warpAffine works on pixel centres: shift by half a pixel in and out.
+        mc = m.copy()
+        mc[:, 2] += m[:, :2] @ np.array([0.5, 0.5]) - 0.5
+        t = cv2.warpAffine(t, mc, (nw, nh), flags=cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_CONSTANT, borderValue=ex.paper)
+        sil = cv2.warpAffine(sil.astype(np.float32), mc, (nw, nh), flags=cv2.INTER_LINEAR,
+                             borderMode=cv2.BORDER_CONSTANT, borderValue=0) >= 0.5
+        pts = _affine_points(m, pts)
+    if not sil.any():
+        return None
+    ink_box = Box(float(pts[:, 0].min()), float(pts[:, 1].min()),
+                  float(pts[:, 0].max()), float(pts[:, 1].max()))
+    if min(ink_box.width, ink_box.height) < 2:
+        return None
+    ring = max(2, int(round(RING * max(ink_box.width, ink_box.height))))
+    mask = cv2.dilate(sil.astype(np.uint8), cv2.getStructuringElement(
+        cv2.MORPH_ELLIPSE, (2 * ring + 1, 2 * ring + 1)))
+    ys, xs = np.nonzero(mask)
+    x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+    t = np.ascontiguousarray(t[y0:y1, x0:x1], dtype=np.float32)
+    mk = np.ascontiguousarray(mask[y0:y1, x0:x1], dtype=np.float32)
+    if float(t[mk > 0].std()) < 1.0:
+        return None  # nothing to correlate with
+    box = Box(ink_box.x0 - x0, ink_box.y0 - y0, ink_box.x1 - x0, ink_box.y1 - y0)
+    neutral = np.where(mk > 0, t, float(t[mk > 0].mean())).astype(np.float32)
+    return Variant(index, scale, angle, t, mk, box, neutral=neutral)
+
+
+def coarse_variant(ex: Example, index: int, factor: float, scale: float,
+                   angle: float) -> Variant | None:
+    """A variant for the coarse pass: a zero-mean ink-coverage template.
+
+    The coarse pass correlates it (plain ``TM_CCORR``, the cheapest) with the
+    tile's ink coverage (0 paper .. 1 ink); ``norm`` is what a perfect match
+    gives, so response / norm is 1 there, 0 on blank paper or solid ink.
+    """
+    v = make_variant(ex, index, factor, scale, angle)
+    if v is None:
+        return None
+    cover = np.clip((ex.paper - v.templ) / max(40.0, ex.paper - ex.ink_level), 0.0, 1.0)
+    inside = v.mask > 0
+    t = np.where(inside, cover - float(cover[inside].mean()), 0.0).astype(np.float32)
+    norm = float((cover * t).sum())
+    if norm <= 1e-6:
+        return None
+    return Variant(index, scale, angle, t, None, v.ink_box, norm)
+
+
+def scale_steps(scales: Sequence[float], side_px: float, step_px: float) -> list[float]:
+    """The scales to try: a two-value range sampled so the symbol's longer side
+    (``side_px`` at scale 1) changes by about ``step_px`` per step; other lists as given.
+
+    >>> scale_steps([1.0], 30, 1.5)
+    [1.0]
+    >>> scale_steps([0.8, 1.25], 30, 3.0)[0], scale_steps([0.8, 1.25], 30, 3.0)[-1]
+    (0.8, 1.25)
+    """
+    vals = sorted(set(float(s) for s in scales))
+    if len(vals) != 2:
+        return vals
+    lo, hi = vals
+    ratio = 1.0 + step_px / max(1.0, side_px * hi)
+    n = int(math.ceil(math.log(hi / lo) / math.log(ratio)))
+    n = min(max(n, 1), MAX_SCALES - 1)
+    return [lo * (hi / lo) ** (i / n) for i in range(n + 1)]
+
+
+# -- matching -----------------------------------------------------------------
+
+def _peaks(r: np.ndarray, thr: float, size: tuple[int, int]) -> list[tuple[float, int, int]]:
+    """Local maxima of a response map above ``thr``: (score, x, y), best first."""
+    import cv2
+
+    ys, xs = np.nonzero(r >= thr)
+    if len(xs) == 0:
+        return []
+    k = max(3, min(size) | 1)
+    local = cv2.dilate(r, np.ones((k, k), np.uint8))
+    top = r[ys, xs] >= local[ys, xs]
+    ys, xs = ys[top], xs[top]
+    scores = r[ys, xs]
+    order = np.argsort(-scores)[:MAX_PEAKS]
+    return [(float(scores[i]), int(xs[i]), int(ys[i])) for i in order]
+
+
+class _Grid:
+    """Boxes indexed by grid cell (cells as large as the largest box) for overlap look-ups."""
+
+    def __init__(self, cell: float) -> None:
+        self.cell = max(1.0, cell)
+        self.cells: dict[tuple[int, int], list[int]] = {}
+
+    def _keys(self, b: Box):
+        c = self.cell
+        return [(i, j) for i in range(int(b.x0 // c), int(b.x1 // c) + 1)
+                for j in range(int(b.y0 // c), int(b.y1 // c) + 1)]
+
+    def add(self, k: int, b: Box) -> None:
+        for key in self._keys(b):
+            self.cells.setdefault(key, []).append(k)
+
+    def near(self, b: Box) -> list[int]:
+        return sorted({k for key in self._keys(b) for k in self.cells.get(key, ())})
+
+
+class SymbolSet:
+    """The symbols of a catalog, ready to find in tile images at any DPI.
+
+    Examples are read once; the variants for a DPI are built on first use
+    and kept. Picklable before first use (worker processes build their own).
+    """
+
+    def __init__(self, specs: Sequence[SymbolSpec]) -> None:
+        self.specs = list(specs)
+        self.examples = [load_example(s.path) for s in self.specs]
+        self._levels: dict[float, _Level] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.specs)
+
+    def __getstate__(self):
+        return {"specs": self.specs, "examples": self.examples}
+
+    def __setstate__(self, state) -> None:
+        self.specs = state["specs"]
+        self.examples = state["examples"]
+        self._levels = {}
+
+    def level(self, dpi: float) -> _Level:
+        lv = self._levels.get(dpi)
+        if lv is None:
+            lv = self._levels[dpi] = _Level(self, dpi)
+        return lv
+
+    def find(self, img: np.ndarray, dpi: float) -> list[Detection]:
+        """Every symbol in a grey tile image rendered at ``dpi``; boxes in its pixels.
+
+        Overlapping detections are already reduced to the best one (any
+        symbol); detections below their symbol's ``min_score`` are kept down to
+        the coarse threshold so the page-level :func:`nms` can still let a
+        better neighbour win -- filter with :meth:`passes`.
+        """
+        return self.level(dpi).find(img)
+
+    def passes(self, d: Detection) -> bool:
+        return d.score >= self.specs[d.index].min_score
+
+
+class _Level:
+    """All variants of a SymbolSet at one render DPI (coarse and fine)."""
+
+    def __init__(self, symset: SymbolSet, dpi: float) -> None:
+        self.set = symset
+        self.dpi = dpi
+        self.base: list[float] = []  # example px -> render px at scale 1
+        sides = []
+        for spec, ex in zip(symset.specs, symset.examples):
+            base = dpi / ex.dpi if ex.dpi else 1.0
+            self.base.append(base)
+            side = max(ex.ink_box.width, ex.ink_box.height) * base
+            sides.append(side * min(spec.scales))
+        self.shrink = min(MAX_SHRINK, max(1.0, min(sides) / COARSE_SIDE_PX))
+        self.max_side = 0.0  # the largest symbol's longer side (px): the grouping grid's cell
+        self.coarse: list[Variant] = []
+        self.fine: dict[tuple[int, float], list[Variant]] = {}  # (symbol, angle) -> by scale
+        self.coarse_ratio: dict[int, float] = {}  # symbol -> ratio between its coarse scales
+        for i, (spec, ex) in enumerate(zip(symset.specs, symset.examples)):
+            side = max(ex.ink_box.width, ex.ink_box.height) * self.base[i]
+            fine_scales = scale_steps(spec.scales, side, FINE_STEP_PX)
+            coarse_scales = scale_steps(spec.scales, side / self.shrink, COARSE_STEP_PX)
+            self.coarse_ratio[i] = max([b / a for a, b in zip(coarse_scales, coarse_scales[1:])],
+                                       default=1.0)
+            self.max_side = max(self.max_side, side * max(spec.scales))
+            for angle in dict.fromkeys(spec.rotations):
+                vs = [make_variant(ex, i, self.base[i] * s, s, angle) for s in fine_scales]
+                self.fine[(i, angle)] = [v for v in vs if v is not None]
+                for s in coarse_scales:
+                    v = coarse_variant(ex, i, self.base[i] * s / self.shrink, s, angle)
+                    if v is not None:
+                        self.coarse.append(v)
+
+    def find(self, img: np.ndarray) -> list[Detection]:
+        import cv2
+
+        img = img if img.dtype == np.float32 else img.astype(np.float32)
+        H, W = img.shape
+        cw, ch = max(1, round(W / self.shrink)), max(1, round(H / self.shrink))
+        small = img if (cw, ch) == (W, H) else cv2.resize(img, (cw, ch), interpolation=cv2.INTER_AREA)
+        sx, sy = W / cw, H / ch
+        specs = self.set.specs
+        # 1. coarse: candidate places, on the tile's ink coverage (0 paper .. 1 ink)
+        paper = float(np.median(small))
+        dark = float(np.percentile(small, 0.2))
+        cover = np.clip((paper - small) / max(40.0, paper - dark), 0.0, 1.0)
+        peaks: list[tuple[float, Box, Variant]] = []
+        for v in self.coarse:
+            if cover.shape[0] < v.templ.shape[0] or cover.shape[1] < v.templ.shape[1]:
+                continue
+            r = cv2.matchTemplate(cover, v.templ, cv2.TM_CCORR)
+            r *= 1.0 / v.norm
+            thr = max(COARSE_FLOOR, specs[v.index].min_score / 100.0 - COARSE_SLACK)
+            b = v.ink_box
+            for score, x, y in _peaks(r, thr, v.size):
+                peaks.append((score, Box((x + b.x0) * sx, (y + b.y0) * sy,
+                                         (x + b.x1) * sx, (y + b.y1) * sy), v))
+        peaks.sort(key=lambda p: -p[0])
+        # 2. one place per cluster of overlapping peaks; its contenders refined
+        grid = _Grid(self.max_side)
+        leaders: list[Box] = []
+        groups: list[list[tuple[float, Box, Variant]]] = []
+        for p in peaks:
+            k = next((k for k in grid.near(p[1]) if leaders[k].ios(p[1]) >= SAME_PLACE_IOS), None)
+            if k is None:
+                grid.add(len(leaders), p[1])
+                leaders.append(p[1])
+                groups.append([p])
+            elif p[0] >= groups[k][0][0] - CONTEND:
+                groups[k].append(p)
+        dets: list[Detection] = []
+        for group in groups:
+            seen: set[tuple[int, float]] = set()
+            for _, box, v in group:
+                if (v.index, v.angle) in seen:
+                    continue
+                seen.add((v.index, v.angle))
+                d = self._refine(img, box, v)
+                if d is not None:
+                    dets.append(d)
+        self.stats = {"peaks": len(peaks), "places": len(leaders), "refined": len(dets)}
+        # 3. competition: one detection per place, the best of any symbol
+        return nms(dets)
+
+    def _refine(self, img: np.ndarray, box: Box, cv: Variant) -> Detection | None:
+        """The best fine variant of ``cv``'s symbol and rotation near ``box`` (tile px).
+
+        Scales are climbed from the coarse one towards the better neighbour;
+        each is placed by plain correlation with the neutral template in a
+        small window, and the winner scored by masked correlation at its place
+        and the eight around it.
+        """
+        import cv2
+
+        vs = self.fine[(cv.index, cv.angle)]
+        if not vs:
+            return None
+        H, W = img.shape
+        cx, cy = box.center
+        margin = 2 * self.shrink + 2
+        tried: dict[int, tuple[float, int, int] | None] = {}
+
+        def place(j: int) -> tuple[float, int, int] | None:
+            if j in tried:
+                return tried[j]
+            v = vs[j]
+            tw, th = v.size
+            # The window where the ink boxes' centres agree, +- a margin.
+            ox = cx - (v.ink_box.x0 + v.ink_box.x1) / 2
+            oy = cy - (v.ink_box.y0 + v.ink_box.y1) / 2
+            mx, my = margin + 0.1 * tw, margin + 0.1 * th
+            x0, y0 = max(0, int(ox - mx)), max(0, int(oy - my))
+            x1, y1 = min(W, int(math.ceil(ox + tw + mx))), min(H, int(math.ceil(oy + th + my)))
+            out = None
+            if x1 - x0 >= tw and y1 - y0 >= th:
+                r = cv2.matchTemplate(img[y0:y1, x0:x1], v.neutral, cv2.TM_CCOEFF_NORMED)
+                _, score, _, (px, py) = cv2.minMaxLoc(r)
+                out = (score, x0 + px, y0 + py)
+            tried[j] = out
+            return out
+
+        # Every fine scale within a coarse step and a half of the coarse one,
+        # placed by plain correlation; the best few scored with the mask.
+        step = self.coarse_ratio[cv.index] ** 1.5 * 1.001
+        js = [j for j, v in enumerate(vs) if cv.scale / step <= v.scale <= cv.scale * step]
+        if not js:
+            js = [min(range(len(vs)), key=lambda i: abs(math.log(vs[i].scale / cv.scale)))]
+        placed = sorted(((place(j), j) for j in js if place(j) is not None),
+                        key=lambda pj: -pj[0][0])
+        best: Detection | None = None
+        for (_, x, y), j in placed[:FINE_KEEP]:
+            v = vs[j]
+            tw, th = v.size
+            x0, y0 = max(0, x - 1), max(0, y - 1)
+            x1, y1 = min(W, x + tw + 1), min(H, y + th + 1)
+            r = cv2.matchTemplate(img[y0:y1, x0:x1], v.templ, cv2.TM_CCOEFF_NORMED, mask=v.mask)
+            np.nan_to_num(r, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+            _, score, _, (px, py) = cv2.minMaxLoc(r)
+            if best is None or 100.0 * score > best.score:
+                b = v.ink_box
+                bx, by = x0 + px, y0 + py
+                best = Detection(v.index, 100.0 * max(0.0, score),
+                                 Box(bx + b.x0, by + b.y0, bx + b.x1, by + b.y1), v.angle, v.scale)
+        return best
+
+
+T = TypeVar("T")
+
+
+def nms(items: Sequence[T], *, ios: float = SAME_PLACE_IOS,
+        box: Callable[[T], Box] = lambda d: d.box,
+        score: Callable[[T], float] = lambda d: d.score) -> list[T]:
+    """Non-maximum suppression across symbols: best score first, an item is
+    dropped when it covers ``ios`` of the smaller box with a kept one.
+
+    Works in any one space (tile pixels, page points). Returns the kept items,
+    best first.
+    """
+    order = sorted(items, key=lambda d: -score(d))
+    if not order:
+        return []
+    # A grid with cells as large as the largest box: boxes that intersect share a cell.
+    cell = max(1.0, max(max(box(d).width, box(d).height) for d in order))
+    kept: list[T] = []
+    cells: dict[tuple[int, int], list[int]] = {}
+    for d in order:
+        b = box(d)
+        keys = [(i, j) for i in range(int(b.x0 // cell), int(b.x1 // cell) + 1)
+                for j in range(int(b.y0 // cell), int(b.y1 // cell) + 1)]
+        near = {k for key in keys for k in cells.get(key, ())}
+        if any(box(kept[k]).ios(b) >= ios for k in near):
+            continue
+        for key in keys:
+            cells.setdefault(key, []).append(len(kept))
+        kept.append(d)
+    return kept
