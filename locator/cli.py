@@ -691,6 +691,40 @@ def _click_exceptions():
     return exceptions
 
 
+@app.command("crop", help="Cut an example symbol out of a document, for a catalog's "
+                           "'symbol:' entry: a grey PNG that records its DPI.")
+def crop_cmd(
+    doc: Annotated[Path, typer.Argument(help="PDF or image to cut from.", show_default=False)],
+    box: Annotated[str, typer.Option(
+        help="x0,y0,x1,y1 in PDF points, origin top left of the unrotated page "
+             "(the hits table's coordinates).", show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The PNG to write.",
+                                         show_default=False)],
+    page: Annotated[int, typer.Option(help="Page number (1-based).")] = 1,
+    dpi: Annotated[Optional[float], typer.Option(
+        help="Resolution of the crop (default: an image's own, else 300).")] = None,
+    password: Annotated[Optional[str], typer.Option(help="Password of an encrypted PDF.")
+                        ] = None,
+) -> None:
+    from locator.geometry import Box
+    from locator.symbols import crop, save_example
+
+    try:
+        x0, y0, x1, y1 = (float(v) for v in box.split(","))
+    except ValueError:
+        raise UsageError(f"--box {box!r}: give four numbers x0,y0,x1,y1 (points)") from None
+    if x1 <= x0 or y1 <= y0:
+        raise UsageError(f"--box {box!r}: x1 must exceed x0 and y1 exceed y0")
+    if output.suffix.lower() != ".png":
+        raise UsageError(f"-o {output}: write the example as a .png")
+    if dpi is not None and not 20 <= dpi <= 2400:
+        raise UsageError(f"--dpi {dpi:g}: choose a resolution between 20 and 2400")
+    img, used = crop(doc, page, Box(x0, y0, x1, y1), dpi=dpi, password=password)
+    save_example(img, used, output)
+    err.print(f"wrote {output} ({img.shape[1]} x {img.shape[0]} px at {used:g} dpi); "
+              f"catalog entry:  - symbol: {output.as_posix()}", soft_wrap=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``locate`` script: run the app, map errors to exit codes."""
     ce = _click_exceptions()
