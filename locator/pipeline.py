@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from locator.catalog import Catalog
+    from locator.symbols import SymbolSet
 
 
 class Progress(Protocol):
@@ -465,6 +466,135 @@ def source_key(sp: SourcePlan) -> dict:
     return {"regions": [[round(v, 2) for v in (r.x0, r.y0, r.x1, r.y1)] for r in sp.regions]}
 
 
+# -- symbols (issue 9): found by example on the same tiles ------------------------
+# A pass of its own over each page's tile grid (same DPI, tile size and overlap
+# as OCR): the OCR loop and its cache stay as they are, a page whose words come
+# from the cache still has its symbols found, and a catalog of symbols only
+# needs no OCR engine at all. Rendering a tile twice costs little next to OCR.
+
+def _symbol_set(cat: Catalog) -> SymbolSet | None:
+    from locator.symbols import SymbolSet, specs_from_catalog
+
+    specs = specs_from_catalog(cat)
+    return SymbolSet(specs) if specs else None
+
+
+def symbols_in_tile(img: np.ndarray, tile: Tile, symbols: SymbolSet) -> list[Hit]:
+    """One rendered tile's symbol detections as hits in page points (not yet merged)."""
+    out = []
+    for d in symbols.find(img, tile.dpi):
+        spec = symbols.specs[d.index]
+        out.append(Hit(pattern_id=spec.id, label=spec.label, matched=spec.id, text="",
+                       score=d.score, box=lift(d.box, tile), page=tile.page, engine="template",
+                       conf=d.score, source="image", angle=int(round(d.angle)) % 360))
+    return out
+
+
+def merge_symbol_hits(hits: list[Hit], symbols: SymbolSet) -> list[Hit]:
+    """One page's symbol hits from all its tiles -> one hit per symbol.
+
+    The overlap shows a symbol to two tiles, and two symbols may claim one
+    place: non-maximum suppression over all of them (the best score keeps the
+    place), then each symbol's ``min_score``. Boxes are page points.
+    """
+    from locator.symbols import nms
+
+    floor = {s.id: s.min_score for s in symbols.specs}
+    kept = [h for h in nms(hits) if h.score >= floor[h.pattern_id]]
+    return sorted(kept, key=lambda h: (h.page, h.box.y0, h.box.x0))
+
+
+def _symbol_tile(doc: Document, tile: Tile, symbols: SymbolSet,
+                 settings: Settings) -> TileOutcome:
+    """Render one tile and find its symbols (``cands`` holds hits here)."""
+    try:
+        img = doc.render(tile)
+        if settings.skip_blank and is_blank(img):
+            return TileOutcome(tile, [], skipped=True)
+        return TileOutcome(tile, symbols_in_tile(img, tile, symbols))
+    except Exception as e:  # a broken page or a matcher failure: record it, go on
+        return TileOutcome(tile, [], error=f"{type(e).__name__}: {e}")
+
+
+def _symbol_worker_init(path: str, settings: Settings, symbols: SymbolSet) -> None:
+    import cv2
+
+    cv2.setNumThreads(1)  # the processes are the parallelism
+    _worker.update(doc=Document(path, password=settings.password), symbols=symbols,
+                   settings=settings)
+
+
+def _symbol_worker_tile(tile: Tile) -> TileOutcome:
+    return _symbol_tile(_worker["doc"], tile, _worker["symbols"], _worker["settings"])
+
+
+def _symbol_outcomes(path, doc: Document, tiles: list[Tile], symbols: SymbolSet,
+                     settings: Settings):
+    workers = min(settings.worker_count, len(tiles))
+    if workers <= 1:
+        for tile in tiles:
+            yield _symbol_tile(doc, tile, symbols, settings)
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method),
+                             initializer=_symbol_worker_init,
+                             initargs=(str(path), settings, symbols)) as ex:
+        futures = [ex.submit(_symbol_worker_tile, t) for t in tiles]
+        try:
+            for f in as_completed(futures):
+                yield f.result()
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+
+
+def read_symbols(path: str | Path, symbols: SymbolSet, settings: Settings, *,
+                 progress: Progress | None = None, report: RunReport | None = None,
+                 count_tiles: bool = False) -> list[Hit]:
+    """The symbol hits of the chosen pages (page points, unrotated space), merged per page.
+
+    Tiles are those OCR reads (``settings.dpi`` or an image's own, tile,
+    overlap), in ``settings.worker_count`` processes. With ``count_tiles``
+    (no OCR ran) the report's page and tile counts are filled from this pass.
+    """
+    progress = progress or _Silent()
+    report = report if report is not None else RunReport(file=str(path))
+    hits: list[Hit] = []
+    with Document(path, password=settings.password) as doc:
+        pages = parse_pages(settings.pages, doc.page_count)
+        plan = {page: grid(page, doc.frame(page), _tile_dpi(doc, page, settings),
+                           settings.tile, settings.overlap) for page in pages}
+        progress.pages_started(len(pages))
+        pending = {page: len(tiles) for page, tiles in plan.items()}
+        found: dict[int, list[Hit]] = {page: [] for page in plan}
+        todo = [t for tiles in plan.values() for t in tiles]
+        for o in _symbol_outcomes(path, doc, todo, symbols, settings):
+            page = o.tile.page
+            if pending[page] == len(plan[page]):
+                progress.page_started(page, len(plan[page]))
+            if o.error:
+                report.warnings.append(f"page {page} tile at {o.tile.rect_px[:2]} px: {o.error}; "
+                                       f"symbols there are missing")
+            else:
+                found[page].extend(o.cands)
+            if count_tiles:
+                report.tiles += 1
+                report.tiles_skipped += o.skipped
+                report.tiles_read += not (o.skipped or o.error)
+            progress.tile_done(page, skipped=o.skipped)
+            pending[page] -= 1
+            if pending[page] == 0:
+                hits.extend(merge_symbol_hits(found.pop(page), symbols))
+                if count_tiles:
+                    report.pages += 1
+                progress.page_done(page)
+    return sorted(hits, key=lambda h: (h.page, h.box.y0, h.box.x0))
+
+
 def _as_catalog(catalog) -> Catalog:
     from locator.catalog import Catalog, load_catalog
 
@@ -489,16 +619,24 @@ def run(path: str | Path, catalog, settings: Settings | None = None, *,
     """Locate the catalog's snippets in one document.
 
     ``catalog`` is a :class:`~locator.catalog.Catalog` or a path to a YAML file.
-    Hit boxes are page points, unrotated space, origin top left.
+    Hit boxes are page points, unrotated space, origin top left. A catalog of
+    ``symbol:`` entries only is matched without reading any text.
     """
     from locator.match import missing
 
     settings = settings or Settings()
     t0 = time.perf_counter()
     cat = _as_catalog(catalog)  # load first: a bad catalog must fail before any OCR
+    symbols = _symbol_set(cat)  # and so must an unreadable symbol image
+    text = any(p.kind != "symbol" for p in cat.patterns)
     report = RunReport(file=str(path), settings=settings)
-    words = read_document(path, settings, engines=engines, progress=progress, report=report)
-    hits = [replace(h, file=str(path)) for h in match_words(words, cat, report)]
+    words = (read_document(path, settings, engines=engines, progress=progress, report=report)
+             if text else [])
+    hits = match_words(words, cat, report) if text else []
+    if symbols:
+        hits += read_symbols(path, symbols, settings, progress=progress, report=report,
+                             count_tiles=not text)
+    hits = [replace(h, file=str(path)) for h in hits]
     report.hits = len(hits)
     report.missing = [p.id for p in missing(cat, hits)]
     report.seconds = time.perf_counter() - t0
@@ -573,4 +711,4 @@ def locate_frame(path: str | Path, catalog, **settings) -> pd.DataFrame:
 
 
 __all__ = ["Progress", "RunReport", "RunResult", "read_document", "read_tile",
-           "run", "run_many", "locate_frame"]
+           "read_symbols", "run", "run_many", "locate_frame"]
