@@ -517,9 +517,8 @@ def _symbol_tile(doc: Document, tile: Tile, symbols: SymbolSet,
 
 
 def _symbol_worker_init(path: str, settings: Settings, symbols: SymbolSet) -> None:
-    import cv2
-
-    cv2.setNumThreads(1)  # the processes are the parallelism
+    # (No cv2.setNumThreads here: in a child forked from a parent whose OpenCV
+    # thread pool has run, it waits forever for the parent's threads.)
     _worker.update(doc=Document(path, password=settings.password), symbols=symbols,
                    settings=settings)
 

@@ -49,18 +49,20 @@ if TYPE_CHECKING:
 
 # Fine scale steps: neighbouring scales move the symbol's far edge by about this many pixels.
 FINE_STEP_PX = 1.5
-# Coarse pass: the smallest symbol's longer side, in pixels of the shrunk tile,
-# and the (larger) scale step it tolerates there.
+# Coarse pass: a symbol's longer side, in pixels of the shrunk tile (at least),
+# and the ratio between the scales it tries.
 COARSE_SIDE_PX = 10.0
-COARSE_STEP_PX = 3.0
-MAX_SHRINK = 4.0
+COARSE_RATIO = 1.25
+MAX_SHRINK = 8.0
 # A coarse maximum this far below a symbol's min_score (0-1) still makes a place.
 COARSE_SLACK = 0.25
 COARSE_FLOOR = 0.30
 # Variants scoring within this of the best at a place are refined at full resolution.
 CONTEND = 0.20
-# Fine scales (the best by plain correlation) scored with the mask, per contender.
+# Fine scales (the best by plain correlation) scored with the mask, per contender;
+# none when the best plain correlation is this far below the symbol's min_score.
 FINE_KEEP = 3
+PLAIN_SLACK = 0.35
 # Two detections are on the same place when their intersection covers this
 # share of the smaller box (a triangle inside an arrow's head counts).
 SAME_PLACE_IOS = 0.5
@@ -259,6 +261,7 @@ class Variant:
     mask: np.ndarray | None
     ink_box: Box
     norm: float = 1.0  # coarse variants: the response of a perfect match
+    shrink: float = 1.0  # coarse variants: the tile is shrunk by this much for them
     neutral: np.ndarray | None = None  # templ with the pixels outside the mask at its mean
 
     @property
@@ -333,14 +336,14 @@ def make_variant(ex: Example, index: int, factor: float, scale: float,
 
 
 def coarse_variant(ex: Example, index: int, factor: float, scale: float,
-                   angle: float) -> Variant | None:
+                   angle: float, shrink: float) -> Variant | None:
     """A variant for the coarse pass: a zero-mean ink-coverage template.
 
     The coarse pass correlates it (plain ``TM_CCORR``, the cheapest) with the
     tile's ink coverage (0 paper .. 1 ink); ``norm`` is what a perfect match
     gives, so response / norm is 1 there, 0 on blank paper or solid ink.
     """
-    v = make_variant(ex, index, factor, scale, angle)
+    v = make_variant(ex, index, factor / shrink, scale, angle)
     if v is None:
         return None
     cover = np.clip((ex.paper - v.templ) / max(40.0, ex.paper - ex.ink_level), 0.0, 1.0)
@@ -349,24 +352,23 @@ def coarse_variant(ex: Example, index: int, factor: float, scale: float,
     norm = float((cover * t).sum())
     if norm <= 1e-6:
         return None
-    return Variant(index, scale, angle, t, None, v.ink_box, norm)
+    return Variant(index, scale, angle, t, None, v.ink_box, norm, shrink)
 
 
-def scale_steps(scales: Sequence[float], side_px: float, step_px: float) -> list[float]:
-    """The scales to try: a two-value range sampled so the symbol's longer side
-    (``side_px`` at scale 1) changes by about ``step_px`` per step; other lists as given.
+def scale_steps(scales: Sequence[float], ratio: float) -> list[float]:
+    """The scales to try: a two-value range ``[low, high]`` sampled geometrically
+    with neighbours at most ``ratio`` apart (ends included); other lists as given.
 
-    >>> scale_steps([1.0], 30, 1.5)
+    >>> scale_steps([1.0], 1.1)
     [1.0]
-    >>> scale_steps([0.8, 1.25], 30, 3.0)[0], scale_steps([0.8, 1.25], 30, 3.0)[-1]
-    (0.8, 1.25)
+    >>> [round(s, 3) for s in scale_steps([0.8, 1.25], 1.25)]
+    [0.8, 1.0, 1.25]
     """
     vals = sorted(set(float(s) for s in scales))
     if len(vals) != 2:
         return vals
     lo, hi = vals
-    ratio = 1.0 + step_px / max(1.0, side_px * hi)
-    n = int(math.ceil(math.log(hi / lo) / math.log(ratio)))
+    n = int(math.ceil(math.log(hi / lo) / math.log(max(ratio, 1.0001)) - 1e-9))
     n = min(max(n, 1), MAX_SCALES - 1)
     return [lo * (hi / lo) ** (i / n) for i in range(n + 1)]
 
@@ -452,36 +454,44 @@ class SymbolSet:
         return d.score >= self.specs[d.index].min_score
 
 
+def specs_floor(spec: SymbolSpec) -> float:
+    """A symbol's ``min_score`` as a correlation (0-1)."""
+    return spec.min_score / 100.0
+
+
+def _shrink_for(side_px: float) -> float:
+    """How much the coarse pass shrinks the tile for a symbol ``side_px`` long:
+    a power of sqrt(2) that brings it to about COARSE_SIDE_PX (1 to MAX_SHRINK)."""
+    if side_px <= COARSE_SIDE_PX:
+        return 1.0
+    k = math.floor(2 * math.log2(side_px / COARSE_SIDE_PX))
+    return min(MAX_SHRINK, 2 ** (k / 2))
+
+
 class _Level:
     """All variants of a SymbolSet at one render DPI (coarse and fine)."""
 
     def __init__(self, symset: SymbolSet, dpi: float) -> None:
         self.set = symset
         self.dpi = dpi
-        self.base: list[float] = []  # example px -> render px at scale 1
-        sides = []
-        for spec, ex in zip(symset.specs, symset.examples):
-            base = dpi / ex.dpi if ex.dpi else 1.0
-            self.base.append(base)
-            side = max(ex.ink_box.width, ex.ink_box.height) * base
-            sides.append(side * min(spec.scales))
-        self.shrink = min(MAX_SHRINK, max(1.0, min(sides) / COARSE_SIDE_PX))
-        self.max_side = 0.0  # the largest symbol's longer side (px): the grouping grid's cell
         self.coarse: list[Variant] = []
         self.fine: dict[tuple[int, float], list[Variant]] = {}  # (symbol, angle) -> by scale
         self.coarse_ratio: dict[int, float] = {}  # symbol -> ratio between its coarse scales
+        self.max_side = 1.0  # the largest symbol's longer side (px): the grouping grid's cell
         for i, (spec, ex) in enumerate(zip(symset.specs, symset.examples)):
-            side = max(ex.ink_box.width, ex.ink_box.height) * self.base[i]
-            fine_scales = scale_steps(spec.scales, side, FINE_STEP_PX)
-            coarse_scales = scale_steps(spec.scales, side / self.shrink, COARSE_STEP_PX)
+            base = dpi / ex.dpi if ex.dpi else 1.0  # example px -> render px at scale 1
+            side = max(ex.ink_box.width, ex.ink_box.height) * base
+            top = max(spec.scales)
+            self.max_side = max(self.max_side, side * top)
+            fine_scales = scale_steps(spec.scales, 1.0 + FINE_STEP_PX / (side * top))
+            coarse_scales = scale_steps(spec.scales, COARSE_RATIO)
             self.coarse_ratio[i] = max([b / a for a, b in zip(coarse_scales, coarse_scales[1:])],
                                        default=1.0)
-            self.max_side = max(self.max_side, side * max(spec.scales))
             for angle in dict.fromkeys(spec.rotations):
-                vs = [make_variant(ex, i, self.base[i] * s, s, angle) for s in fine_scales]
+                vs = [make_variant(ex, i, base * s, s, angle) for s in fine_scales]
                 self.fine[(i, angle)] = [v for v in vs if v is not None]
                 for s in coarse_scales:
-                    v = coarse_variant(ex, i, self.base[i] * s / self.shrink, s, angle)
+                    v = coarse_variant(ex, i, base * s, s, angle, _shrink_for(side * s))
                     if v is not None:
                         self.coarse.append(v)
 
@@ -490,16 +500,22 @@ class _Level:
 
         img = img if img.dtype == np.float32 else img.astype(np.float32)
         H, W = img.shape
-        cw, ch = max(1, round(W / self.shrink)), max(1, round(H / self.shrink))
-        small = img if (cw, ch) == (W, H) else cv2.resize(img, (cw, ch), interpolation=cv2.INTER_AREA)
-        sx, sy = W / cw, H / ch
         specs = self.set.specs
-        # 1. coarse: candidate places, on the tile's ink coverage (0 paper .. 1 ink)
-        paper = float(np.median(small))
-        dark = float(np.percentile(small, 0.2))
-        cover = np.clip((paper - small) / max(40.0, paper - dark), 0.0, 1.0)
+        # 1. coarse: candidate places, on the tile's ink coverage (0 paper .. 1 ink),
+        #    shrunk for each variant so that its symbol is about COARSE_SIDE_PX long
+        sample = img[::4, ::4]
+        paper = float(np.median(sample))
+        dark = float(np.percentile(sample, 0.2))
+        cover_full = np.clip((paper - img) / max(40.0, paper - dark), 0.0, 1.0)
+        covers: dict[float, tuple[np.ndarray, float, float]] = {}
         peaks: list[tuple[float, Box, Variant]] = []
         for v in self.coarse:
+            if v.shrink not in covers:
+                cw, ch = max(1, round(W / v.shrink)), max(1, round(H / v.shrink))
+                small = cover_full if (cw, ch) == (W, H) else cv2.resize(
+                    cover_full, (cw, ch), interpolation=cv2.INTER_AREA)
+                covers[v.shrink] = (small, W / cw, H / ch)
+            cover, sx, sy = covers[v.shrink]
             if cover.shape[0] < v.templ.shape[0] or cover.shape[1] < v.templ.shape[1]:
                 continue
             r = cv2.matchTemplate(cover, v.templ, cv2.TM_CCORR)
@@ -515,7 +531,9 @@ class _Level:
         leaders: list[Box] = []
         groups: list[list[tuple[float, Box, Variant]]] = []
         for p in peaks:
-            k = next((k for k in grid.near(p[1]) if leaders[k].ios(p[1]) >= SAME_PLACE_IOS), None)
+            k = max(grid.near(p[1]), key=lambda k: leaders[k].ios(p[1]), default=None)
+            if k is not None and leaders[k].ios(p[1]) < SAME_PLACE_IOS:
+                k = None
             if k is None:
                 grid.add(len(leaders), p[1])
                 leaders.append(p[1])
@@ -524,34 +542,34 @@ class _Level:
                 groups[k].append(p)
         dets: list[Detection] = []
         for group in groups:
-            seen: set[tuple[int, float]] = set()
+            by_kind: dict[tuple[int, float], list[tuple[float, Box, float]]] = {}
             for _, box, v in group:
-                if (v.index, v.angle) in seen:
-                    continue
-                seen.add((v.index, v.angle))
-                d = self._refine(img, box, v)
+                by_kind.setdefault((v.index, v.angle), []).append((v.scale, box, v.shrink))
+            for kind, seeds in by_kind.items():
+                d = self._refine(img, kind, seeds)
                 if d is not None:
                     dets.append(d)
         self.stats = {"peaks": len(peaks), "places": len(leaders), "refined": len(dets)}
         # 3. competition: one detection per place, the best of any symbol
         return nms(dets)
 
-    def _refine(self, img: np.ndarray, box: Box, cv: Variant) -> Detection | None:
-        """The best fine variant of ``cv``'s symbol and rotation near ``box`` (tile px).
+    def _refine(self, img: np.ndarray, kind: tuple[int, float],
+                seeds: list[tuple[float, Box, float]]) -> Detection | None:
+        """The best fine variant of one symbol and rotation at one place (tile px).
 
-        Scales are climbed from the coarse one towards the better neighbour;
-        each is placed by plain correlation with the neutral template in a
-        small window, and the winner scored by masked correlation at its place
-        and the eight around it.
+        ``seeds`` are the coarse (scale, ink box, shrink) peaks of this symbol and
+        rotation there. Every fine scale within a coarse step and a half of
+        one of them is placed by plain correlation with its neutral template,
+        in a small window around the nearest seed's box; the best few are
+        scored with the mask, and the best of those wins.
         """
         import cv2
 
-        vs = self.fine[(cv.index, cv.angle)]
+        vs = self.fine[kind]
         if not vs:
             return None
         H, W = img.shape
-        cx, cy = box.center
-        margin = 2 * self.shrink + 2
+        step = self.coarse_ratio[kind[0]] * 1.001
         tried: dict[int, tuple[float, int, int] | None] = {}
 
         def place(j: int) -> tuple[float, int, int] | None:
@@ -559,10 +577,13 @@ class _Level:
                 return tried[j]
             v = vs[j]
             tw, th = v.size
+            _, box, shrink = min(seeds, key=lambda sd: abs(math.log(sd[0] / v.scale)))
+            cx, cy = box.center
+            margin = 2 * shrink + 2
             # The window where the ink boxes' centres agree, +- a margin.
             ox = cx - (v.ink_box.x0 + v.ink_box.x1) / 2
             oy = cy - (v.ink_box.y0 + v.ink_box.y1) / 2
-            mx, my = margin + 0.1 * tw, margin + 0.1 * th
+            mx, my = margin + 0.15 * tw, margin + 0.15 * th
             x0, y0 = max(0, int(ox - mx)), max(0, int(oy - my))
             x1, y1 = min(W, int(math.ceil(ox + tw + mx))), min(H, int(math.ceil(oy + th + my)))
             out = None
@@ -573,13 +594,29 @@ class _Level:
             tried[j] = out
             return out
 
-        # Every fine scale within a coarse step and a half of the coarse one,
-        # placed by plain correlation; the best few scored with the mask.
-        step = self.coarse_ratio[cv.index] ** 1.5 * 1.001
-        js = [j for j, v in enumerate(vs) if cv.scale / step <= v.scale <= cv.scale * step]
+        def plain(j: int) -> float:
+            p = place(j)
+            return -2.0 if p is None else p[0]
+
+        js = [j for j, v in enumerate(vs)
+              if any(sd[0] / step <= v.scale <= sd[0] * step for sd in seeds)]
         if not js:
-            js = [min(range(len(vs)), key=lambda i: abs(math.log(vs[i].scale / cv.scale)))]
-        placed = sorted(((place(j), j) for j in js if place(j) is not None),
+            js = [min(range(len(vs)), key=lambda i: abs(math.log(vs[i].scale / seeds[0][0])))]
+        # Every other scale of the bracket, then the neighbours of the best;
+        # while the best sits at an end of what was tried, go further (a seed
+        # may be missing: its peak went to a neighbouring place).
+        lo, hi = min(js), max(js)
+        top = max(sorted(set(range(lo, hi + 1, 2)) | {hi}), key=plain)
+        while True:
+            for n in (top - 1, top + 1):
+                if 0 <= n < len(vs) and plain(n) > plain(top):
+                    top = n
+                    break
+            else:
+                break
+        if plain(top) < specs_floor(self.set.specs[kind[0]]) - PLAIN_SLACK:
+            return None  # far from a match: skip the masked scoring
+        placed = sorted(((tried[j], j) for j in tried if tried[j] is not None),
                         key=lambda pj: -pj[0][0])
         best: Detection | None = None
         for (_, x, y), j in placed[:FINE_KEEP]:
