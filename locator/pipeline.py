@@ -565,9 +565,23 @@ def read_symbols(path: str | Path, symbols: SymbolSet, settings: Settings, *,
     hits: list[Hit] = []
     with Document(path, password=settings.password) as doc:
         pages = parse_pages(settings.pages, doc.page_count)
-        plan = {page: grid(page, doc.frame(page), _tile_dpi(doc, page, settings),
-                           settings.tile, settings.overlap) for page in pages}
-        progress.pages_started(len(pages))
+        # The DPI OCR uses (capped for huge pages; the OCR pass already said so).
+        quiet = report if count_tiles else RunReport(file=str(path))
+        plan: dict[int, list[Tile]] = {}
+        for page in pages:
+            problems = doc.page_problems(page)  # the OCR pass names them, if it ran
+            quiet.warnings += [f"page {page}: {m}" + ("; skipped" if bad else "")
+                               for m, bad in problems]
+            if any(bad for _, bad in problems):
+                continue
+            try:
+                frame = doc.frame(page)
+            except InputFileError as e:
+                quiet.warnings.append(f"{e}; skipped")
+                continue
+            plan[page] = grid(page, frame, page_dpi(doc, page, settings, quiet),
+                              settings.tile, settings.overlap)
+        progress.pages_started(len(plan))
         pending = {page: len(tiles) for page, tiles in plan.items()}
         found: dict[int, list[Hit]] = {page: [] for page in plan}
         todo = [t for tiles in plan.values() for t in tiles]

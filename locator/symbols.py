@@ -330,7 +330,8 @@ def make_variant(ex: Example, index: int, factor: float, scale: float,
     mk = np.ascontiguousarray(mask[y0:y1, x0:x1], dtype=np.float32)
     if float(t[mk > 0].std()) < 1.0:
         return None  # nothing to correlate with
-    box = Box(ink_box.x0 - x0, ink_box.y0 - y0, ink_box.x1 - x0, ink_box.y1 - y0)
+    box = Box(float(ink_box.x0 - x0), float(ink_box.y0 - y0), float(ink_box.x1 - x0),
+              float(ink_box.y1 - y0))
     neutral = np.where(mk > 0, t, float(t[mk > 0].mean())).astype(np.float32)
     return Variant(index, scale, angle, t, mk, box, neutral=neutral)
 
@@ -630,8 +631,9 @@ class _Level:
             if best is None or 100.0 * score > best.score:
                 b = v.ink_box
                 bx, by = x0 + px, y0 + py
-                best = Detection(v.index, 100.0 * max(0.0, score),
-                                 Box(bx + b.x0, by + b.y0, bx + b.x1, by + b.y1), v.angle, v.scale)
+                best = Detection(v.index, 100.0 * max(0.0, float(score)),
+                                 Box(float(bx + b.x0), float(by + b.y0), float(bx + b.x1),
+                                     float(by + b.y1)), float(v.angle), float(v.scale))
         return best
 
 
@@ -647,7 +649,9 @@ def nms(items: Sequence[T], *, ios: float = SAME_PLACE_IOS,
     Works in any one space (tile pixels, page points). Returns the kept items,
     best first.
     """
-    order = sorted(items, key=lambda d: -score(d))
+    # Ties (a symbol seen alike by two tiles) go to the top-left box, so the
+    # result does not depend on the order tiles finished in.
+    order = sorted(items, key=lambda d: (-score(d), box(d).y0, box(d).x0))
     if not order:
         return []
     # A grid with cells as large as the largest box: boxes that intersect share a cell.
