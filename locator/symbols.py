@@ -52,10 +52,14 @@ FINE_STEP_PX = 1.5
 # Coarse pass: a symbol's longer side, in pixels of the shrunk tile (at least),
 # and the ratio between the scales it tries.
 COARSE_SIDE_PX = 10.0
-COARSE_RATIO = 1.25
+COARSE_RATIO = 1.15
+# Both sides of the coarse correlation are blurred this much (coarse pixels):
+# thin outlines then still meet when the scale is a step off.
+COARSE_BLUR = 0.0
+COARSE_PAPER_WEIGHT = 2.0
 MAX_SHRINK = 8.0
 # A coarse maximum this far below a symbol's min_score (0-1) still makes a place.
-COARSE_SLACK = 0.25
+COARSE_SLACK = 0.35
 COARSE_FLOOR = 0.30
 # Variants scoring within this of the best at a place are refined at full resolution.
 CONTEND = 0.20
@@ -344,12 +348,19 @@ def coarse_variant(ex: Example, index: int, factor: float, scale: float,
     tile's ink coverage (0 paper .. 1 ink); ``norm`` is what a perfect match
     gives, so response / norm is 1 there, 0 on blank paper or solid ink.
     """
+    import cv2
+
     v = make_variant(ex, index, factor / shrink, scale, angle)
     if v is None:
         return None
     cover = np.clip((ex.paper - v.templ) / max(40.0, ex.paper - ex.ink_level), 0.0, 1.0)
+    if COARSE_BLUR:
+        cover = cv2.GaussianBlur(cover, (0, 0), COARSE_BLUR)
     inside = v.mask > 0
-    t = np.where(inside, cover - float(cover[inside].mean()), 0.0).astype(np.float32)
+    t = np.where(inside, cover - float(cover[inside].mean()), 0.0)
+    # Ink where the symbol has paper counts more against a place than missing
+    # ink: a line or a word through the window is not a symbol.
+    t = np.where(t < 0, t * COARSE_PAPER_WEIGHT, t).astype(np.float32)
     norm = float((cover * t).sum())
     if norm <= 1e-6:
         return None
@@ -515,6 +526,8 @@ class _Level:
                 cw, ch = max(1, round(W / v.shrink)), max(1, round(H / v.shrink))
                 small = cover_full if (cw, ch) == (W, H) else cv2.resize(
                     cover_full, (cw, ch), interpolation=cv2.INTER_AREA)
+                if COARSE_BLUR:
+                    small = cv2.GaussianBlur(small, (0, 0), COARSE_BLUR)
                 covers[v.shrink] = (small, W / cw, H / ch)
             cover, sx, sy = covers[v.shrink]
             if cover.shape[0] < v.templ.shape[0] or cover.shape[1] < v.templ.shape[1]:

@@ -1,0 +1,222 @@
+"""Symbol benchmark (issue 9): per-label precision/recall, a confusion table, box error, speed.
+
+    python -m bench.bench_symbols [--doc samples/symbols-a2-scan200.pdf]
+        [--truth samples/symbols-a2.truth.csv] [--patterns patterns/symbols.yaml]
+        [--dpi 200] [--range 0.7,2.2] [--workers 1] [--out bench-out/symbols]
+        [--ocr-compare] [--check]
+
+Runs ``locator.pipeline.run`` on the symbols sheet twice: with the catalog as
+given (``scales`` a list: the sheet's four sizes), and with every entry's
+``scales`` replaced by one range (``--range``, sampled as finely as each
+template needs) -- the form a user who does not know the sizes writes. Each
+run is scored with :func:`locator.evaluate.evaluate` (same label, page, and
+IoU >= 0.3 or centre in the truth box grown by 2 pt; one-to-one).
+
+The confusion table matches hits to truth rows by place alone (the same
+rule without the label), so a filled triangle reported as an empty one shows
+up off the diagonal; ``(missed)`` is a truth row nothing was found at,
+``(none)`` a hit where there is no symbol.
+
+``--ocr-compare`` also times a Tesseract pass over the same tiles (no
+catalog needed), to put the symbol pass's time per tile next to OCR's.
+``--check`` exits 1 unless every label reaches precision and recall >= 0.95.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+TARGET = 0.95
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (worker processes)."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def range_catalog(patterns: Path, lo: float, hi: float, folder: Path) -> Path:
+    """The catalog with every symbol's scales replaced by the range [lo, hi]
+    (symbol paths made absolute, so the copy can live anywhere)."""
+    import yaml
+
+    data = yaml.safe_load(patterns.read_text())
+    for p in data["patterns"]:
+        if "symbol" in p:
+            p["symbol"] = str((patterns.parent / p["symbol"]).resolve())
+            p["scales"] = [lo, hi]
+    out = folder / f"{patterns.stem}-range.yaml"
+    out.write_text(yaml.safe_dump(data, sort_keys=False))
+    return out
+
+
+def confusion(hits, truth, *, iou: float = 0.3, grow: float = 2.0):
+    """Truth label x detected label, matching by place only (one-to-one, best IoU first)."""
+    import pandas as pd
+
+    from locator.geometry import Box
+
+    hb = [Box(*r) for r in hits[["x0", "y0", "x1", "y1"]].itertuples(index=False, name=None)]
+    tb = [Box(*r) for r in truth[["x0", "y0", "x1", "y1"]].itertuples(index=False, name=None)]
+    pairs = []
+    for i, (hp, h) in enumerate(zip(hits["page"], hb)):
+        for j, (tp, t) in enumerate(zip(truth["page"], tb)):
+            if hp != tp:
+                continue
+            v = h.iou(t)
+            if v >= iou or t.grow(grow).contains_point(*h.center):
+                pairs.append((v, i, j))
+    pairs.sort(reverse=True)
+    h_used, t_used, rows = set(), set(), []
+    for _, i, j in pairs:
+        if i in h_used or j in t_used:
+            continue
+        h_used.add(i)
+        t_used.add(j)
+        rows.append((truth["label"].iloc[j], hits["label"].iloc[i]))
+    rows += [(truth["label"].iloc[j], "(missed)") for j in range(len(truth)) if j not in t_used]
+    rows += [("(none)", hits["label"].iloc[i]) for i in range(len(hits)) if i not in h_used]
+    df = pd.DataFrame(rows, columns=["truth", "detected"])
+    return pd.crosstab(df["truth"], df["detected"])
+
+
+def box_errors(ev) -> dict:
+    """How far matched boxes are from the truth: worst edge and centre offsets (points)."""
+    m = ev.matches
+    if not len(m):
+        return {"max_edge_pt": float("nan"), "median_edge_pt": float("nan"),
+                "max_centre_pt": float("nan")}
+    edge = m[[f"hit_{c}" for c in ("x0", "y0", "x1", "y1")]].to_numpy() - \
+        m[[f"truth_{c}" for c in ("x0", "y0", "x1", "y1")]].to_numpy()
+    worst = abs(edge).max(axis=1)
+    return {"max_edge_pt": float(worst.max()), "median_edge_pt": float(sorted(worst)[len(worst) // 2]),
+            "max_centre_pt": float(m["offset"].max())}
+
+
+def run_once(doc: Path, patterns: Path, truth_path: Path, dpi: float, workers: int) -> dict:
+    from locator.catalog import load_catalog
+    from locator.evaluate import evaluate, load_table
+    from locator.export.table import hits_frame
+    from locator.pipeline import run
+    from locator.settings import Settings
+
+    cat = load_catalog(patterns)
+    settings = Settings(dpi=dpi, workers=workers, cache=False)
+    c0, w0 = cpu_seconds(), time.perf_counter()
+    res = run(doc, cat, settings)
+    wall, cpu = time.perf_counter() - w0, cpu_seconds() - c0
+    hits = hits_frame(res.hits)
+    truth = load_table(truth_path, role="truth")
+    ev = evaluate(hits, truth)
+    from locator.pipeline import _symbol_set
+
+    symset = _symbol_set(cat)
+    lv = symset.level(float(dpi))
+    return {"catalog": patterns, "wall": wall, "cpu": cpu, "tiles": res.report.tiles,
+            "tiles_read": res.report.tiles_read, "hits": hits, "ev": ev,
+            "confusion": confusion(hits, truth), "boxes": box_errors(ev),
+            "variants": (len(lv.coarse), sum(len(v) for v in lv.fine.values())),
+            "warnings": res.report.warnings}
+
+
+def ocr_seconds(doc: Path, dpi: float, workers: int) -> tuple[float, float, int]:
+    """Wall and CPU seconds of a plain Tesseract pass over the page's tiles (no cache)."""
+    from locator.pipeline import RunReport, read_document
+    from locator.settings import Settings
+
+    report = RunReport(file=str(doc))
+    c0, w0 = cpu_seconds(), time.perf_counter()
+    read_document(doc, Settings(dpi=dpi, workers=workers, cache=False, source="ocr"),
+                  report=report)
+    return time.perf_counter() - w0, cpu_seconds() - c0, report.tiles_read
+
+
+def report_text(name: str, r: dict) -> str:
+    ev = r["ev"]
+    pl = ev.per_label
+    n = max(1, r["tiles_read"])
+    lines = [
+        f"== {name}: {r['catalog']}",
+        f"{len(r['hits'])} hits, {ev.n_truth} truth: tp {ev.tp}, fp {ev.fp}, fn {ev.fn} | "
+        f"precision {ev.precision:.3f}  recall {ev.recall:.3f}",
+        f"time: {r['wall']:.1f} s wall, {r['cpu']:.1f} s CPU for {r['tiles_read']} tiles "
+        f"({r['cpu'] / n:.2f} s CPU per tile); variants: {r['variants'][0]} coarse, "
+        f"{r['variants'][1]} fine",
+        f"boxes: worst edge {r['boxes']['max_edge_pt']:.2f} pt, median worst edge "
+        f"{r['boxes']['median_edge_pt']:.2f} pt, worst centre offset "
+        f"{r['boxes']['max_centre_pt']:.2f} pt",
+        "", "per label:",
+        pl.to_string(index=False, float_format=lambda v: f"{v:.3f}"),
+        "", "confusion (rows: truth label, columns: detected label):",
+        r["confusion"].to_string(),
+    ]
+    for w in r["warnings"]:
+        lines.append(f"warning: {w}")
+    return "\n".join(lines)
+
+
+def meets_targets(r: dict) -> bool:
+    pl = r["ev"].per_label
+    return bool(len(pl)) and bool(((pl["precision"] >= TARGET) & (pl["recall"] >= TARGET)).all())
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--doc", type=Path, default=ROOT / "samples" / "symbols-a2-scan200.pdf")
+    p.add_argument("--truth", type=Path, default=ROOT / "samples" / "symbols-a2.truth.csv")
+    p.add_argument("--patterns", type=Path, default=ROOT / "patterns" / "symbols.yaml")
+    p.add_argument("--dpi", type=float, default=200)
+    p.add_argument("--range", default="0.7,2.2",
+                   help="scale range for the second run, LOW,HIGH ('' for none)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="processes (default 1: CPU per tile measured without contention)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="folder for hits CSVs and the confusion tables")
+    p.add_argument("--ocr-compare", action="store_true",
+                   help="also time a Tesseract pass over the same tiles")
+    p.add_argument("--check", action="store_true",
+                   help=f"exit 1 unless every label has precision and recall >= {TARGET}")
+    a = p.parse_args(argv)
+
+    runs = {"catalog as given": run_once(a.doc, a.patterns, a.truth, a.dpi, a.workers)}
+    with tempfile.TemporaryDirectory() as tmp:
+        if a.range:
+            lo, hi = (float(v) for v in a.range.split(","))
+            cat = range_catalog(a.patterns, lo, hi, Path(tmp))
+            runs[f"scales as a range [{lo:g}, {hi:g}]"] = run_once(a.doc, cat, a.truth, a.dpi,
+                                                                    a.workers)
+    print(f"document: {a.doc} at {a.dpi:g} dpi; truth: {a.truth}; workers: {a.workers}; "
+          f"{os.cpu_count()} cores\n")
+    for name, r in runs.items():
+        print(report_text(name, r))
+        print()
+    if a.ocr_compare:
+        wall, cpu, tiles = ocr_seconds(a.doc, a.dpi, a.workers)
+        print(f"== OCR for comparison: Tesseract over the same {tiles} tiles: {wall:.1f} s wall, "
+              f"{cpu:.1f} s CPU ({cpu / max(1, tiles):.2f} s CPU per tile)")
+    if a.out:
+        a.out.mkdir(parents=True, exist_ok=True)
+        for k, (name, r) in enumerate(runs.items()):
+            r["hits"].to_csv(a.out / f"hits-{k}.csv", index=False)
+            r["confusion"].to_csv(a.out / f"confusion-{k}.csv")
+            r["ev"].per_label.to_csv(a.out / f"per-label-{k}.csv", index=False)
+        print(f"wrote hits, per-label and confusion tables to {a.out}")
+    ok = all(meets_targets(r) for r in runs.values())
+    print(f"targets (every label precision and recall >= {TARGET}): "
+          f"{'met' if ok else 'NOT met'}")
+    return 0 if ok or not a.check else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
