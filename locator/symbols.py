@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 
 # Fine scale steps: neighbouring scales move the symbol's far edge by about this many pixels.
 FINE_STEP_PX = 1.5
+# Gaussian blur (pixels) of both the tile and the templates for the fine matching.
+FINE_BLUR = 0.6
 # Coarse pass: a symbol's longer side, in pixels of the shrunk tile (at least),
 # and the ratio between the scales it tries.
 COARSE_SIDE_PX = 10.0
@@ -278,9 +280,10 @@ def _affine_points(m: np.ndarray, pts: np.ndarray) -> np.ndarray:
 
 
 def make_variant(ex: Example, index: int, factor: float, scale: float,
-                 angle: float) -> Variant | None:
-    """The example resized by ``factor`` and turned ``angle`` degrees counter-clockwise,
-    with its mask (None when the result is too small to match)."""
+                 angle: float, blur: float = 0.0) -> Variant | None:
+    """The example resized by ``factor``, softened by a Gaussian of ``blur`` pixels
+    and turned ``angle`` degrees counter-clockwise, with its mask (None when the
+    result is too small to match)."""
     import cv2
 
     h0, w0 = ex.grey.shape
@@ -288,6 +291,8 @@ def make_variant(ex: Example, index: int, factor: float, scale: float,
     fx, fy = w / w0, h / h0
     interp = cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
     t = cv2.resize(ex.grey, (w, h), interpolation=interp)
+    if blur:
+        t = cv2.GaussianBlur(t, (0, 0), blur)
     sil = cv2.resize(ex.silhouette.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR) >= 0.5
     # The ink's pixel corners, scaled (pixel-edge coordinates: x_out = x_in * fx).
     ys, xs = np.nonzero(ex.ink)
@@ -399,8 +404,19 @@ def _peaks(r: np.ndarray, thr: float, size: tuple[int, int]) -> list[tuple[float
     top = r[ys, xs] >= local[ys, xs]
     ys, xs = ys[top], xs[top]
     scores = r[ys, xs]
-    order = np.argsort(-scores)[:MAX_PEAKS]
-    return [(float(scores[i]), int(xs[i]), int(ys[i])) for i in order]
+    # A flat ridge (a clean line under a line-like template) is all maxima:
+    # one per k x k cell is enough.
+    out: list[tuple[float, int, int]] = []
+    cells: set[tuple[int, int]] = set()
+    for i in np.argsort(-scores, kind="stable"):
+        cell = (int(xs[i]) // k, int(ys[i]) // k)
+        if cell in cells:
+            continue
+        cells.add(cell)
+        out.append((float(scores[i]), int(xs[i]), int(ys[i])))
+        if len(out) == MAX_PEAKS:
+            break
+    return out
 
 
 class _Grid:
@@ -500,7 +516,7 @@ class _Level:
             self.coarse_ratio[i] = max([b / a for a, b in zip(coarse_scales, coarse_scales[1:])],
                                        default=1.0)
             for angle in dict.fromkeys(spec.rotations):
-                vs = [make_variant(ex, i, base * s, s, angle) for s in fine_scales]
+                vs = [make_variant(ex, i, base * s, s, angle, FINE_BLUR) for s in fine_scales]
                 self.fine[(i, angle)] = [v for v in vs if v is not None]
                 for s in coarse_scales:
                     v = coarse_variant(ex, i, base * s, s, angle, _shrink_for(side * s))
@@ -513,12 +529,15 @@ class _Level:
         img = img if img.dtype == np.float32 else img.astype(np.float32)
         H, W = img.shape
         specs = self.set.specs
+        # Both sides of the fine matching are softened a little: crisp thin
+        # lines at another sub-pixel phase than the example's still correlate.
+        sharp, img = img, (cv2.GaussianBlur(img, (0, 0), FINE_BLUR) if FINE_BLUR else img)
         # 1. coarse: candidate places, on the tile's ink coverage (0 paper .. 1 ink),
         #    shrunk for each variant so that its symbol is about COARSE_SIDE_PX long
-        sample = img[::4, ::4]
+        sample = sharp[::4, ::4]
         paper = float(np.median(sample))
         dark = float(np.percentile(sample, 0.2))
-        cover_full = np.clip((paper - img) / max(40.0, paper - dark), 0.0, 1.0)
+        cover_full = np.clip((paper - sharp) / max(40.0, paper - dark), 0.0, 1.0)
         covers: dict[float, tuple[np.ndarray, float, float]] = {}
         peaks: list[tuple[float, Box, Variant]] = []
         for v in self.coarse:
@@ -552,14 +571,24 @@ class _Level:
                 grid.add(len(leaders), p[1])
                 leaders.append(p[1])
                 groups.append([p])
-            elif p[0] >= groups[k][0][0] - CONTEND:
+            else:
                 groups[k].append(p)
         dets: list[Detection] = []
         for group in groups:
+            # The contenders are the symbols and rotations whose best peak comes
+            # near the place's best; every peak of theirs there is a seed (the
+            # coarse score is not normalised for ink weight, so a smaller scale
+            # on a heavier-drawn symbol may outscore the right one).
+            best = group[0][0]
             by_kind: dict[tuple[int, float], list[tuple[float, Box, float]]] = {}
-            for _, box, v in group:
-                by_kind.setdefault((v.index, v.angle), []).append((v.scale, box, v.shrink))
+            top: dict[tuple[int, float], float] = {}
+            for score, box, v in group:
+                kind = (v.index, v.angle)
+                by_kind.setdefault(kind, []).append((v.scale, box, v.shrink))
+                top.setdefault(kind, score)
             for kind, seeds in by_kind.items():
+                if top[kind] < best - CONTEND:
+                    continue
                 d = self._refine(img, kind, seeds)
                 if d is not None:
                     dets.append(d)
