@@ -3,7 +3,7 @@
     python -m bench.bench_symbols [--doc samples/symbols-a2-scan200.pdf]
         [--truth samples/symbols-a2.truth.csv] [--patterns patterns/symbols.yaml]
         [--dpi 200] [--range 0.7,2.2] [--workers 1] [--out bench-out/symbols]
-        [--ocr-compare] [--check]
+        [--ocr-compare] [--check] [--plain-doc samples/drawing-a2-scan200.pdf]
 
 Runs ``locator.pipeline.run`` on the symbols sheet twice: with the catalog as
 given (``scales`` a list: the sheet's four sizes), and with every entry's
@@ -20,6 +20,10 @@ up off the diagonal; ``(missed)`` is a truth row nothing was found at,
 ``--ocr-compare`` also times a Tesseract pass over the same tiles (no
 catalog needed), to put the symbol pass's time per tile next to OCR's.
 ``--check`` exits 1 unless every label reaches precision and recall >= 0.95.
+``--plain-doc`` runs the symbol pass (catalog as given) on a document with
+no symbols of the catalog's kinds -- the sample P&ID scan by default -- for
+its time per tile on ordinary drawing content and its false alarms (every
+hit there is one); with ``--ocr-compare`` OCR is timed there too.
 """
 
 from __future__ import annotations
@@ -142,6 +146,21 @@ def ocr_seconds(doc: Path, dpi: float, workers: int) -> tuple[float, float, int]
     return time.perf_counter() - w0, cpu_seconds() - c0, report.tiles_read
 
 
+def plain_doc(doc: Path, patterns: Path, dpi: float, workers: int) -> dict:
+    """The symbol pass alone on a document without the catalog's symbols."""
+    from locator.catalog import load_catalog
+    from locator.pipeline import RunReport, _symbol_set, read_symbols
+    from locator.settings import Settings
+
+    symset = _symbol_set(load_catalog(patterns))
+    report = RunReport(file=str(doc))
+    c0, w0 = cpu_seconds(), time.perf_counter()
+    hits = read_symbols(doc, symset, Settings(dpi=dpi, workers=workers, cache=False),
+                        report=report, count_tiles=True)
+    return {"wall": time.perf_counter() - w0, "cpu": cpu_seconds() - c0,
+            "tiles": report.tiles_read, "hits": hits}
+
+
 def report_text(name: str, r: dict) -> str:
     ev = r["ev"]
     pl = ev.per_label
@@ -185,6 +204,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="folder for hits CSVs and the confusion tables")
     p.add_argument("--ocr-compare", action="store_true",
                    help="also time a Tesseract pass over the same tiles")
+    p.add_argument("--plain-doc", type=Path, default=None,
+                   help="also time the symbol pass on this document without symbols "
+                        "(every hit there is a false alarm)")
     p.add_argument("--check", action="store_true",
                    help=f"exit 1 unless every label has precision and recall >= {TARGET}")
     a = p.parse_args(argv)
@@ -203,8 +225,20 @@ def main(argv: list[str] | None = None) -> int:
         print()
     if a.ocr_compare:
         wall, cpu, tiles = ocr_seconds(a.doc, a.dpi, a.workers)
-        print(f"== OCR for comparison: Tesseract over the same {tiles} tiles: {wall:.1f} s wall, "
-              f"{cpu:.1f} s CPU ({cpu / max(1, tiles):.2f} s CPU per tile)")
+        print(f"== OCR for comparison: Tesseract on the same page ({tiles} tiles read): "
+              f"{wall:.1f} s wall, {cpu:.1f} s CPU")
+    if a.plain_doc:
+        r = plain_doc(a.plain_doc, a.patterns, a.dpi, a.workers)
+        print(f"\n== symbol pass on {a.plain_doc} (no symbols drawn): {r['wall']:.1f} s wall, "
+              f"{r['cpu']:.1f} s CPU for {r['tiles']} tiles ({r['cpu'] / max(1, r['tiles']):.2f} s "
+              f"CPU per tile); {len(r['hits'])} hits (false alarms)")
+        for h in r["hits"][:10]:
+            print(f"  {h.pattern_id} {h.score:.1f} page {h.page} ({h.box.x0:.1f}, {h.box.y0:.1f}, "
+                  f"{h.box.x1:.1f}, {h.box.y1:.1f})")
+        if a.ocr_compare:
+            wall, cpu, tiles = ocr_seconds(a.plain_doc, a.dpi, a.workers)
+            print(f"== OCR for comparison: Tesseract on {a.plain_doc} ({tiles} tiles read): "
+                  f"{wall:.1f} s wall, {cpu:.1f} s CPU")
     if a.out:
         a.out.mkdir(parents=True, exist_ok=True)
         for k, (name, r) in enumerate(runs.items()):

@@ -1,34 +1,44 @@
 """Small symbols found by example: masked template matching over scales and rotations, and NMS.
 
 A catalog ``symbol:`` entry names a cropped example image (a PNG whose dpi
-metadata says at what resolution it was cropped, as ``locate crop`` writes it).
+metadata says at what resolution it was cropped, as ``locate crop`` writes it;
+without it the example is taken pixel for pixel at the render DPI).
 :class:`SymbolSet` turns the entries into template *variants* for one render
-DPI -- every scale x rotation, each with a mask that covers the symbol's filled
-silhouette plus a thin ring of paper around it -- and :meth:`SymbolSet.find`
-finds them in one tile image:
+DPI -- every scale x rotation, each with a mask that covers the symbol's
+silhouette (its ink with enclosed paper filled) plus a ring of paper around
+it -- and :meth:`SymbolSet.find` finds them in one tile image:
 
-1. **coarse**: the tile is shrunk so the smallest symbol is about
-   :data:`COARSE_SIDE_PX` pixels long, and every coarse variant (a few scales
-   per rotation) is matched over it once with OpenCV's normalised correlation
-   (``TM_CCOEFF_NORMED``, template pixels outside the mask made neutral). Local
-   maxima above a low threshold are candidate places.
+1. **coarse**: for each variant the tile's ink coverage (0 paper .. 1 ink) is
+   shrunk so the symbol is about :data:`COARSE_SIDE_PX` pixels long (one
+   shrunk copy per power of sqrt 2, shared), and correlated with the
+   variant's zero-mean coverage (``TM_CCORR``, the cheapest), ink where the
+   symbol has paper weighing :data:`COARSE_PAPER_WEIGHT` times. Scales are
+   :data:`COARSE_RATIO` apart. Local maxima above ``min_score`` less
+   :data:`COARSE_SLACK` are peaks; overlapping peaks of any symbol make one
+   *place*.
 2. **fine**: at each place, the *contenders* -- every symbol and rotation whose
-   coarse score there is within :data:`CONTEND` of the best -- are matched
-   again at full resolution, in a small window, with the mask (masked
-   ``TM_CCOEFF_NORMED``) and finer scale steps. The mask holds the inside of
-   the symbol, so a filled triangle and an empty one disagree over their whole
-   interior, not just along the outline.
-3. **competition**: detections of any symbols that lie on one place (the
-   intersection covers :data:`SAME_PLACE_IOS` of the smaller box) are one
-   detection: the best score wins. A filled triangle's template scores well
-   on an empty triangle's outline, but the empty triangle's scores better
-   there, so the filled one is dropped.
+   best peak there is within :data:`CONTEND` of the place's best -- are
+   matched again at full resolution in a small window around their peaks:
+   every fine scale near a peak's scale is placed by plain correlation
+   (``TM_CCOEFF_NORMED`` with the pixels outside the mask made neutral),
+   the search moving on while the best sits at an end, and the best few are
+   scored with masked ``TM_CCOEFF_NORMED``. The mask holds the inside of the
+   symbol, so a filled triangle and an empty one disagree over their whole
+   interior, not just along the outline. Tile and templates are softened by
+   :data:`FINE_BLUR` so crisp thin lines at another sub-pixel phase than the
+   example's still correlate.
+3. **competition**: detections of any symbols on one place (the intersection
+   covers :data:`SAME_PLACE_IOS` of the smaller box) are one detection: the
+   best score wins. A filled triangle's template scores well on an empty
+   triangle's outline, but the empty triangle's scores better there, so the
+   filled one is dropped; an arrow's head is not also a triangle.
 
-Scores are the correlation x 100 (0-100). Everything in this module is in the
-tile image's pixels except :func:`nms`, which works in whatever space its boxes
-are (the pipeline runs it again per page, in page points, so a symbol seen by
-two overlapping tiles is one hit). ``angle`` is the template's rotation in
-degrees counter-clockwise, as for text.
+Scores are the masked correlation x 100 (0-100). Everything in this module is
+in the tile image's pixels except :func:`nms`, which works in whatever space
+its boxes are (the pipeline runs it again per page, in page points, so a
+symbol seen by two overlapping tiles is one hit), and :func:`crop`, which cuts
+an example out of a document by a box in page points. ``angle`` is the
+template's rotation in degrees counter-clockwise, as for text.
 """
 
 from __future__ import annotations
@@ -55,15 +65,14 @@ FINE_BLUR = 0.6
 # and the ratio between the scales it tries.
 COARSE_SIDE_PX = 10.0
 COARSE_RATIO = 1.15
-# Both sides of the coarse correlation are blurred this much (coarse pixels):
-# thin outlines then still meet when the scale is a step off.
-COARSE_BLUR = 0.0
+# Ink where the symbol has paper counts this much more against a place than
+# missing ink: a line or a word through the window is not a symbol.
 COARSE_PAPER_WEIGHT = 2.0
 MAX_SHRINK = 8.0
 # A coarse maximum this far below a symbol's min_score (0-1) still makes a place.
 COARSE_SLACK = 0.35
 COARSE_FLOOR = 0.30
-# Variants scoring within this of the best at a place are refined at full resolution.
+# Symbols and rotations whose best peak comes within this of a place's best are refined.
 CONTEND = 0.20
 # Fine scales (the best by plain correlation) scored with the mask, per contender;
 # none when the best plain correlation is this far below the symbol's min_score.
@@ -350,21 +359,17 @@ def coarse_variant(ex: Example, index: int, factor: float, scale: float,
     """A variant for the coarse pass: a zero-mean ink-coverage template.
 
     The coarse pass correlates it (plain ``TM_CCORR``, the cheapest) with the
-    tile's ink coverage (0 paper .. 1 ink); ``norm`` is what a perfect match
-    gives, so response / norm is 1 there, 0 on blank paper or solid ink.
+    tile's ink coverage (0 paper .. 1 ink), shrunk by ``shrink``; ``norm`` is
+    what a perfect match gives, so response / norm is 1 there and 0 on blank
+    paper. It is not normalised for the image: heavier ink than the
+    example's can score above 1.
     """
-    import cv2
-
     v = make_variant(ex, index, factor / shrink, scale, angle)
     if v is None:
         return None
     cover = np.clip((ex.paper - v.templ) / max(40.0, ex.paper - ex.ink_level), 0.0, 1.0)
-    if COARSE_BLUR:
-        cover = cv2.GaussianBlur(cover, (0, 0), COARSE_BLUR)
     inside = v.mask > 0
     t = np.where(inside, cover - float(cover[inside].mean()), 0.0)
-    # Ink where the symbol has paper counts more against a place than missing
-    # ink: a line or a word through the window is not a symbol.
     t = np.where(t < 0, t * COARSE_PAPER_WEIGHT, t).astype(np.float32)
     norm = float((cover * t).sum())
     if norm <= 1e-6:
@@ -442,8 +447,9 @@ class _Grid:
 class SymbolSet:
     """The symbols of a catalog, ready to find in tile images at any DPI.
 
-    Examples are read once; the variants for a DPI are built on first use
-    and kept. Picklable before first use (worker processes build their own).
+    Examples are read (and checked) once; the variants for a DPI are built
+    on first use and kept. Pickles without its variants: worker processes
+    build their own.
     """
 
     def __init__(self, specs: Sequence[SymbolSpec]) -> None:
@@ -463,6 +469,7 @@ class SymbolSet:
         self._levels = {}
 
     def level(self, dpi: float) -> _Level:
+        """The variants for tiles rendered at ``dpi`` (built on first use)."""
         lv = self._levels.get(dpi)
         if lv is None:
             lv = self._levels[dpi] = _Level(self, dpi)
@@ -479,6 +486,7 @@ class SymbolSet:
         return self.level(dpi).find(img)
 
     def passes(self, d: Detection) -> bool:
+        """Whether ``d`` reaches its symbol's ``min_score``."""
         return d.score >= self.specs[d.index].min_score
 
 
@@ -502,6 +510,7 @@ class _Level:
     def __init__(self, symset: SymbolSet, dpi: float) -> None:
         self.set = symset
         self.dpi = dpi
+        self.stats: dict[str, int] = {}  # of the last find: peaks, places, refined
         self.coarse: list[Variant] = []
         self.fine: dict[tuple[int, float], list[Variant]] = {}  # (symbol, angle) -> by scale
         self.coarse_ratio: dict[int, float] = {}  # symbol -> ratio between its coarse scales
@@ -545,8 +554,6 @@ class _Level:
                 cw, ch = max(1, round(W / v.shrink)), max(1, round(H / v.shrink))
                 small = cover_full if (cw, ch) == (W, H) else cv2.resize(
                     cover_full, (cw, ch), interpolation=cv2.INTER_AREA)
-                if COARSE_BLUR:
-                    small = cv2.GaussianBlur(small, (0, 0), COARSE_BLUR)
                 covers[v.shrink] = (small, W / cw, H / ch)
             cover, sx, sy = covers[v.shrink]
             if cover.shape[0] < v.templ.shape[0] or cover.shape[1] < v.templ.shape[1]:
@@ -645,6 +652,7 @@ class _Level:
               if any(sd[0] / step <= v.scale <= sd[0] * step for sd in seeds)]
         if not js:
             js = [min(range(len(vs)), key=lambda i: abs(math.log(vs[i].scale / seeds[0][0])))]
+        floor = specs_floor(self.set.specs[kind[0]]) - PLAIN_SLACK
         # Every other scale of the bracket, then the neighbours of the best;
         # while the best sits at an end of what was tried, go further (a seed
         # may be missing: its peak went to a neighbouring place).
@@ -657,7 +665,7 @@ class _Level:
                     break
             else:
                 break
-        if plain(top) < specs_floor(self.set.specs[kind[0]]) - PLAIN_SLACK:
+        if plain(top) < floor:
             return None  # far from a match: skip the masked scoring
         placed = sorted(((tried[j], j) for j in tried if tried[j] is not None),
                         key=lambda pj: -pj[0][0])
