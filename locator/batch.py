@@ -47,13 +47,19 @@ def page_count(path: str | Path, password: str | None = None) -> int:
         return doc.page_count
 
 
-def read_page_task(path: str, page: int, settings: Settings) -> tuple[list[Word], list[str]]:
-    """One task: the merged words of one page, and the run's warnings. Runs anywhere."""
-    from locator.pipeline import RunReport, read_document
+def read_page_task(path: str, page: int, settings: Settings,
+                   catalog=None) -> tuple[list[Word], list[Hit], list[str]]:
+    """One task: one page's merged words, its symbol hits (when ``catalog`` has
+    symbol entries), and the run's warnings. Runs anywhere."""
+    from locator.pipeline import RunReport, _symbol_set, read_document, read_symbols
 
     report = RunReport(file=path)
-    words = read_document(path, replace(settings, pages=str(page), workers=1), report=report)
-    return words, report.warnings
+    one = replace(settings, pages=str(page), workers=1)
+    text = catalog is None or any(p.kind != "symbol" for p in catalog.patterns)
+    words = read_document(path, one, report=report) if text else []
+    symbols = _symbol_set(catalog) if catalog is not None else None
+    symbol_hits = read_symbols(path, symbols, one, report=report) if symbols else []
+    return words, symbol_hits, report.warnings
 
 
 def run_batch(files: list[Path], catalog, settings: Settings, *, scheduler: str | None = None,
@@ -71,12 +77,14 @@ def run_batch(files: list[Path], catalog, settings: Settings, *, scheduler: str 
             continue
         tasks += [(str(f), p) for p in range(1, n + 1)]
     words: dict[str, list[Word]] = {str(f): [] for f in files if str(f) not in result.failures}
-    for (path, page), outcome in _execute(tasks, settings, scheduler):
+    symbol_hits: dict[str, list[Hit]] = {p: [] for p in words}
+    for (path, page), outcome in _execute(tasks, settings, scheduler, catalog):
         if isinstance(outcome, BaseException):
             result.failures.setdefault(path, f"page {page}: {outcome}")
         else:
-            page_words, warns = outcome
+            page_words, page_symbols, warns = outcome
             words[path].extend(page_words)
+            symbol_hits[path].extend(page_symbols)
             result.warnings += [f"{path}: {w}" for w in warns]
             result.pages += 1
         if on_page is not None:
@@ -84,17 +92,18 @@ def run_batch(files: list[Path], catalog, settings: Settings, *, scheduler: str 
     for path, ws in words.items():
         if path in result.failures:
             continue
-        hits = [replace(h, file=path)
-                for h in match(sorted(ws, key=lambda w: (w.page, w.box.y0, w.box.x0)), catalog)]
+        ordered = sorted(ws, key=lambda w: (w.page, w.box.y0, w.box.x0))
+        hits = [replace(h, file=path) for h in
+                match(ordered, catalog, references=symbol_hits[path]) + symbol_hits[path]]
         result.hits[path] = hits
         result.missing[path] = [p.id for p in missing(catalog, hits)]
     return result
 
 
-def _execute(tasks, settings: Settings, scheduler: str | None):
-    """Yield ((path, page), words-and-warnings or the exception) as tasks finish."""
+def _execute(tasks, settings: Settings, scheduler: str | None, catalog=None):
+    """Yield ((path, page), the task's result or its exception) as tasks finish."""
     if scheduler:
-        yield from _execute_dask(tasks, settings, scheduler)
+        yield from _execute_dask(tasks, settings, scheduler, catalog)
         return
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -102,11 +111,11 @@ def _execute(tasks, settings: Settings, scheduler: str | None):
     workers = min(settings.worker_count, max(1, len(tasks)))
     if workers <= 1:
         for t in tasks:
-            yield t, _safe(read_page_task, *t, settings)
+            yield t, _safe(read_page_task, *t, settings, catalog)
         return
     method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
     with ProcessPoolExecutor(workers, mp_context=mp.get_context(method)) as ex:
-        futs = {ex.submit(_safe, read_page_task, *t, settings): t for t in tasks}
+        futs = {ex.submit(_safe, read_page_task, *t, settings, catalog): t for t in tasks}
         for f in as_completed(futs):
             yield futs[f], f.result()
 
@@ -118,7 +127,7 @@ def _safe(fn, *args):
         return e
 
 
-def _execute_dask(tasks, settings: Settings, scheduler: str):
+def _execute_dask(tasks, settings: Settings, scheduler: str, catalog=None):
     try:
         from dask.distributed import Client, as_completed
     except ImportError as e:
@@ -132,7 +141,7 @@ def _execute_dask(tasks, settings: Settings, scheduler: str):
     try:
         futs = {}
         for path, page in tasks:
-            f = client.submit(_safe, read_page_task, path, page, settings, pure=False)
+            f = client.submit(_safe, read_page_task, path, page, settings, catalog, pure=False)
             futs[f] = (path, page)
         for f in as_completed(list(futs)):
             yield futs[f], f.result()

@@ -614,15 +614,19 @@ def _as_catalog(catalog) -> Catalog:
     return catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
 
 
-def match_words(words: list[Word], catalog: Catalog, report: RunReport) -> list[Hit]:
-    """Match, turning the matcher's warnings (a regex over its time limit) into report lines."""
+def match_words(words: list[Word], catalog: Catalog, report: RunReport, *,
+                references: list[Hit] = ()) -> list[Hit]:
+    """Match, turning the matcher's warnings (a regex over its time limit) into report lines.
+
+    ``references`` are other hits (symbols) that ``near:`` conditions may refer to.
+    """
     import warnings
 
     from locator.match import match
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        hits = match(words, catalog)
+        hits = match(words, catalog, references=references)
     report.warnings += [str(w.message) for w in caught]
     return hits
 
@@ -645,10 +649,11 @@ def run(path: str | Path, catalog, settings: Settings | None = None, *,
     report = RunReport(file=str(path), settings=settings)
     words = (read_document(path, settings, engines=engines, progress=progress, report=report)
              if text else [])
-    hits = match_words(words, cat, report) if text else []
-    if symbols:
-        hits += read_symbols(path, symbols, settings, progress=progress, report=report,
-                             count_tiles=not text)
+    symbol_hits = (read_symbols(path, symbols, settings, progress=progress, report=report,
+                                count_tiles=not text) if symbols else [])
+    # Symbols first: a text pattern may only count `near` a symbol's hit.
+    hits = (match_words(words, cat, report, references=symbol_hits) if text else [])
+    hits += symbol_hits
     hits = [replace(h, file=str(path)) for h in hits]
     report.hits = len(hits)
     report.missing = [p.id for p in missing(cat, hits)]

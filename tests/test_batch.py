@@ -85,3 +85,20 @@ def test_empty_folder_is_an_input_error(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(InputFileError):
         collect(tmp_path / "empty")
+
+
+def test_batch_finds_symbols_too(tmp_path):
+    """A catalog with symbol entries: batch reports symbol hits like locate does."""
+    import shutil
+
+    from locator.pipeline import run
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy("samples/symbols-a2.pdf", docs / "symbols.pdf")
+    cat = load_catalog("patterns/symbols.yaml")
+    s = Settings(dpi=200, cache=False, workers=1)
+    res = run_batch(collect(docs), cat, s)
+    batch_ids = sorted(h.pattern_id for h in res.hits[str(docs / "symbols.pdf")])
+    single_ids = sorted(h.pattern_id for h in run(docs / "symbols.pdf", cat, s).hits)
+    assert batch_ids == single_ids and len(batch_ids) == 64
