@@ -229,6 +229,12 @@ def _miss_cause(code: str, angle, near: list) -> str:
     joined = "".join(texts)
     if c in joined or c.replace(" ", "") in joined.replace(" ", ""):
         return "read split into pieces"
+    parts = c.split()
+    if len(parts) > 1 and any(p in texts for p in parts):
+        others = [normalize_code(w.text) for w in near if int(w.angle) % 360 != want]
+        if any(p in others for p in parts) or len(others) > 0:
+            return "multi-word code: a part read only in another direction"
+        return "multi-word code: a part misread or not read"
     return "misread"
 
 
@@ -393,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=None, help="seconds per run")
     ap.add_argument("--set", dest="sets", action="append", default=[],
                     metavar="NAME=VALUE", help="fix another setting for every run (repeatable), "
-                                               "e.g. --set ocr_dpi=300 (see locate tune --set)")
+                                               "e.g. --set glyph_px=40 (see locate tune --set)")
     ap.add_argument("--keep-ties", action="store_true",
                     help="score the hits as they are, a code reported by two patterns at one "
                          "place counting as a false hit (default: collapse such ties)")
