@@ -164,7 +164,8 @@ def bench(docs: list[Doc], out: Path, *, tile: int, overlap: int, rotations: tup
             if o.ok:
                 row.update(tp=o.tp, fp=o.fp, fn=o.fn, precision=o.precision, recall=o.recall,
                            f1=o.f1, seconds=o.seconds, peak_mb=o.peak_mb, tiles=o.tiles,
-                           ties=ties)
+                           ties=ties, warnings=len(o.warnings),
+                           first_warning=o.warnings[0] if o.warnings else "")
                 if ties:
                     row.update(precision_raw=raw[0], fp_raw=raw[1])
                 write_report(o.evaluation, out / "reports" / f"{slug}.xlsx")
@@ -181,7 +182,9 @@ def bench(docs: list[Doc], out: Path, *, tile: int, overlap: int, rotations: tup
                     row["target"] = f"P>={tp_:.2f} R>={tr:.2f}"
                     row["met"] = bool(o.precision >= tp_ and o.recall >= tr)
                 print(f"    P {o.precision:.3f} R {o.recall:.3f} F1 {o.f1:.3f} "
-                      f"{o.seconds:.1f} s {o.peak_mb:.0f} MiB", file=sys.stderr, flush=True)
+                      f"{o.seconds:.1f} s {o.peak_mb:.0f} MiB"
+                      + (f", {len(o.warnings)} warning(s): {o.warnings[0]}" if o.warnings else ""),
+                      file=sys.stderr, flush=True)
             else:
                 print(f"    failed: {o.error}", file=sys.stderr, flush=True)
             rows.append(row)
@@ -351,6 +354,9 @@ def markdown(rows: list[dict]) -> str:
                      f"{r['rotations']} | {r['tp']} | {r['fp']} | {r['fn']} | "
                      f"{r['precision']:.3f} | {r['recall']:.3f} | "
                      f"{r['f1']:.3f} | {r['seconds']:.1f} | {r['peak_mb']:.0f} | {target} |")
+        if r.get("warnings"):
+            notes.append(f"- {r['document']}, {r['run']}: **{r['warnings']} warning(s)** -- words "
+                         f"missing where a tile failed; the first: {r['first_warning']}")
         if r.get("ties"):
             notes.append(f"- {r['document']}, {r['run']}: {r['ties']} hit(s) dropped as exact "
                          f"ties of another pattern at the same place (P with them counted as "
