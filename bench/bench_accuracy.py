@@ -164,7 +164,8 @@ def bench(docs: list[Doc], out: Path, *, tile: int, overlap: int, rotations: tup
             if o.ok:
                 row.update(tp=o.tp, fp=o.fp, fn=o.fn, precision=o.precision, recall=o.recall,
                            f1=o.f1, seconds=o.seconds, peak_mb=o.peak_mb, tiles=o.tiles,
-                           ties=ties)
+                           ties=ties, warnings=len(o.warnings),
+                           first_warning=o.warnings[0] if o.warnings else "")
                 if ties:
                     row.update(precision_raw=raw[0], fp_raw=raw[1])
                 write_report(o.evaluation, out / "reports" / f"{slug}.xlsx")
@@ -181,7 +182,9 @@ def bench(docs: list[Doc], out: Path, *, tile: int, overlap: int, rotations: tup
                     row["target"] = f"P>={tp_:.2f} R>={tr:.2f}"
                     row["met"] = bool(o.precision >= tp_ and o.recall >= tr)
                 print(f"    P {o.precision:.3f} R {o.recall:.3f} F1 {o.f1:.3f} "
-                      f"{o.seconds:.1f} s {o.peak_mb:.0f} MiB", file=sys.stderr, flush=True)
+                      f"{o.seconds:.1f} s {o.peak_mb:.0f} MiB"
+                      + (f", {len(o.warnings)} warning(s): {o.warnings[0]}" if o.warnings else ""),
+                      file=sys.stderr, flush=True)
             else:
                 print(f"    failed: {o.error}", file=sys.stderr, flush=True)
             rows.append(row)
@@ -229,6 +232,12 @@ def _miss_cause(code: str, angle, near: list) -> str:
     joined = "".join(texts)
     if c in joined or c.replace(" ", "") in joined.replace(" ", ""):
         return "read split into pieces"
+    parts = c.split()
+    if len(parts) > 1 and any(p in texts for p in parts):
+        others = [normalize_code(w.text) for w in near if int(w.angle) % 360 != want]
+        if any(p in others for p in parts) or len(others) > 0:
+            return "multi-word code: a part read only in another direction"
+        return "multi-word code: a part misread or not read"
     return "misread"
 
 
@@ -345,6 +354,9 @@ def markdown(rows: list[dict]) -> str:
                      f"{r['rotations']} | {r['tp']} | {r['fp']} | {r['fn']} | "
                      f"{r['precision']:.3f} | {r['recall']:.3f} | "
                      f"{r['f1']:.3f} | {r['seconds']:.1f} | {r['peak_mb']:.0f} | {target} |")
+        if r.get("warnings"):
+            notes.append(f"- {r['document']}, {r['run']}: **{r['warnings']} warning(s)** -- words "
+                         f"missing where a tile failed; the first: {r['first_warning']}")
         if r.get("ties"):
             notes.append(f"- {r['document']}, {r['run']}: {r['ties']} hit(s) dropped as exact "
                          f"ties of another pattern at the same place (P with them counted as "
@@ -393,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=None, help="seconds per run")
     ap.add_argument("--set", dest="sets", action="append", default=[],
                     metavar="NAME=VALUE", help="fix another setting for every run (repeatable), "
-                                               "e.g. --set ocr_dpi=300 (see locate tune --set)")
+                                               "e.g. --set glyph_px=40 (see locate tune --set)")
     ap.add_argument("--keep-ties", action="store_true",
                     help="score the hits as they are, a code reported by two patterns at one "
                          "place counting as a false hit (default: collapse such ties)")

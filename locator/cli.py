@@ -517,6 +517,9 @@ def tune_cmd(
     for i, o in enumerate(outcomes, 1):
         if not o.ok:
             out.print(f"#{i} failed: {o.error}", markup=False, soft_wrap=True)
+        elif o.warnings:  # failed tiles: the scores miss what those tiles hold
+            out.print(f"#{i}: {len(o.warnings)} warning(s), words are missing; the first: "
+                      f"{o.warnings[0]}", markup=False, soft_wrap=True)
     if output is not None:
         write_table(tn.outcomes_frame(outcomes, best), output, sheet="Tune")
         err.print(f"wrote the table to {output}")
