@@ -125,8 +125,12 @@ def read_tile(img: np.ndarray, tile: Tile, engines: list[Engine],
         if 0 in rot and settings.text_regions:
             items += [(r, 0, h) for r, h in zip(regs.horizontal, regs.horizontal_size)]
         if settings.rotated_regions:
+            # A vertical candidate may also be a column of short upright labels
+            # (pin names stacked A7/B7/A6): read it upright too; the most
+            # confident direction wins per crop.
+            both = vertical + ((0,) if 0 in rot and settings.text_regions else ())
             items += [(r, a, h) for r, h in zip(regs.vertical, regs.vertical_size)
-                      for a in vertical]
+                      for a in both]
     mosaic = None
     if items:
         mosaic = Mosaic(img, items, margin=round(pt_to_px(2, tile.dpi)),
@@ -135,37 +139,36 @@ def read_tile(img: np.ndarray, tile: Tile, engines: list[Engine],
         for angle in whole:
             for ow in read_image(engine, img, tile.dpi, angle):
                 add(engine, ow.box, ow.text, ow.conf, angle)
-        if mosaic is not None and mosaic.image is not None:
+        if mosaic is not None and mosaic.sheets:
             reader = getattr(engine, "read_block", None) or engine.read
-            for box, text, conf, angle in _best_direction(
-                    mosaic, reader(mosaic.image, dpi=tile.dpi * mosaic.scale)):
+            read = [(i, ow) for i, sheet in enumerate(mosaic.sheets)
+                    for ow in reader(sheet, dpi=tile.dpi * mosaic.scale)]
+            for box, text, conf, angle in _best_direction(mosaic, read):
                 add(engine, box, text, conf, angle)
     return out
 
 
 def _best_direction(mosaic: Mosaic, words) -> list:
-    """Words read in the mosaic, in tile pixels; one reading direction per vertical crop.
+    """Words read on the mosaic's sheets, in tile pixels; one direction per crop.
 
-    A vertical crop is read turned both ways; the wrong way round an engine
-    still reads some letters, confidently ("HV" upside down is "AH"). Per crop
-    the direction whose words carry more confident letters wins.
+    ``words`` are ``(sheet, OcrWord)``. A vertical candidate is read upright
+    and turned both ways; the wrong way round an engine still reads some
+    letters, confidently ("HV" upside down is "AH"). Per crop the direction
+    whose words carry the most confident letters wins.
     """
     per_slot: dict[int, list] = {}
-    for ow in words:
-        back = mosaic.to_tile(ow.box)
+    for sheet, ow in words:
+        back = mosaic.to_tile(ow.box, sheet)
         if back is not None:
             per_slot.setdefault(back[2], []).append((back[0], ow.text, ow.conf, back[1]))
     best: dict = {}
     for i, ws in per_slot.items():
-        s = mosaic.slots[i]
-        if s.angle == 0:
-            continue
+        crop = mosaic.slots[i].crop
         weight = sum(conf * len(text) for _b, text, conf, _a in ws)
-        if s.crop not in best or weight > best[s.crop][1]:
-            best[s.crop] = (i, weight)
+        if crop not in best or weight > best[crop][1]:
+            best[crop] = (i, weight)
     keep = {i for i, _w in best.values()}
-    return [w for i, ws in per_slot.items()
-            if mosaic.slots[i].angle == 0 or i in keep for w in ws]
+    return [w for i, ws in per_slot.items() if i in keep for w in ws]
 
 
 def _tile_dpi(doc: Document, page: int, settings: Settings) -> float:

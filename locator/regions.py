@@ -138,6 +138,7 @@ class _Slot:
     w: int  # the turned, scaled crop's size in the mosaic
     h: int
     scale: float  # how much the crop was enlarged
+    sheet: int = 0  # which of the mosaic's images holds it
 
 
 class Mosaic:
@@ -152,16 +153,16 @@ class Mosaic:
     """
 
     def __init__(self, img: np.ndarray, items: list[tuple], *, margin: int,
-                 gap: int, glyph_px: float = 36.0, max_scale: float = 4.0) -> None:
+                 gap: int, glyph_px: float = 36.0, max_scale: float = 4.0,
+                 max_height: int = 8000) -> None:
         import cv2
 
         H, W = img.shape[:2]
         self.slots: list[_Slot] = []
         pieces = []
         crops = [(it[0], it[1], it[2] if len(it) > 2 else None) for it in items]
-        y = gap
-        width = gap
         scales = []
+        prepared = []
         for r, angle, size in crops:
             # The text's height across its line: given, else the region's height
             # (its width when the text runs vertically). Enlarge it to ``glyph_px``.
@@ -175,31 +176,50 @@ class Mosaic:
             turned = np.rot90(img[y0:y1, x0:x1], k=-(angle // 90))
             if k != 1.0:
                 turned = cv2.resize(turned, None, fx=k, fy=k, interpolation=cv2.INTER_CUBIC)
-            th, tw = turned.shape[:2]
-            # One crop per row: an engine sizes text per line, and a small label
-            # beside a large one on a shared line is misread (measured).
-            self.slots.append(_Slot(Box(x0, y0, x1, y1), angle, gap, y, tw, th, k))
-            pieces.append(np.ascontiguousarray(turned))
+            prepared.append((Box(x0, y0, x1, y1), angle, k, np.ascontiguousarray(turned)))
             scales.append(k)
+        # One crop per row: an engine sizes text per line, and a small label
+        # beside a large one on a shared line is misread (measured). Rows go on
+        # sheets no taller than ``max_height``: Tesseract refuses images over
+        # 32767 px, and a dense schematic tile makes tens of thousands.
+        self.sheets: list[np.ndarray] = []
+        paper = int(np.median(img))
+        rows: list[tuple[_Slot, np.ndarray]] = []
+        y, width = gap, gap
+
+        def close_sheet() -> None:
+            sheet = np.full((y, width), paper, dtype=np.uint8)
+            for slot, piece in rows:
+                sheet[slot.y0:slot.y0 + slot.h, slot.x0:slot.x0 + slot.w] = piece
+            self.sheets.append(sheet)
+
+        for crop, angle, k, turned in prepared:
+            th, tw = turned.shape[:2]
+            if rows and y + th + gap > max_height:
+                close_sheet()
+                rows, y, width = [], gap, gap
+            slot = _Slot(crop, angle, gap, y, tw, th, k, len(self.sheets))
+            self.slots.append(slot)
+            rows.append((slot, turned))
             y += th + gap
             width = max(width, tw + 2 * gap)
-        if not self.slots:
-            self.image = None
-            self.scale = 1.0
-            return
-        self.scale = float(np.median(scales))  # what the engine is told the dpi grew by
-        self.image = np.full((y, width), int(np.median(img)), dtype=np.uint8)
-        for s, turned in zip(self.slots, pieces):
-            self.image[s.y0:s.y0 + s.h, s.x0:s.x0 + s.w] = turned
+        if rows:
+            close_sheet()
+        self.scale = float(np.median(scales)) if scales else 1.0  # for the engine's dpi
 
-    def to_tile(self, box: Box) -> tuple[Box, int, int] | None:
-        """A box read in the mosaic -> (box in tile pixels, text angle, slot index).
+    @property
+    def image(self) -> np.ndarray | None:
+        """The first sheet (most tiles need only one); None when nothing was cut out."""
+        return self.sheets[0] if self.sheets else None
+
+    def to_tile(self, box: Box, sheet: int = 0) -> tuple[Box, int, int] | None:
+        """A box read on ``sheet`` -> (box in tile pixels, text angle, slot index).
 
         None when the box's centre is on no slot (the paper between them).
         """
         cx, cy = (box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2
         for i, s in enumerate(self.slots):
-            if s.x0 <= cx <= s.x0 + s.w and s.y0 <= cy <= s.y0 + s.h:
+            if s.sheet == sheet and s.x0 <= cx <= s.x0 + s.w and s.y0 <= cy <= s.y0 + s.h:
                 k = s.scale
                 local = Box(max(0.0, (box.x0 - s.x0) / k), max(0.0, (box.y0 - s.y0) / k),
                             min(s.w / k, (box.x1 - s.x0) / k), min(s.h / k, (box.y1 - s.y0) / k))

@@ -90,3 +90,17 @@ def test_text_regions_split_upright_and_vertical(tmp_path):
     regs = text_regions(img, dpi)
     assert len(regs.vertical) == 1
     assert regs.horizontal and all(r.y1 < 90 * dpi / 72 for r in regs.horizontal)
+
+
+def test_mosaic_splits_into_sheets_below_the_height_limit():
+    img = np.full((3000, 400), 255, np.uint8)
+    marks = [Box(20, 10 + 25 * i, 120, 22 + 25 * i) for i in range(110)]
+    for b in marks:
+        img[int(b.y0) + 2:int(b.y1) - 2, int(b.x0) + 2:int(b.x1) - 2] = 0
+    m = Mosaic(img, [(b, 0) for b in marks], margin=2, gap=10, glyph_px=48, max_height=1000)
+    assert len(m.sheets) > 1 and all(s.shape[0] <= 1000 for s in m.sheets)
+    assert len(m.slots) == 110
+    for i, s in enumerate(m.slots):  # every slot maps back from its own sheet
+        cx, cy = s.x0 + s.w / 2, s.y0 + s.h / 2
+        back, _a, j = m.to_tile(Box(cx - 1, cy - 1, cx + 1, cy + 1), s.sheet)
+        assert j == i and s.crop.contains_point(*back.center)

@@ -61,10 +61,10 @@ class TesseractEngine:
         try:
             data = pt.image_to_data(image, lang=self.lang, config=config,
                                     output_type=pt.Output.DICT, timeout=self.timeout)
+        except pt.TesseractError as e:  # a RuntimeError too: catch it first
+            raise EngineError(f"tesseract failed: {e}") from e
         except RuntimeError as e:  # pytesseract's timeout
             raise EngineError(f"tesseract: timed out after {self.timeout} s") from e
-        except pt.TesseractError as e:
-            raise EngineError(f"tesseract failed: {e}") from e
         out = []
         for text, conf, x, y, w, h in zip(data["text"], data["conf"], data["left"],
                                           data["top"], data["width"], data["height"]):
