@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from locator.errors import InputFileError, LocatorError
-from locator.model import Hit, Word
+from locator.model import Hit, Word, in_file
 from locator.settings import Settings
 
 SUFFIXES = {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif"}
@@ -85,7 +85,7 @@ def run_batch(files: list[Path], catalog, settings: Settings, *, scheduler: str 
             page_words, page_symbols, warns = outcome
             words[path].extend(page_words)
             symbol_hits[path].extend(page_symbols)
-            result.warnings += [f"{path}: {w}" for w in warns]
+            result.warnings += [in_file(w, path) for w in warns]
             result.pages += 1
         if on_page is not None:
             on_page(path, page)
