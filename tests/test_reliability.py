@@ -353,7 +353,7 @@ def _locate(args, env):
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_ctrl_c_leaves_no_output_exits_130_and_the_rerun_resumes(tmp_path, workers):
-    pdf, _ = _pages(tmp_path, 8)
+    pdf, _ = _pages(tmp_path, 6)
     cat = write_catalog(tmp_path / "x.yaml", ["CODE-X"])
     cache = tmp_path / "cache"
     env = {**os.environ, "LOCATOR_FAKE_ENGINE": '{"delay": 0.25, "word": "CODE-X"}',
@@ -375,10 +375,72 @@ def test_ctrl_c_leaves_no_output_exits_130_and_the_rerun_resumes(tmp_path, worke
     assert list((tmp_path / "out").iterdir()) == []  # no output, no partial file
     assert not list(cache.rglob("*.part"))
     done = len(list(cache.rglob("*.json")))
-    assert 2 <= done < 8
+    assert 2 <= done < 6
     # the rerun reads only the pages not finished before the interrupt
     p = _locate(args, env)
     _, err = p.communicate(timeout=60)
     assert p.returncode == 0, err
     assert f"{done} page(s) from the OCR cache" in " ".join(err.split())
-    assert sorted(pd.read_csv(out)["page"]) == list(range(1, 9))
+    assert sorted(pd.read_csv(out)["page"]) == list(range(1, 7))
+
+
+# -- exit codes: the README's table, errors.py and what main() does agree ------------------
+
+
+def _readme_codes() -> dict[int, str]:
+    text = (ROOT / "README.md").read_text()
+    table = text.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|") for line in table.splitlines() if line.startswith("| ")]
+    return {int(r[1]): r[2].strip() for r in rows if r[1].strip().isdigit()}
+
+
+def _error_classes():
+    from locator import errors
+
+    return [c for c in vars(errors).values()
+            if isinstance(c, type) and issubclass(c, errors.LocatorError)
+            and c is not errors.LocatorError]
+
+
+def test_the_readme_lists_one_exit_code_per_kind_of_error():
+    from locator.errors import INTERNAL_ERROR_EXIT_CODE, INTERRUPTED_EXIT_CODE
+
+    codes = _readme_codes()
+    kinds = {c.exit_code: c for c in _error_classes()}
+    assert len(kinds) == len(_error_classes())  # no two kinds share a code
+    assert set(codes) == {0, INTERNAL_ERROR_EXIT_CODE, INTERRUPTED_EXIT_CODE} | set(kinds)
+    assert "internal" in codes[INTERNAL_ERROR_EXIT_CODE]
+    assert "interrupted" in codes[INTERRUPTED_EXIT_CODE]
+
+
+@pytest.mark.parametrize("raised,code", [(c("boom"), c.exit_code) for c in _error_classes()]
+                         + [(KeyboardInterrupt(), 130), (ValueError("bug"), 1)])
+def test_main_turns_each_kind_of_error_into_its_code_and_one_line(capsys, tmp_path,
+                                                                  monkeypatch, raised, code):
+    import locator.pipeline
+
+    pdf, cat = _pages(tmp_path, 1)
+
+    def fail(*a, **k):
+        raise raised
+
+    monkeypatch.setattr(locator.pipeline, "run", fail)
+    got, _, err = cli(capsys, pdf, "--patterns", cat, "-o", tmp_path / "h.csv")
+    assert got == code
+    [line] = err.strip().splitlines()
+    assert line.startswith("locate: ") and "Traceback" not in err
+    assert not (tmp_path / "h.csv").exists()
+
+
+def test_an_output_folder_that_cannot_be_written_is_exit_8(capsys, tmp_path, monkeypatch):
+    import tempfile
+
+    pdf, cat = _pages(tmp_path, 1)
+    steer(monkeypatch, word="CODE-1")
+
+    def full_disk(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "mkstemp", full_disk)
+    code, _, err = cli(capsys, pdf, "--patterns", cat, "-o", tmp_path / "h.csv", *CLI_FAST)
+    assert code == 8 and "No space left on device" in err
