@@ -444,3 +444,43 @@ def test_an_output_folder_that_cannot_be_written_is_exit_8(capsys, tmp_path, mon
     monkeypatch.setattr(tempfile, "mkstemp", full_disk)
     code, _, err = cli(capsys, pdf, "--patterns", cat, "-o", tmp_path / "h.csv", *CLI_FAST)
     assert code == 8 and "No space left on device" in err
+
+
+def test_batch_killed_worker_is_exit_7(capsys, tmp_path, monkeypatch):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    page_pdf(folder / "a.pdf", 2)
+    page_pdf(folder / "b.pdf", 2)
+    cat = write_catalog(tmp_path / "codes.yaml", ["CODE-X"])
+    steer(monkeypatch, fault="kill")
+    code, _, err = cli(capsys, "batch", folder, "--patterns", cat, "-o", tmp_path / "h.csv",
+                       "--engine", "envfake", "--dpi", "72", "--workers", "2", "--no-cache",
+                       "--source", "ocr", "-q")
+    assert code == 7 and "worker process died" in err
+    assert not (tmp_path / "h.csv").exists()
+
+
+def test_real_tesseract_gets_the_tile_timeout(tmp_path):
+    pdf, cat = _pages(tmp_path, 1)
+    s = Settings(dpi=100, rotations=(0,), source="ocr", workers=1, cache=False,
+                 tile_timeout=0.02)
+    r = run(pdf, cat, s)
+    [w] = r.report.warnings
+    assert "timed out after" in w and "(after one retry)" in w and w.page == 1
+
+
+def test_run_warnings_survive_pickling_and_name_their_file():
+    import pickle
+
+    from locator.model import RunWarning, in_file, warning_row
+
+    w = RunWarning("page 3 tile at (0, 0) px: boom", file="a.pdf", page=3, tile="0,0,9,9",
+                   message="boom")
+    back = pickle.loads(pickle.dumps(w))
+    assert back == w and (back.file, back.page, back.tile, back.message) == (
+        "a.pdf", 3, "0,0,9,9", "boom")
+    moved = in_file(w, "b.pdf")
+    assert moved == "b.pdf: page 3 tile at (0, 0) px: boom" and moved.file == "b.pdf"
+    assert warning_row("page 7: its MediaBox is empty", "c.pdf") == {
+        "file": "c.pdf", "page": 7, "tile": None, "message": "its MediaBox is empty"}
+    assert in_file("OCR cache not written", "d.pdf").page is None
