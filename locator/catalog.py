@@ -395,6 +395,11 @@ class _Walker:
                 value = self.constructor.construct_object(node)
             except yaml.YAMLError as e:
                 raise self.fail(node, f"cannot read value: {getattr(e, 'problem', e)}") from e
+            except Exception as e:  # PyYAML's constructors raise plain ValueError & co
+                if not _is_string_field(path):
+                    raise self.fail(node, f"cannot read value {node.value!r} as "
+                                          f"{node.tag.rsplit(':', 1)[-1]}: {e}") from e
+                value = node.value  # a code that looks like a bad date: 2001-13-45
             if (value is not None and not isinstance(value, str)
                     and isinstance(value, (int, float, bool)) and _is_string_field(path)):
                 value = node.value

@@ -213,3 +213,21 @@ def test_a_grid_within_a_region_covers_it_and_stays_on_the_page(w, h, rot, dpi, 
     px, py = cx0 + fx * (cx1 - cx0), cy0 + fy * (cy1 - cy0)
     assert any(t.rect_px[0] <= px <= t.rect_px[2] and t.rect_px[1] <= py <= t.rect_px[3]
                for t in tiles)
+
+
+# -- what the long fuzz run found (bench/README-fuzz.md) ------------------------------------
+
+
+@pytest.mark.parametrize("text", [
+    "\t!!timestamp",                          # atheris: AttributeError inside PyYAML
+    "patterns:\n  - !!int abc\n", "patterns:\n  - !!bool x\n",
+    "patterns:\n  - {text: A, min_score: !!float x}\n",
+    "patterns:\n  - {text: A, min_score: 2001-13-45}\n",
+])
+def test_fuzz_findings_are_catalog_errors(text):
+    _parse(text)
+
+
+def test_a_code_that_looks_like_an_impossible_date_is_a_code():
+    assert parse_catalog("patterns:\n  - 2001-13-45\n  - text: 2024-02-30\n").ids == [
+        "2001-13-45", "2024-02-30"]
