@@ -8,6 +8,7 @@ The longer catalog fuzz run is ``bench/fuzz_catalog.py`` (bench/README-fuzz.md).
 from __future__ import annotations
 
 import math
+import os
 import unicodedata
 
 import pytest
@@ -23,8 +24,9 @@ from locator.match import match
 from locator.model import Word
 from locator.tiling import grid, view_size_px
 
-pytestmark = pytest.mark.timeout(120)
-FAST = settings(max_examples=150, deadline=None,
+pytestmark = pytest.mark.timeout(int(os.environ.get("LOCATOR_FUZZ_TIMEOUT", "120")))
+#: LOCATOR_FUZZ_EXAMPLES=5000 makes this a longer fuzz run (bench/README-fuzz.md).
+FAST = settings(max_examples=int(os.environ.get("LOCATOR_FUZZ_EXAMPLES", "150")), deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 # -- catalog parsing --------------------------------------------------------------------
