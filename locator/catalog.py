@@ -914,7 +914,13 @@ def _decode(data: bytes, name: str, encoding: str | None) -> str:
             raise CatalogError(f"{name} row {row}: not valid {encoding} "
                                f"(byte 0x{data[e.start]:02x})") from None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as e:  # an odd byte count, a lone surrogate
+            row = data[2:e.start].decode("utf-16", "replace").count("\n") + 1
+            raise CatalogError(f"{name} line {row}: starts like UTF-16 text (a byte-order "
+                               f"mark) but is not valid UTF-16 ({e.reason}); re-save it "
+                               f"as UTF-8") from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:

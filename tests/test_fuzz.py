@@ -233,3 +233,13 @@ def test_fuzz_findings_are_catalog_errors(text):
 def test_a_code_that_looks_like_an_impossible_date_is_a_code():
     assert parse_catalog("patterns:\n  - 2001-13-45\n  - text: 2024-02-30\n").ids == [
         "2001-13-45", "2024-02-30"]
+
+
+@pytest.mark.parametrize("data", [b"\xff\xfeT\x00a\x00g\x00\n\x00A\x00>",    # odd length
+                                  b"\xff\xfeT\x00a\x00g\x00\n\x00\x00\xd8A\x00"])  # lone surrogate
+def test_broken_utf16_code_list_is_a_catalog_error(tmp_path, data):
+    from locator.catalog import load_codes
+
+    (tmp_path / "c.csv").write_bytes(data)
+    with pytest.raises(CatalogError, match=r"c.csv line 2: starts like UTF-16 .*not valid"):
+        load_codes(tmp_path / "c.csv", column="Tag")
