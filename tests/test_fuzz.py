@@ -243,3 +243,12 @@ def test_broken_utf16_code_list_is_a_catalog_error(tmp_path, data):
     (tmp_path / "c.csv").write_bytes(data)
     with pytest.raises(CatalogError, match=r"c.csv line 2: starts like UTF-16 .*not valid"):
         load_codes(tmp_path / "c.csv", column="Tag")
+
+
+@pytest.mark.parametrize("encoding", ["undefined", "idna", "unicode_escape", "utf_32", "rot13"])
+def test_odd_encodings_of_a_code_list_are_catalog_errors(tmp_path, encoding):
+    from locator.catalog import load_codes
+
+    (tmp_path / "c.csv").write_bytes(b"Tag\nA\\x\n\xff\xfe")
+    with pytest.raises(CatalogError, match="c.csv"):
+        load_codes(tmp_path / "c.csv", column="Tag", encoding=encoding)
