@@ -1041,25 +1041,38 @@ def _xlsx_rows(path: Path, display: str, sheet: str | None):
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as e:
         raise CatalogError(f"{display}: not a readable .xlsx workbook ({e})") from e
+    except Exception as e:  # damaged XML inside the zip, and whatever openpyxl makes of it
+        raise CatalogError(f"{display}: not a readable .xlsx workbook "
+                           f"({type(e).__name__}: {e})") from e
     try:
-        if sheet is not None:
-            if sheet not in wb.sheetnames:
-                raise CatalogError(f"{display}: no sheet '{sheet}' (sheets: "
-                                   f"{', '.join(wb.sheetnames)})")
-            ws = wb[sheet]
-        else:
-            ws = wb.worksheets[0]
-        header_row = None
-        rows = []
-        for n, values in enumerate(ws.iter_rows(values_only=True), start=1):
-            row = [_cell(v) for v in values]
-            if header_row is None:
-                if any(c and c.strip() for c in row):
-                    header_row = (n, [c or "" for c in row])
-                continue
-            rows.append((n, row))
+        return _sheet_rows(wb, display, sheet)
+    except CatalogError:
+        raise
+    except Exception as e:  # the sheet's XML is read (and found damaged) only here
+        raise CatalogError(f"{display}: not a readable .xlsx workbook "
+                           f"({type(e).__name__}: {e})") from e
     finally:
         wb.close()
+
+
+def _sheet_rows(wb, display: str, sheet: str | None):
+    """The header row and the other rows of a workbook's sheet (1-based numbers)."""
+    if sheet is not None:
+        if sheet not in wb.sheetnames:
+            raise CatalogError(f"{display}: no sheet '{sheet}' (sheets: "
+                               f"{', '.join(wb.sheetnames)})")
+        ws = wb[sheet]
+    else:
+        ws = wb.worksheets[0]
+    header_row = None
+    rows = []
+    for n, values in enumerate(ws.iter_rows(values_only=True), start=1):
+        row = [_cell(v) for v in values]
+        if header_row is None:
+            if any(c and c.strip() for c in row):
+                header_row = (n, [c or "" for c in row])
+            continue
+        rows.append((n, row))
     return header_row, rows
 
 

@@ -252,3 +252,27 @@ def test_odd_encodings_of_a_code_list_are_catalog_errors(tmp_path, encoding):
     (tmp_path / "c.csv").write_bytes(b"Tag\nA\\x\n\xff\xfe")
     with pytest.raises(CatalogError, match="c.csv"):
         load_codes(tmp_path / "c.csv", column="Tag", encoding=encoding)
+
+
+@pytest.mark.parametrize("victim,junk", [("xl/worksheets/sheet1.xml", b"<not xml"),
+                                         ("xl/workbook.xml", b""),
+                                         ("xl/workbook.xml", b"<?xml version='1.0'?><a/>"),
+                                         ("[Content_Types].xml", b"<not xml"),
+                                         ("xl/styles.xml", b"")])
+def test_a_damaged_xlsx_code_list_is_a_catalog_error(tmp_path, victim, junk):
+    import zipfile
+
+    import openpyxl
+
+    from locator.catalog import load_codes
+
+    wb = openpyxl.Workbook()
+    wb.active.append(["Tag"])
+    wb.active.append(["A-1"])
+    wb.save(tmp_path / "ok.xlsx")
+    src = zipfile.ZipFile(tmp_path / "ok.xlsx")
+    with zipfile.ZipFile(tmp_path / "bad.xlsx", "w") as z:
+        for n in src.namelist():
+            z.writestr(n, junk if n == victim else src.read(n))
+    with pytest.raises(CatalogError, match="bad.xlsx: not a readable .xlsx workbook"):
+        load_codes(tmp_path / "bad.xlsx", column="Tag")
