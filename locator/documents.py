@@ -351,7 +351,9 @@ def check_image(path: Path) -> list[tuple[int, int]]:
     sizes: list[tuple[int, int]] = []
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            # bombs are judged below; PIL's complaints about damaged metadata
+            # (TIFF tags, EXIF) would print file:line noise on stderr
+            warnings.simplefilter("ignore")
             with Image.open(path) as im:
                 for i in range(getattr(im, "n_frames", 1)):
                     if i:

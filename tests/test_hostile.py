@@ -292,3 +292,23 @@ def test_look_alike_codes_match_their_latin_ascii_equivalents_end_to_end(capsys,
     assert sorted(df["pattern_id"]) == sorted(drawn.values())
     assert set(df["score"]) == {100.0}
     assert dict(zip(df["pattern_id"], df["text"])) == {v: k for k, v in drawn.items()}
+
+
+def test_damaged_image_metadata_makes_no_noise(tmp_path):
+    import warnings
+
+    from locator.documents import check_image
+
+    good = _tiff(100, 50)
+    # StripByteCounts claims 1,000 values past the end of the file
+    bad = good.replace(struct.pack("<HHII", 279, 4, 1, 0xFFFFFFFF),
+                       struct.pack("<HHII", 279, 4, 1000, 10**6))
+    assert bad != good
+    (tmp_path / "meta.tif").write_bytes(bad)
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        try:
+            check_image(tmp_path / "meta.tif")
+        except Exception as e:
+            assert type(e).__name__ == "InputFileError"
+    assert rec == []
