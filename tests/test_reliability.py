@@ -376,6 +376,8 @@ def test_ctrl_c_leaves_no_output_exits_130_and_the_rerun_resumes(tmp_path, worke
     assert not list(cache.rglob("*.part"))
     done = len(list(cache.rglob("*.json")))
     assert 2 <= done < 6
+    if workers == 1:
+        return  # (the rerun is the same for both)
     # the rerun reads only the pages not finished before the interrupt
     p = _locate(args, env)
     _, err = p.communicate(timeout=60)
