@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from locator.errors import InputFileError, LocatorError
-from locator.model import Hit, Word
+from locator.model import Hit, Word, in_file
 from locator.settings import Settings
 
 SUFFIXES = {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif"}
@@ -85,7 +85,7 @@ def run_batch(files: list[Path], catalog, settings: Settings, *, scheduler: str 
             page_words, page_symbols, warns = outcome
             words[path].extend(page_words)
             symbol_hits[path].extend(page_symbols)
-            result.warnings += [f"{path}: {w}" for w in warns]
+            result.warnings += [in_file(w, path) for w in warns]
             result.pages += 1
         if on_page is not None:
             on_page(path, page)
@@ -113,11 +113,33 @@ def _execute(tasks, settings: Settings, scheduler: str | None, catalog=None):
         for t in tasks:
             yield t, _safe(read_page_task, *t, settings, catalog)
         return
+    from concurrent.futures.process import BrokenProcessPool
+
+    from locator.errors import EngineError
+    from locator.pipeline import _stop_workers
+
     method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(workers, mp_context=mp.get_context(method)) as ex:
+    ex = ProcessPoolExecutor(workers, mp_context=mp.get_context(method),
+                             initializer=_ignore_sigint)
+    try:
         futs = {ex.submit(_safe, read_page_task, *t, settings, catalog): t for t in tasks}
         for f in as_completed(futs):
             yield futs[f], f.result()
+    except BrokenProcessPool as e:
+        _stop_workers(ex)
+        raise EngineError("a worker process died (out of memory, or killed); pages "
+                          "finished before it are in the OCR cache") from e
+    except BaseException:  # Ctrl-C: stop the workers now, not after every queued page
+        _stop_workers(ex)
+        raise
+    ex.shutdown(wait=True)
+
+
+def _ignore_sigint() -> None:
+    # Ctrl-C is the parent's to handle: it stops the workers
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _safe(fn, *args):

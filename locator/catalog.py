@@ -395,6 +395,11 @@ class _Walker:
                 value = self.constructor.construct_object(node)
             except yaml.YAMLError as e:
                 raise self.fail(node, f"cannot read value: {getattr(e, 'problem', e)}") from e
+            except Exception as e:  # PyYAML's constructors raise plain ValueError & co
+                if not _is_string_field(path):
+                    raise self.fail(node, f"cannot read value {node.value!r} as "
+                                          f"{node.tag.rsplit(':', 1)[-1]}: {e}") from e
+                value = node.value  # a code that looks like a bad date: 2001-13-45
             if (value is not None and not isinstance(value, str)
                     and isinstance(value, (int, float, bool)) and _is_string_field(path)):
                 value = node.value
@@ -906,10 +911,19 @@ def _decode(data: bytes, name: str, encoding: str | None) -> str:
             raise CatalogError(f"{name}: unknown encoding '{encoding}'") from None
         except UnicodeDecodeError as e:
             row = data[:e.start].count(b"\n") + 1
+            bad = data[e.start:e.start + 1]
             raise CatalogError(f"{name} row {row}: not valid {encoding} "
-                               f"(byte 0x{data[e.start]:02x})") from None
+                               f"({f'byte 0x{bad[0]:02x}' if bad else e.reason})") from None
+        except UnicodeError as e:  # a codec that decodes nothing ('undefined')
+            raise CatalogError(f"{name}: cannot decode as {encoding}: {e}") from None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as e:  # an odd byte count, a lone surrogate
+            row = data[2:e.start].decode("utf-16", "replace").count("\n") + 1
+            raise CatalogError(f"{name} line {row}: starts like UTF-16 text (a byte-order "
+                               f"mark) but is not valid UTF-16 ({e.reason}); re-save it "
+                               f"as UTF-8") from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -1027,25 +1041,38 @@ def _xlsx_rows(path: Path, display: str, sheet: str | None):
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as e:
         raise CatalogError(f"{display}: not a readable .xlsx workbook ({e})") from e
+    except Exception as e:  # damaged XML inside the zip, and whatever openpyxl makes of it
+        raise CatalogError(f"{display}: not a readable .xlsx workbook "
+                           f"({type(e).__name__}: {e})") from e
     try:
-        if sheet is not None:
-            if sheet not in wb.sheetnames:
-                raise CatalogError(f"{display}: no sheet '{sheet}' (sheets: "
-                                   f"{', '.join(wb.sheetnames)})")
-            ws = wb[sheet]
-        else:
-            ws = wb.worksheets[0]
-        header_row = None
-        rows = []
-        for n, values in enumerate(ws.iter_rows(values_only=True), start=1):
-            row = [_cell(v) for v in values]
-            if header_row is None:
-                if any(c and c.strip() for c in row):
-                    header_row = (n, [c or "" for c in row])
-                continue
-            rows.append((n, row))
+        return _sheet_rows(wb, display, sheet)
+    except CatalogError:
+        raise
+    except Exception as e:  # the sheet's XML is read (and found damaged) only here
+        raise CatalogError(f"{display}: not a readable .xlsx workbook "
+                           f"({type(e).__name__}: {e})") from e
     finally:
         wb.close()
+
+
+def _sheet_rows(wb, display: str, sheet: str | None):
+    """The header row and the other rows of a workbook's sheet (1-based numbers)."""
+    if sheet is not None:
+        if sheet not in wb.sheetnames:
+            raise CatalogError(f"{display}: no sheet '{sheet}' (sheets: "
+                               f"{', '.join(wb.sheetnames)})")
+        ws = wb[sheet]
+    else:
+        ws = wb.worksheets[0]
+    header_row = None
+    rows = []
+    for n, values in enumerate(ws.iter_rows(values_only=True), start=1):
+        row = [_cell(v) for v in values]
+        if header_row is None:
+            if any(c and c.strip() for c in row):
+                header_row = (n, [c or "" for c in row])
+            continue
+        rows.append((n, row))
     return header_row, rows
 
 

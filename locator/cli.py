@@ -217,8 +217,15 @@ def run_cmd(
     missing: Annotated[Optional[Path], typer.Option(
         help="Also write the catalog entries that were never found (.csv/.json/.xlsx).")
     ] = None,
+    warnings_out: Annotated[Optional[Path], typer.Option(
+        "--warnings", help="Also write the run's warnings (tiles that failed, damaged pages, "
+                           "...) as a table: file, page, tile, message (.csv/.json/.xlsx).")
+    ] = None,
     workers: Annotated[int, typer.Option(
         help="OCR processes (0: one per core).")] = 0,
+    tile_timeout: Annotated[float, typer.Option(
+        help="Seconds one tile may take to read; a tile over it is tried once more, then "
+             "recorded as failed (0: no limit).")] = 120,
     cache: Annotated[Optional[Path], typer.Option(
         "--cache", help="OCR cache folder (default: the user's cache folder).")] = None,
     no_cache: Annotated[bool, typer.Option(
@@ -250,9 +257,10 @@ def run_cmd(
                               workers=workers, cache=not no_cache,
                               cache_dir=str(cache) if cache else None,
                               rotated_regions=not thorough_rotations,
-                              source=source.value)
+                              source=source.value, tile_timeout=tile_timeout)
     _check_output(output)
     _check_output(missing)
+    _check_output(warnings_out)
     _check_annotate(annotate)
     files = expand_inputs(docs)
     if annotate is not None and len(files) > 1:
@@ -287,6 +295,12 @@ def run_cmd(
                     sheet="Missing")
     if annotate is not None:
         _write_annotated(files[0], df, annotate, password, quiet)
+    if warnings_out is not None:
+        from locator.export.table import warnings_frame
+
+        write_table(warnings_frame(result.report.warnings,
+                                   file=str(files[0]) if len(files) == 1 else None),
+                    warnings_out, sheet="Warnings")
     if not quiet:
         _summary(result.report)
         if output is not None:
@@ -553,6 +567,11 @@ def batch_cmd(
     source: Annotated[Source, typer.Option(
         help="Where words come from: auto, text (the PDF text layer only) or ocr.")
     ] = Source.auto,
+    warnings_out: Annotated[Optional[Path], typer.Option(
+        "--warnings", help="Also write the warnings and failed files as a table: file, page, "
+                           "tile, message (.csv/.json/.xlsx).")] = None,
+    tile_timeout: Annotated[float, typer.Option(
+        help="Seconds one tile may take to read (0: no limit).")] = 120,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     import pandas as pd
@@ -564,8 +583,10 @@ def batch_cmd(
     from locator.settings import Settings
 
     settings = Settings.build(dpi=dpi, tile=tile, overlap=overlap, engine=engine,
-                              workers=workers, cache=not no_cache, source=source.value)
+                              workers=workers, cache=not no_cache, source=source.value,
+                              tile_timeout=tile_timeout)
     _check_output(output)
+    _check_output(warnings_out)
     catalog = load_catalog(patterns)
     files = collect(folder)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -581,6 +602,14 @@ def batch_cmd(
         write_table(df, output)
     else:
         _print_hits(df)
+    if warnings_out is not None:
+        from locator.export.table import warnings_frame
+        from locator.model import RunWarning
+
+        failed = [RunWarning(f"{f}: failed: {why}", file=f, message=f"failed: {why}")
+                  for f, why in result.failures.items()]
+        write_table(warnings_frame(failed + list(result.warnings)), warnings_out,
+                    sheet="Warnings")
     if not quiet:
         err.print(f"{len(files)} files, {result.pages} pages, {len(df)} hits"
                   + (f", {len(result.failures)} failed" if result.failures else ""))
@@ -732,7 +761,13 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``locate`` script: run the app, map errors to exit codes."""
     ce = _click_exceptions()
     try:
-        app(args=argv, prog_name="locate", standalone_mode=False)
+        rv = app(args=argv, prog_name="locate", standalone_mode=False)
+        # Typer turns Ctrl-C into Exit(130), and an Exit outside standalone mode
+        # into its return value: the commands themselves return None.
+        if rv == INTERRUPTED_EXIT_CODE:
+            raise KeyboardInterrupt
+        if isinstance(rv, int) and not isinstance(rv, bool) and rv:
+            sys.exit(rv)
     except LocatorError as e:
         err.print(f"locate: error: {e}", markup=False, soft_wrap=True)
         sys.exit(e.exit_code)

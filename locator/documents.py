@@ -77,6 +77,12 @@ def sniff(path: Path) -> str:
         raise InputFileError(f"{path}: cannot read: {e.strerror or e}") from e
     if not head:
         raise InputFileError(f"{path}: the file is empty (0 bytes)")
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        # checked before the PDF marker: a zip that stores a PDF uncompressed has
+        # "%PDF-" near its start, and the reader would scan the archive for objects
+        raise UnsupportedFormatError(
+            f"{path}: a zip archive (or .docx, .xlsx, ...), not a PDF or an image; "
+            f"unzip it and give the documents inside")
     if b"%PDF-" in head:
         return "pdf"
     if head.startswith(_IMAGE_MAGIC) or head[4:12] in (b"ftypavif",) or (
@@ -214,6 +220,7 @@ class Document:
         except Exception:
             pass
         missing = 0
+        damaged: list[str] = []
         try:
             xrefs = p.get_contents()
         except Exception:
@@ -222,13 +229,25 @@ class Document:
             try:
                 if not 0 < x < doc.xref_length() or doc.xref_stream_raw(x) is None:
                     missing += 1
-            except Exception:
-                missing += 1
+                    continue
+                # decompressing is cheap (no interpretation) and is where a
+                # corrupt stream shows: the reader then keeps what came before
+                pymupdf.TOOLS.mupdf_warnings(reset=True)
+                doc.xref_stream(x)
+                said = pymupdf.TOOLS.mupdf_warnings(reset=True)
+                if "error" in said:
+                    damaged.append(said.splitlines()[0])
+            except Exception as e:
+                damaged.append(str(e) or type(e).__name__)
         if missing and missing == len(xrefs):
             out.append(("its content is missing from the file (damaged or truncated)", True))
         elif missing:
             out.append((f"{missing} of its {len(xrefs)} content streams are missing from the "
                         f"file (damaged or truncated); the rest is read", False))
+        if damaged:
+            out.append((f"{len(damaged)} of its {len(xrefs)} content streams cannot be "
+                        f"decoded ({damaged[0]}); the page is read as far as it can be, "
+                        f"and may be incomplete", False))
         pymupdf.TOOLS.mupdf_warnings(reset=True)
         return out
 
@@ -332,7 +351,9 @@ def check_image(path: Path) -> list[tuple[int, int]]:
     sizes: list[tuple[int, int]] = []
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            # bombs are judged below; PIL's complaints about damaged metadata
+            # (TIFF tags, EXIF) would print file:line noise on stderr
+            warnings.simplefilter("ignore")
             with Image.open(path) as im:
                 for i in range(getattr(im, "n_frames", 1)):
                     if i:

@@ -62,3 +62,55 @@ def hit_row(h: Hit) -> dict:
             "x1": round(h.box.x1, 2), "y1": round(h.box.y1, 2),
             "engine": h.engine, "conf": round(h.conf, 1), "source": h.source,
             "angle": h.angle}
+
+
+class RunWarning(str):
+    """One warning of a run: the line shown in the summary (it *is* that
+    string), which also knows where it applies, for the warnings table.
+
+    ``file`` the document, ``page`` 1-based, ``tile`` the tile's pixel
+    rectangle ``"x0,y0,x1,y1"`` at the DPI it was read (None where it does not
+    apply); ``message`` the line without the place.
+    """
+
+    file: str | None
+    page: int | None
+    tile: str | None
+    message: str
+
+    def __new__(cls, text: str, *, file: str | None = None, page: int | None = None,
+                tile: str | None = None, message: str | None = None) -> RunWarning:
+        self = super().__new__(cls, text)
+        self.file, self.page, self.tile = file, page, tile
+        self.message = str(text) if message is None else message
+        return self
+
+    def in_file(self, file: str) -> RunWarning:
+        """The same warning with the document's name in front (several files in one run)."""
+        return RunWarning(f"{file}: {self}", file=file, page=self.page, tile=self.tile,
+                          message=self.message)
+
+
+WARNING_COLUMNS = ["file", "page", "tile", "message"]
+
+
+def warning_row(w: str, file: str | None = None) -> dict:
+    """A warning as a row of :data:`WARNING_COLUMNS`; ``file`` where it names none.
+
+    A plain string that starts with ``page N`` gets that page.
+    """
+    import re
+
+    if isinstance(w, RunWarning):
+        return {"file": w.file or file, "page": w.page, "tile": w.tile, "message": w.message}
+    m = re.match(r"page (\d+)\b[:,]? *", w)
+    return {"file": file, "page": int(m.group(1)) if m else None, "tile": None,
+            "message": w[m.end():] if m and m.end() < len(w) else w}
+
+
+def in_file(w: str, file: str) -> RunWarning:
+    """``w`` (a :class:`RunWarning` or plain string) as a warning about ``file``."""
+    if isinstance(w, RunWarning):
+        return w.in_file(file)
+    row = warning_row(w)
+    return RunWarning(f"{file}: {w}", file=file, page=row["page"], message=row["message"])

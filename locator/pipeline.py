@@ -10,6 +10,7 @@ tile are recorded as warnings and the rest of the document still comes back.
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -18,10 +19,11 @@ import numpy as np
 
 from locator.documents import Document, parse_pages
 from locator.engines import Engine, get_engine
+from locator.engines.base import read_checked
 from locator.errors import EngineError, InputFileError
 from locator.geometry import Tile, lift, pt_to_px, rotate_image_box_back
 from locator.merge import Candidate, is_cut, merge_page
-from locator.model import Hit, Word
+from locator.model import Hit, RunWarning, Word, in_file
 from locator.regions import Mosaic, clean_for_ocr, text_regions
 from locator.settings import Settings
 from locator.textlayer import SourcePlan, combine, plan_page
@@ -79,22 +81,32 @@ class RunResult:
 
 
 def load_engines(settings: Settings) -> list[Engine]:
-    """Construct every chosen engine once (MissingEngineError if one is absent)."""
-    return [get_engine(name) for name in settings.engine]
+    """Construct every chosen engine once (MissingEngineError if one is absent).
+
+    An engine with its own per-call time limit (a ``timeout`` attribute, as
+    Tesseract has) gets ``settings.tile_timeout``.
+    """
+    engines = [get_engine(name) for name in settings.engine]
+    for e in engines:
+        if hasattr(e, "timeout"):
+            e.timeout = settings.tile_timeout
+    return engines
 
 
-def read_image(engine: Engine, img: np.ndarray, dpi: float, angle: int) -> list:
-    """OCR ``img`` for text running at ``angle``; boxes in ``img``'s pixels."""
+def read_image(engine: Engine, img: np.ndarray, dpi: float, angle: int,
+               notes: list[str] | None = None) -> list:
+    """OCR ``img`` for text running at ``angle``; boxes in ``img``'s pixels
+    (checked and clipped by :func:`~locator.engines.base.read_checked`)."""
     if angle == 0:
-        return engine.read(img, dpi=dpi)
+        return read_checked(engine, img, dpi=dpi, notes=notes)
     turned = np.ascontiguousarray(np.rot90(img, k=-(angle // 90)))
     h, w = img.shape[:2]
     return [type(ow)(ow.text, ow.conf, rotate_image_box_back(ow.box, angle, w, h))
-            for ow in engine.read(turned, dpi=dpi)]
+            for ow in read_checked(engine, turned, dpi=dpi, notes=notes)]
 
 
 def read_tile(img: np.ndarray, tile: Tile, engines: list[Engine],
-              settings: Settings) -> list[Candidate]:
+              settings: Settings, notes: list[str] | None = None) -> list[Candidate]:
     """Every engine, every direction, on one rendered tile -> page-space candidates.
 
     Line art is painted out first (``settings.clean``). By default the tile's
@@ -103,7 +115,8 @@ def read_tile(img: np.ndarray, tile: Tile, engines: list[Engine],
     ``settings.glyph_px`` pixels tall, and stacked into one mosaic, so each engine reads a tile in one call and a
     tile with no text costs nothing. ``text_regions=False`` reads upright text
     on the whole tile, ``rotated_regions=False`` vertical text on the whole
-    tile turned; upside-down text (180) is always read on the whole tile.
+    tile turned; upside-down text (180) is always read on the whole tile. What the
+    engines returned that had to be dropped or clipped is added to ``notes``.
     """
     out: list[Candidate] = []
 
@@ -137,12 +150,12 @@ def read_tile(img: np.ndarray, tile: Tile, engines: list[Engine],
                         gap=round(pt_to_px(4, tile.dpi)), glyph_px=settings.glyph_px)
     for engine in engines:
         for angle in whole:
-            for ow in read_image(engine, img, tile.dpi, angle):
+            for ow in read_image(engine, img, tile.dpi, angle, notes):
                 add(engine, ow.box, ow.text, ow.conf, angle)
         if mosaic is not None and mosaic.sheets:
-            reader = getattr(engine, "read_block", None) or engine.read
             read = [(i, ow) for i, sheet in enumerate(mosaic.sheets)
-                    for ow in reader(sheet, dpi=tile.dpi * mosaic.scale)]
+                    for ow in read_checked(engine, sheet, dpi=tile.dpi * mosaic.scale,
+                                           block=True, notes=notes)]
             for box, text, conf, angle in _best_direction(mosaic, read):
                 add(engine, box, text, conf, angle)
     return out
@@ -178,30 +191,95 @@ def _tile_dpi(doc: Document, page: int, settings: Settings) -> float:
 
 @dataclass
 class TileOutcome:
-    """What reading one tile gave: candidates, or that it was blank, or why it failed."""
+    """What reading one tile gave: candidates, or that it was blank, or why it failed.
+
+    ``notes`` say what was wrong with an engine's answer (garbage dropped or
+    clipped, a first attempt that failed) even when the tile was read.
+    """
 
     tile: Tile
     cands: list[Candidate]
     skipped: bool = False
     error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+class TileTimeout(EngineError):
+    """Reading one tile took longer than ``Settings.tile_timeout``."""
+
+
+def _alarm_after(timeout: float) -> float:
+    # Engines with their own limit (Tesseract) stop at ``timeout`` and kill
+    # their process cleanly; the alarm is the backstop for the others.
+    return timeout + min(5.0, timeout)
+
+
+@contextmanager
+def _deadline(seconds: float):
+    """Raise :class:`TileTimeout` in this thread after ``seconds`` (SIGALRM).
+
+    Interrupts engines stuck in Python code or waiting on a process or a
+    socket. A no-op where signals cannot be used: ``seconds`` <= 0, no
+    ``setitimer`` (Windows), not the main thread (Dask). A timer the process
+    already had (a caller's own alarm) is put back afterwards, less the time
+    spent; if it is due first, it is left alone. An engine stuck in C code
+    that never returns is caught by the parent instead
+    (:func:`_outcomes_parallel`).
+    """
+    import signal
+    import threading
+
+    if (seconds <= 0 or not hasattr(signal, "setitimer")
+            or threading.current_thread() is not threading.main_thread()):
+        yield
+        return
+    before, interval = signal.getitimer(signal.ITIMER_REAL)
+    if before and before <= seconds:
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise TileTimeout(f"timed out after {seconds:g} s")
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    t0 = time.monotonic()
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+        if before:
+            left = before - (time.monotonic() - t0)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 0.001), interval)
 
 
 def process_tile(doc: Document, tile: Tile, engines: list[Engine],
                  settings: Settings) -> TileOutcome:
-    """Render, blank-test and read one tile; an engine failure is retried once, then recorded."""
+    """Render, blank-test and read one tile; an engine failure (a crash, an
+    answer that is not a list of words, more than ``settings.tile_timeout``
+    seconds) is retried once, then recorded."""
     try:
         img = doc.render(tile)
     except InputFileError as e:  # a broken content stream: the other pages still count
         return TileOutcome(tile, [], error=str(e))
     if settings.skip_blank and is_blank(img):
         return TileOutcome(tile, [], skipped=True)
-    try:
+    first = None
+    for _attempt in range(2):
+        notes: list[str] = []
         try:
-            return TileOutcome(tile, read_tile(img, tile, engines, settings))
-        except EngineError:
-            return TileOutcome(tile, read_tile(img, tile, engines, settings))
-    except EngineError as e:
-        return TileOutcome(tile, [], error=f"{e} (after one retry)")
+            with _deadline(_alarm_after(settings.tile_timeout)):
+                cands = read_tile(img, tile, engines, settings, notes)
+        except EngineError as e:
+            if first is not None:
+                return TileOutcome(tile, [], error=f"{e} (after one retry)")
+            first = e
+            continue
+        if first is not None:
+            notes.insert(0, f"read on the second attempt (the first failed: {first})")
+        return TileOutcome(tile, cands, notes=list(dict.fromkeys(notes)))
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 # -- worker processes ----------------------------------------------------------
@@ -210,13 +288,22 @@ def process_tile(doc: Document, tile: Tile, engines: list[Engine],
 _worker: dict = {}
 
 
-def _worker_init(path: str, settings: Settings) -> None:
+def _worker_init(path: str, settings: Settings, started=None) -> None:
+    import signal
+
+    # Ctrl-C is the parent's to handle (it stops the workers); a worker that
+    # took it too would die mid-tile and break the pool first.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker["doc"] = Document(path, password=settings.password)
     _worker["engines"] = load_engines(settings)
     _worker["settings"] = settings
+    _worker["started"] = started
 
 
-def _worker_tile(tile: Tile) -> TileOutcome:
+def _worker_tile(tile: Tile, index: int = -1) -> TileOutcome:
+    started = _worker.get("started")
+    if started is not None and index >= 0:
+        started[index] = time.time()  # the parent watches this for hung tiles
     try:
         return process_tile(_worker["doc"], tile, _worker["engines"], _worker["settings"])
     except Exception as e:  # a bug or a broken page must not take the run down
@@ -228,9 +315,37 @@ def _outcomes_serial(doc, tiles, engines, settings):
         yield process_tile(doc, tile, engines, settings)
 
 
+def _hang_after(timeout: float) -> float:
+    """Seconds after which a tile still running in a worker is taken as hung:
+    both attempts at their time limit, and some slack for rendering."""
+    return 2.5 * _alarm_after(timeout) + 1.0
+
+
+def _stop_workers(ex) -> None:
+    """Kill an executor's worker processes at once (Ctrl-C, a hung tile) and
+    shut it down without waiting for the tiles they were reading."""
+    procs = list((getattr(ex, "_processes", None) or {}).values())
+    for proc in procs:
+        try:
+            proc.kill()
+        except (OSError, ValueError, AttributeError):
+            pass
+    ex.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        proc.join(timeout=5)
+
+
 def _outcomes_parallel(path, tiles, settings, workers):
+    """Outcomes of ``tiles`` read in ``workers`` processes, as they finish.
+
+    A tile a worker has been reading for longer than :func:`_hang_after` (an
+    engine stuck where the per-tile alarm cannot reach it) is hung: the
+    workers are stopped, that tile is tried once more and then recorded as
+    failed, and the tiles not yet read go to fresh workers. A worker that
+    dies (killed, out of memory) ends the run with :class:`EngineError`.
+    """
     import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
     # fork where the OS has it: unlike spawn it does not re-import the caller's
@@ -238,19 +353,49 @@ def _outcomes_parallel(path, tiles, settings, workers):
     # guard. Workers touch only their own document and engines, never the
     # parent's threads (progress bars), and the parent never runs a model.
     method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method),
-                             initializer=_worker_init, initargs=(str(path), settings)) as ex:
-        futures = [ex.submit(_worker_tile, t) for t in tiles]
+    ctx = mp.get_context(method)
+    limit = _hang_after(settings.tile_timeout) if settings.tile_timeout > 0 else None
+    todo = list(range(len(tiles)))
+    hangs: dict[int, int] = {}
+    while todo:
+        started = ctx.Array("d", len(tiles), lock=False)  # when a worker began each tile
+        ex = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=ctx,
+                                 initializer=_worker_init,
+                                 initargs=(str(path), settings, started))
+        futures = {ex.submit(_worker_tile, tiles[i], i): i for i in todo}
+        todo = []
         try:
-            for f in as_completed(futures):
-                yield f.result()
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, timeout=None if limit is None else
+                                     min(1.0, limit / 4), return_when=FIRST_COMPLETED)
+                for f in done:
+                    yield f.result()
+                now = time.time()
+                hung = [futures[f] for f in pending if limit is not None and started[futures[f]]
+                        and now - started[futures[f]] > limit]
+                if hung:
+                    _stop_workers(ex)
+                    for i in sorted(futures[f] for f in pending):
+                        if i not in hung:
+                            todo.append(i)  # not read yet, or caught in the stop
+                        elif hangs.get(i):
+                            yield TileOutcome(tiles[i], [], error=(
+                                f"OCR hung: no answer in {limit:.0f} s (after one retry); "
+                                f"its worker was stopped"))
+                        else:
+                            hangs[i] = 1
+                            todo.append(i)
+                    break
         except BrokenProcessPool as e:
+            _stop_workers(ex)
             raise EngineError("an OCR worker process died (out of memory, or killed); "
                               "pages finished before it are in the OCR cache") from e
-        except BaseException:
-            for f in futures:
-                f.cancel()
+        except BaseException:  # Ctrl-C, or the caller gave up: stop now, not after the tiles
+            _stop_workers(ex)
             raise
+        else:
+            ex.shutdown(wait=True)
 
 
 def _ocr_settings(settings: Settings, engines: list[Engine], dpi: float) -> dict:
@@ -328,12 +473,19 @@ def read_document(path: str | Path, settings: Settings, *, engines: list[Engine]
             if page not in started:
                 started.add(page)
                 progress.page_started(page, len(plan[page]))
+            where = ",".join(str(v) for v in o.tile.rect_px)
+            for note in o.notes:
+                report.warnings.append(RunWarning(
+                    f"page {page} tile at {o.tile.rect_px[:2]} px: {note}",
+                    file=str(path), page=page, tile=where, message=note))
             if o.skipped:
                 report.tiles_skipped += 1
             elif o.error:
                 failed.add(page)
-                report.warnings.append(f"page {page} tile at {o.tile.rect_px[:2]} px: {o.error}; "
-                                       f"words there are missing")
+                msg = f"{o.error}; words there are missing"
+                report.warnings.append(RunWarning(
+                    f"page {page} tile at {o.tile.rect_px[:2]} px: {msg}",
+                    file=str(path), page=page, tile=where, message=msg))
             else:
                 report.tiles_read += 1
                 cands[page].extend(o.cands)
@@ -692,7 +844,8 @@ def run_many(paths: list[str | Path], catalog, settings: Settings | None = None,
             r = run(path, cat, settings, progress=progress, engines=engines)
         except (InputFileError, UsageError) as e:
             errors.append(e)
-            report.warnings.append(f"{path}: skipped: {e}")
+            report.warnings.append(RunWarning(f"{path}: skipped: {e}", file=str(path),
+                                              message=f"skipped: {e}"))
             continue
         done += 1
         hits += r.hits
@@ -701,7 +854,7 @@ def run_many(paths: list[str | Path], catalog, settings: Settings | None = None,
         for name in ("pages", "tiles", "tiles_read", "tiles_skipped", "pages_cached", "words"):
             setattr(report, name, getattr(report, name) + getattr(one, name))
         report.engines.update(one.engines)
-        report.warnings += [f"{path}: {w}" for w in one.warnings]
+        report.warnings += [in_file(w, str(path)) for w in one.warnings]
         report.sources.update({f"{path}:{p}": d for p, d in one.sources.items()})
     if not done:
         raise errors[0]

@@ -35,7 +35,10 @@ class Settings:
     ``source`` says where words come from: ``"auto"`` reads a PDF page's text
     layer when it is usable and OCRs what it lacks (pages without text, images,
     text drawn as curves, broken layers); ``"text"`` only the text layer;
-    ``"ocr"`` only OCR.
+    ``"ocr"`` only OCR. ``tile_timeout`` is how many seconds one tile may
+    take to read (each engine call, for engines with their own limit such as
+    Tesseract); a tile over it is tried once more, then recorded as failed
+    (0: no limit).
     """
 
     dpi: float = 300.0
@@ -55,6 +58,7 @@ class Settings:
     cache: bool = True
     cache_dir: str | None = None
     source: str = "auto"
+    tile_timeout: float = 120.0
 
     def __post_init__(self) -> None:
         if not 20 <= self.dpi <= 1200:
@@ -71,6 +75,9 @@ class Settings:
             raise UsageError(f"--workers {self.workers}: give 0 (one per core) or more")
         if self.source not in SOURCES:
             raise UsageError(f"--source {self.source!r}: choose one of {', '.join(SOURCES)}")
+        if not self.tile_timeout >= 0:  # NaN too
+            raise UsageError(f"--tile-timeout {self.tile_timeout:g}: give seconds >= 0 "
+                             f"(0: no limit)")
         if not self.rotations:
             raise UsageError("--rotations: name at least one direction")
 

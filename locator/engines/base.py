@@ -89,3 +89,105 @@ def get_engine(name: str, **options) -> Engine:
     parse_engine_list(name)
     module, cls = _REGISTRY[name].split(":")
     return getattr(importlib.import_module(module), cls)(**options)
+
+
+# -- what an engine returns, checked in one place --------------------------------
+# Engines are other people's code: a crash, a hang or garbage from one must
+# cost one tile, not the run. Every call the pipeline makes to an engine goes
+# through read_checked.
+
+def _clean_text(text) -> str | None:
+    """The word's text without control characters or lone surrogates (which
+    break CSV, JSON and Excel output); None when it is not text at all."""
+    import unicodedata
+
+    if not isinstance(text, str):
+        return None
+    if text.isprintable():
+        return text.strip() or None
+    if text.strip().isprintable():
+        return text.strip()
+    cleaned = "".join(" " if c.isspace() else "" if unicodedata.category(c) in ("Cc", "Cs")
+                      else c for c in text)
+    return " ".join(cleaned.split()) or None
+
+
+def checked_words(raw, width: int, height: int, name: str) -> tuple[list[OcrWord], str | None]:
+    """An engine's answer for a ``width`` x ``height`` px image, made safe.
+
+    Words whose text is not a string (or only control characters), whose
+    confidence is not a finite number, or whose box is not four finite numbers
+    lying at least partly on the image are dropped. Kept words are repaired:
+    control characters removed from the text, the box put in order (x0 <=
+    x1, y0 <= y1) and clipped to the image, the confidence clipped to 0-100.
+    Returns the words kept and a note saying what was dropped or repaired
+    (None when nothing was). Raises :class:`EngineError` when the answer is
+    not a list of words at all.
+    """
+    import math
+
+    from locator.errors import EngineError
+
+    if raw is None or isinstance(raw, (str, bytes)) or not hasattr(raw, "__iter__"):
+        raise EngineError(f"{name}: returned {type(raw).__name__}, not a list of words")
+    try:
+        items = list(raw)
+    except Exception as e:
+        raise EngineError(f"{name}: crashed while returning its words: "
+                          f"{type(e).__name__}: {e}") from e
+    out: list[OcrWord] = []
+    dropped = repaired = 0
+    for ow in items:
+        raw_text = getattr(ow, "text", None)
+        text = _clean_text(raw_text)
+        try:
+            conf = float(getattr(ow, "conf"))
+            b = getattr(ow, "box")
+            coords = (b.x0, b.y0, b.x1, b.y1) if isinstance(b, Box) else tuple(b)
+            x0, y0, x1, y1 = (float(v) for v in coords)
+        except Exception:  # missing attributes, not numbers, not four of them
+            text = None
+        if text is None or not all(math.isfinite(v) for v in (conf, x0, y0, x1, y1)):
+            dropped += 1
+            continue
+        box = (max(0.0, min(x0, x1)), max(0.0, min(y0, y1)),
+               min(float(width), max(x0, x1)), min(float(height), max(y0, y1)))
+        if box[2] <= box[0] or box[3] <= box[1]:  # empty, or wholly off the image
+            dropped += 1
+            continue
+        if box != (x0, y0, x1, y1) or not 0 <= conf <= 100 or text != raw_text.strip():
+            repaired += 1
+        out.append(OcrWord(text, min(100.0, max(0.0, conf)), Box(*box)))
+    note = None
+    if dropped or repaired:
+        parts = ([f"{dropped} unusable word(s) dropped"] if dropped else []) + \
+                ([f"{repaired} repaired (box clipped to the image or put in order, "
+                  f"confidence out of 0-100, control characters)"] if repaired else [])
+        note = f"{name} returned garbage: {', '.join(parts)}"
+    return out, note
+
+
+def read_checked(engine: Engine, image: np.ndarray, *, dpi: float, block: bool = False,
+                 notes: list[str] | None = None) -> list[OcrWord]:
+    """``engine.read`` (or ``read_block`` when ``block`` and the engine has it),
+    with its answer checked by :func:`checked_words`.
+
+    Any exception from the engine becomes :class:`EngineError` (so the tile is
+    retried once, then recorded); what was dropped or clipped is appended to
+    ``notes``. Boxes are in ``image``'s pixels.
+    """
+    from locator.errors import EngineError
+
+    name = getattr(engine, "name", type(engine).__name__)
+    reader = (getattr(engine, "read_block", None) if block else None) or engine.read
+    try:
+        raw = reader(image, dpi=dpi)
+    except EngineError:
+        raise
+    except Exception as e:  # a crash inside the engine: that tile fails, not the run
+        raise EngineError(f"{name}: crashed: {type(e).__name__}: {e}") from e
+    h, w = image.shape[:2]
+    words, note = checked_words(raw, w, h, name)
+    if note is not None and notes is not None:
+        notes.append(note)
+    return words

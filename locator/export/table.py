@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from locator.errors import ExportError
-from locator.model import HIT_COLUMNS, Hit, hit_row
+from locator.model import HIT_COLUMNS, WARNING_COLUMNS, Hit, hit_row, warning_row
 
 FORMATS = (".csv", ".json", ".xlsx", ".parquet")
 
@@ -22,6 +22,14 @@ FORMATS = (".csv", ".json", ".xlsx", ".parquet")
 def hits_frame(hits: Iterable[Hit]) -> pd.DataFrame:
     """One row per hit, columns :data:`~locator.model.HIT_COLUMNS` (boxes in page points)."""
     return pd.DataFrame([hit_row(h) for h in hits], columns=HIT_COLUMNS)
+
+
+def warnings_frame(warnings: Iterable[str], *, file: str | None = None) -> pd.DataFrame:
+    """A run report's warnings as a table: :data:`~locator.model.WARNING_COLUMNS`
+    (file, page, tile, message); ``file`` for warnings that name none."""
+    df = pd.DataFrame([warning_row(w, file) for w in warnings], columns=WARNING_COLUMNS)
+    df["page"] = df["page"].astype("Int64")
+    return df
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
@@ -34,8 +42,11 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise ExportError(f"{path}: the folder {folder} does not exist")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part" + path.suffix,
-                                    dir=folder)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part" + path.suffix,
+                                        dir=folder)
+    except OSError as e:  # a read-only folder, a full disk
+        raise ExportError(f"{path}: cannot write in {folder}: {e.strerror or e}") from e
     os.close(fd)
     tmp = Path(tmp_name)
     try:
