@@ -1,0 +1,254 @@
+"""Line boxes -> tight word boxes, for engines that read lines (EasyOCR, RapidOCR).
+
+Deep-learning readers return one box per *line* (a quadrilateral, padded by
+the detector) and its text, which may hold several words. The matcher needs a
+tight box per word, so this module cuts the line where the image has the
+spaces: it binarises the crop, takes the column ink profile, and places each
+word boundary at the widest blank gap near where the character counts expect
+it. Every box is then shrunk to the ink it holds. When the crop has no usable
+ink (a blank or very low-contrast crop) the width is shared out by character
+counts instead.
+
+Pure numpy; boxes are in the engine's image pixels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from locator.engines.base import OcrWord
+from locator.geometry import Box
+
+# A quad whose edges lean less than this (as rise over run) is treated as an
+# axis-aligned rectangle: its bounding box is the line.
+_MAX_SLANT = 0.08
+# Weight of "distance from the expected boundary, in characters" against "gap
+# width, in line heights" when choosing where two words part.
+_DISTANCE_WEIGHT = 0.1
+_MIN_CONTRAST = 40  # grey levels between ink and paper for the ink profile to count
+
+
+def otsu_threshold(grey: np.ndarray) -> int:
+    """Otsu's threshold of a ``uint8`` array (pixels ``< t`` are ink)."""
+    hist = np.bincount(grey.ravel(), minlength=256).astype(np.float64)
+    total = hist.sum()
+    if total == 0:
+        return 128
+    levels = np.arange(256, dtype=np.float64)
+    w0 = np.cumsum(hist)
+    m0 = np.cumsum(hist * levels)
+    w1 = total - w0
+    mean_all = m0[-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (mean_all * w0 - m0 * total) ** 2 / (w0 * w1)
+    between[~np.isfinite(between)] = 0
+    return int(np.argmax(between)) + 1
+
+
+def ink_mask(crop: np.ndarray) -> np.ndarray | None:
+    """Dark pixels of a grey crop, isolated specks removed; None when the crop is flat."""
+    if crop.size == 0 or int(crop.max()) - int(crop.min()) < _MIN_CONTRAST:
+        return None
+    ink = crop < otsu_threshold(crop)
+    # A scan's salt noise: keep an ink pixel only when one of its 8 neighbours is ink.
+    p = np.pad(ink, 1)
+    neighbours = (p[:-2, :-2] | p[:-2, 1:-1] | p[:-2, 2:] | p[1:-1, :-2] | p[1:-1, 2:]
+                  | p[2:, :-2] | p[2:, 1:-1] | p[2:, 2:])
+    return ink & neighbours
+
+
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """Half-open ``[start, end)`` runs of True in a 1-D boolean array."""
+    if flags.size == 0:
+        return []
+    d = np.diff(np.concatenate(([0], flags.astype(np.int8), [0])))
+    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()))
+
+
+def _row_extent(ink: np.ndarray, h: int) -> tuple[int, int] | None:
+    """Rows of the text in ``ink`` (a word's columns): the inkiest run of rows and
+    the runs close above or below it (an i's dot, a colon), not a neighbour line."""
+    counts = ink.sum(axis=1)
+    runs = _runs(counts > 0)
+    if not runs:
+        return None
+    best = max(range(len(runs)), key=lambda i: counts[runs[i][0]:runs[i][1]].sum())
+    top, bottom = runs[best]
+    join = max(2, int(0.25 * h))
+    for s, e in reversed(runs[:best]):
+        if top - e <= join:
+            top = s
+        else:
+            break
+    for s, e in runs[best + 1:]:
+        if s - bottom <= join:
+            bottom = e
+        else:
+            break
+    return top, bottom
+
+
+def _cut_positions(cols: np.ndarray, tokens: Sequence[str], height: int) -> list[float] | None:
+    """Where the line parts into ``tokens``: one x per boundary (crop columns).
+
+    ``cols`` is the boolean column ink profile. Returns None when the crop has
+    no ink at all.
+    """
+    runs = _runs(cols)
+    if not runs:
+        return None
+    first, last = runs[0][0], runs[-1][1]
+    joined = " ".join(tokens)
+    char_w = (last - first) / max(1, len(joined))
+    # Expected boundary: the middle of each space, by character count.
+    expected, pos = [], 0
+    for t in tokens[:-1]:
+        pos += len(t)
+        expected.append(first + (pos + 0.5) * char_w)
+        pos += 1
+    gaps = [(runs[i][1], runs[i + 1][0]) for i in range(len(runs) - 1)]
+    cuts: list[float] = []
+    g0 = 0  # gaps before g0 are used up (boundaries stay in reading order)
+    for k, e in enumerate(expected):
+        remaining = len(expected) - k - 1
+        best, best_score = None, -np.inf
+        for gi in range(g0, len(gaps) - remaining):
+            s, t = gaps[gi]
+            score = (t - s) / max(1, height) - _DISTANCE_WEIGHT * abs((s + t) / 2 - e) / max(1e-6, char_w)
+            if score > best_score:
+                best, best_score = gi, score
+        if best is None:  # fewer gaps than spaces: share out by characters
+            prev = cuts[-1] if cuts else first
+            cuts.append(max(prev, e))
+            continue
+        s, t = gaps[best]
+        cuts.append((s + t) / 2)
+        g0 = best + 1
+    return cuts
+
+
+def _split_upright(crop: np.ndarray, tokens: Sequence[str]) -> list[tuple[str, float, float, float, float]]:
+    """Split an upright line crop into word boxes ``(text, x0, y0, x1, y1)`` in crop pixels."""
+    h, w = crop.shape[:2]
+    ink = ink_mask(crop)
+    cols = ink.any(axis=0) if ink is not None else None
+    cuts = _cut_positions(cols, tokens, h) if cols is not None else None
+    if cuts is None:  # no ink: proportional by characters over the whole box
+        joined = " ".join(tokens)
+        out, pos = [], 0
+        for t in tokens:
+            a, b = pos / len(joined) * w, (pos + len(t)) / len(joined) * w
+            out.append((t, a, 0.0, b, float(h)))
+            pos += len(t) + 1
+        return out
+    bounds = [0.0, *cuts, float(w)]
+    out = []
+    for t, a, b in zip(tokens, bounds[:-1], bounds[1:]):
+        ia, ib = int(np.floor(a)), int(np.ceil(b))
+        sub = ink[:, ia:ib]
+        xs = np.flatnonzero(sub.any(axis=0))
+        if xs.size == 0:  # this word's share holds no ink: keep the share
+            out.append((t, a, 0.0, b, float(h)))
+            continue
+        sub = sub[:, xs[0]: xs[-1] + 1]
+        rows = _row_extent(sub, h) or (0, h)
+        out.append((t, float(ia + xs[0]), float(rows[0]), float(ia + xs[-1] + 1), float(rows[1])))
+    return out
+
+
+def _trim_edges(crop: np.ndarray) -> tuple[int, int]:
+    """Columns ``[a, b)`` of the crop without ink that only touches its padded margins.
+
+    Detectors pad line boxes; a neighbour's glyph edge inside that padding, set
+    apart by blank columns, does not belong to the line.
+    """
+    h, w = crop.shape[:2]
+    ink = ink_mask(crop)
+    if ink is None:
+        return 0, w
+    runs = _runs(ink.any(axis=0))
+    if len(runs) < 2:
+        return 0, w
+    band = max(1, int(0.12 * h))
+    a, b = 0, w
+    if runs[0][1] <= band and runs[1][0] - runs[0][1] >= 1:
+        a = runs[0][1]
+    if runs[-1][0] >= w - band and runs[-1][0] - runs[-2][1] >= 1:
+        b = runs[-1][0]
+    return a, b
+
+
+def split_line(grey: np.ndarray, quad: Sequence[Sequence[float]], text: str,
+               conf: float) -> list[OcrWord]:
+    """One detected line -> its words with tight boxes (image pixels).
+
+    ``quad`` is the line's four corners ``[[x, y], ...]`` in ``grey``'s pixels
+    (any order), ``text`` what was read there, ``conf`` 0-100 (every word of
+    the line gets it). A line that stands upright (taller than 1.5x its width,
+    read bottom-to-top as detectors crop it) is split along its height.
+    """
+    tokens = text.split()
+    if not tokens:
+        return []
+    pts = np.asarray(quad, dtype=np.float64).reshape(-1, 2)
+    H, W = grey.shape[:2]
+    x0, y0 = max(0.0, pts[:, 0].min()), max(0.0, pts[:, 1].min())
+    x1, y1 = min(float(W), pts[:, 0].max()), min(float(H), pts[:, 1].max())
+    if x1 - x0 < 1 or y1 - y0 < 1:
+        return []
+    ix0, iy0, ix1, iy1 = int(np.floor(x0)), int(np.floor(y0)), int(np.ceil(x1)), int(np.ceil(y1))
+    if not _is_axis_aligned(pts):
+        return _split_slanted(pts, tokens, conf, W, H)
+    crop = grey[iy0:iy1, ix0:ix1]
+    if crop.ndim == 3:
+        crop = crop.mean(axis=2).astype(np.uint8)
+    upright = crop.shape[0] >= 1.5 * crop.shape[1] and len(text) > 1
+    if upright:
+        # Detectors read a tall line turned counter-clockwise (RapidOCR's crop
+        # rule): turned[i, j] == crop[j, w - 1 - i], so turned columns are crop
+        # rows and turned rows are crop columns counted from the right.
+        turned = np.rot90(crop)
+        a, b = _trim_edges(turned)
+        cw = crop.shape[1]
+        return [OcrWord(t, conf, Box(ix0 + cw - v1, iy0 + a + u0, ix0 + cw - v0, iy0 + a + u1))
+                for t, u0, v0, u1, v1 in _split_upright(turned[:, a:b], tokens)]
+    a, b = _trim_edges(crop)
+    return [OcrWord(t, conf, Box(ix0 + a + u0, iy0 + v0, ix0 + a + u1, iy0 + v1))
+            for t, u0, v0, u1, v1 in _split_upright(crop[:, a:b], tokens)]
+
+
+def _is_axis_aligned(pts: np.ndarray) -> bool:
+    if len(pts) != 4:
+        return True
+    # The longest edge's slant tells whether the line is tilted.
+    edges = [pts[(i + 1) % 4] - pts[i] for i in range(4)]
+    dx, dy = max(edges, key=lambda e: float(np.hypot(*e)))
+    dx, dy = abs(dx), abs(dy)
+    return min(dx, dy) <= _MAX_SLANT * max(dx, dy, 1e-9)
+
+
+def _split_slanted(pts: np.ndarray, tokens: Sequence[str], conf: float,
+                   W: int, H: int) -> list[OcrWord]:
+    """A tilted line: share its length out by character counts along the slant."""
+    # Order corners: the longest edge runs along the text; start at its left end.
+    c = pts.mean(axis=0)
+    order = np.argsort(np.arctan2(pts[:, 1] - c[1], pts[:, 0] - c[0]))
+    p = pts[order]  # counter-clockwise in image coordinates starting at some corner
+    lengths = [np.hypot(*(p[(i + 1) % 4] - p[i])) for i in range(4)]
+    i = int(np.argmax(lengths))
+    a, b = p[i], p[(i + 1) % 4]
+    d, e = p[(i + 3) % 4], p[(i + 2) % 4]  # the opposite edge, same direction
+    if a[0] > b[0]:
+        a, b, d, e = e, d, b, a
+    joined = " ".join(tokens)
+    out, pos = [], 0
+    for t in tokens:
+        f0, f1 = pos / len(joined), (pos + len(t)) / len(joined)
+        corners = np.array([a + (b - a) * f0, a + (b - a) * f1, d + (e - d) * f0, d + (e - d) * f1])
+        out.append(OcrWord(t, conf, Box(max(0.0, corners[:, 0].min()), max(0.0, corners[:, 1].min()),
+                                        min(float(W), corners[:, 0].max()),
+                                        min(float(H), corners[:, 1].max()))))
+        pos += len(t) + 1
+    return out
