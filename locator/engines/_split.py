@@ -28,6 +28,12 @@ _MAX_SLANT = 0.08
 # width, in line heights" when choosing where two words part.
 _DISTANCE_WEIGHT = 0.1
 _MIN_CONTRAST = 40  # grey levels between ink and paper for the ink profile to count
+# A dropped space is put back at a blank gap this wide (in text heights) when
+# the characters on either side sit further apart than usual (this factor of
+# the line's median character pitch), or at any gap _WIDE_GAP wide.
+_SPACE_GAP = 0.44
+_SPACE_PITCH = 1.1
+_WIDE_GAP = 0.58
 
 
 def otsu_threshold(grey: np.ndarray) -> int:
@@ -90,24 +96,73 @@ def _row_extent(ink: np.ndarray, h: int) -> tuple[int, int] | None:
     return top, bottom
 
 
-def _cut_positions(cols: np.ndarray, tokens: Sequence[str], height: int) -> list[float] | None:
-    """Where the line parts into ``tokens``: one x per boundary (crop columns).
+def _tokens(text: str) -> list[tuple[str, int, int]]:
+    """Words of ``text`` with their ``[start, end)`` character indices."""
+    out, i = [], 0
+    for part in text.split(" "):
+        if part.strip():
+            out.append((part, i, i + len(part)))
+        i += len(part) + 1
+    return out
 
-    ``cols`` is the boolean column ink profile. Returns None when the crop has
-    no ink at all.
+
+def _respace(ink: np.ndarray, text: str, xs: list[float]) -> tuple[str, list[float]]:
+    """Put back the spaces a recogniser left out, where the ink has a word gap.
+
+    ``xs`` is each character's centre (crop columns) from the recogniser's
+    alignment. A blank gap in the column profile at least 0.58 of the text
+    height wide is a space, and so is one at least 0.44 wide between two
+    characters whose centres sit 1.1x further apart than the line's median pitch
+    (measured on Helvetica, Courier and Times labels at 4.5-8 pt, 200 dpi: word
+    gaps 0.44-1.5 text heights, gaps inside words up to 0.55, e.g. ``V1`` in
+    Courier, ``71`` in Helvetica; a false space costs little, since the
+    matcher also joins neighbouring words). ``TAG4410B`` -> ``TAG 4410 B``.
+    """
+    rows = _row_extent(ink, ink.shape[0])
+    if rows is None or len(text) < 2:
+        return text, xs
+    h = rows[1] - rows[0]
+    runs = _runs(ink.any(axis=0))
+    pitches = [xs[i + 1] - xs[i] for i in range(len(text) - 1)
+               if text[i] != " " and text[i + 1] != " "]
+    pitch = float(np.median(pitches)) if pitches else 0.0
+    inserts = []
+    for (_, s), (t, _) in zip(runs[:-1], runs[1:]):
+        width, centre = t - s, (s + t) / 2
+        if width < _SPACE_GAP * h:
+            continue
+        k = int(np.searchsorted(xs, centre))  # characters left of the gap
+        if not 0 < k < len(text) or text[k - 1] == " " or text[k] == " ":
+            continue
+        if width >= _WIDE_GAP * h or xs[k] - xs[k - 1] >= _SPACE_PITCH * pitch:
+            inserts.append((k, centre))
+    for k, centre in reversed(inserts):
+        text = text[:k] + " " + text[k:]
+        xs = xs[:k] + [centre] + xs[k:]
+    return text, xs
+
+
+def _cut_positions(cols: np.ndarray, text: str, xs: list[float] | None,
+                   height: int) -> list[float] | None:
+    """Where the line parts into its words: one x per boundary (crop columns).
+
+    ``cols`` is the boolean column ink profile; ``xs`` the characters' centres
+    when the recogniser gave them, else boundaries are expected where the
+    character counts put them. Returns None when the crop has no ink at all.
     """
     runs = _runs(cols)
     if not runs:
         return None
     first, last = runs[0][0], runs[-1][1]
-    joined = " ".join(tokens)
-    char_w = (last - first) / max(1, len(joined))
-    # Expected boundary: the middle of each space, by character count.
-    expected, pos = [], 0
-    for t in tokens[:-1]:
-        pos += len(t)
-        expected.append(first + (pos + 0.5) * char_w)
-        pos += 1
+    toks = _tokens(text)
+    span = toks[-1][2] - toks[0][1]
+    char_w = (last - first) / max(1, span)
+    expected = []
+    for (_, _, end), (_, start, _) in zip(toks[:-1], toks[1:]):
+        if xs is not None:
+            expected.append((xs[end - 1] + xs[start]) / 2)
+        else:  # the middle of the spaces, by character count
+            expected.append(first + ((end + start) / 2 - toks[0][1]) * char_w)
     gaps = [(runs[i][1], runs[i + 1][0]) for i in range(len(runs) - 1)]
     cuts: list[float] = []
     g0 = 0  # gaps before g0 are used up (boundaries stay in reading order)
@@ -129,12 +184,19 @@ def _cut_positions(cols: np.ndarray, tokens: Sequence[str], height: int) -> list
     return cuts
 
 
-def _split_upright(crop: np.ndarray, tokens: Sequence[str]) -> list[tuple[str, float, float, float, float]]:
-    """Split an upright line crop into word boxes ``(text, x0, y0, x1, y1)`` in crop pixels."""
+def _split_upright(crop: np.ndarray, text: str, xs: list[float] | None = None,
+                   ) -> list[tuple[str, float, float, float, float]]:
+    """Split an upright line crop into word boxes ``(text, x0, y0, x1, y1)`` in crop pixels.
+
+    ``xs``: each character's centre in crop columns, when known.
+    """
     h, w = crop.shape[:2]
     ink = ink_mask(crop)
+    if ink is not None and xs is not None:
+        text, xs = _respace(ink, text, xs)
+    tokens = [t for t, _, _ in _tokens(text)]
     cols = ink.any(axis=0) if ink is not None else None
-    cuts = _cut_positions(cols, tokens, h) if cols is not None else None
+    cuts = _cut_positions(cols, text, xs, h) if cols is not None else None
     if cuts is None:  # no ink: proportional by characters over the whole box
         joined = " ".join(tokens)
         out, pos = [], 0
@@ -148,13 +210,13 @@ def _split_upright(crop: np.ndarray, tokens: Sequence[str]) -> list[tuple[str, f
     for t, a, b in zip(tokens, bounds[:-1], bounds[1:]):
         ia, ib = int(np.floor(a)), int(np.ceil(b))
         sub = ink[:, ia:ib]
-        xs = np.flatnonzero(sub.any(axis=0))
-        if xs.size == 0:  # this word's share holds no ink: keep the share
+        cs = np.flatnonzero(sub.any(axis=0))
+        if cs.size == 0:  # this word's share holds no ink: keep the share
             out.append((t, a, 0.0, b, float(h)))
             continue
-        sub = sub[:, xs[0]: xs[-1] + 1]
+        sub = sub[:, cs[0]: cs[-1] + 1]
         rows = _row_extent(sub, h) or (0, h)
-        out.append((t, float(ia + xs[0]), float(rows[0]), float(ia + xs[-1] + 1), float(rows[1])))
+        out.append((t, float(ia + cs[0]), float(rows[0]), float(ia + cs[-1] + 1), float(rows[1])))
     return out
 
 
@@ -181,17 +243,23 @@ def _trim_edges(crop: np.ndarray) -> tuple[int, int]:
 
 
 def split_line(grey: np.ndarray, quad: Sequence[Sequence[float]], text: str,
-               conf: float) -> list[OcrWord]:
+               conf: float, *, char_pos: Sequence[float] | None = None) -> list[OcrWord]:
     """One detected line -> its words with tight boxes (image pixels).
 
     ``quad`` is the line's four corners ``[[x, y], ...]`` in ``grey``'s pixels
     (any order), ``text`` what was read there, ``conf`` 0-100 (every word of
-    the line gets it). A line that stands upright (taller than 1.5x its width,
-    read bottom-to-top as detectors crop it) is split along its height.
+    the line gets it). ``char_pos``, when the recogniser gives it, is each
+    character's centre as a fraction (0-1) of the line's length in reading
+    order: it places the cuts and lets spaces the recogniser dropped be put
+    back where the ink has them. A line that stands upright (taller than 1.5x
+    its width) was read turned counter-clockwise, top to bottom, as detectors
+    crop it, and is split along its height.
     """
-    tokens = text.split()
-    if not tokens:
+    if not text.strip():
         return []
+    if char_pos is not None and len(char_pos) != len(text):
+        char_pos = None
+    tokens = text.split()
     pts = np.asarray(quad, dtype=np.float64).reshape(-1, 2)
     H, W = grey.shape[:2]
     x0, y0 = max(0.0, pts[:, 0].min()), max(0.0, pts[:, 1].min())
@@ -206,17 +274,21 @@ def split_line(grey: np.ndarray, quad: Sequence[Sequence[float]], text: str,
         crop = crop.mean(axis=2).astype(np.uint8)
     upright = crop.shape[0] >= 1.5 * crop.shape[1] and len(text) > 1
     if upright:
-        # Detectors read a tall line turned counter-clockwise (RapidOCR's crop
-        # rule): turned[i, j] == crop[j, w - 1 - i], so turned columns are crop
-        # rows and turned rows are crop columns counted from the right.
-        turned = np.rot90(crop)
-        a, b = _trim_edges(turned)
-        cw = crop.shape[1]
-        return [OcrWord(t, conf, Box(ix0 + cw - v1, iy0 + a + u0, ix0 + cw - v0, iy0 + a + u1))
-                for t, u0, v0, u1, v1 in _split_upright(turned[:, a:b], tokens)]
+        # Turned counter-clockwise: turned[i, j] == crop[j, w - 1 - i], so
+        # turned columns are crop rows and turned rows are crop columns
+        # counted from the right.
+        crop = np.rot90(crop)
     a, b = _trim_edges(crop)
+    xs = None
+    if char_pos is not None:
+        xs = [float(f) * crop.shape[1] - a for f in char_pos]
+    parts = _split_upright(crop[:, a:b], text, xs)
+    if upright:
+        cw = ix1 - ix0
+        return [OcrWord(t, conf, Box(ix0 + cw - v1, iy0 + a + u0, ix0 + cw - v0, iy0 + a + u1))
+                for t, u0, v0, u1, v1 in parts]
     return [OcrWord(t, conf, Box(ix0 + a + u0, iy0 + v0, ix0 + a + u1, iy0 + v1))
-            for t, u0, v0, u1, v1 in _split_upright(crop[:, a:b], tokens)]
+            for t, u0, v0, u1, v1 in parts]
 
 
 def _is_axis_aligned(pts: np.ndarray) -> bool:

@@ -86,20 +86,53 @@ class RapidOcrEngine:
         """Words in ``image`` (grey uint8), boxes in its pixels, conf 0-100."""
         h, w = image.shape[:2]
         scale = self.upscale if self.upscale > 0 else 1.0
-        src = image
+        src = np.ascontiguousarray(image)
         if scale != 1.0:
             import cv2
 
-            src = cv2.resize(image, (round(w * scale), round(h * scale)),
+            src = cv2.resize(src, (round(w * scale), round(h * scale)),
                              interpolation=cv2.INTER_CUBIC)
         eng = _engine(self.threads)
         try:
-            result, _ = eng(np.ascontiguousarray(src), box_thresh=self.box_thresh,
-                            unclip_ratio=self.unclip_ratio, text_score=self.text_score)
+            lines = self._read_lines(eng, src)
         except Exception as e:  # onnxruntime/cv2 raise many types
             raise EngineError(f"rapidocr failed: {type(e).__name__}: {e}") from e
         out: list[OcrWord] = []
-        for quad, text, score in result or []:
-            quad = np.asarray(quad, dtype=np.float64) / scale
-            out.extend(split_line(image, quad, text, float(score) * 100.0))
+        for quad, text, score, pos in lines:
+            out.extend(split_line(image, np.asarray(quad) / scale, text, score * 100.0,
+                                  char_pos=pos))
+        return out
+
+    def _read_lines(self, eng, img: np.ndarray):
+        """RapidOCR's detector, then its recogniser with the CTC alignment kept.
+
+        ``RapidOCR.__call__`` drops where each character was read; the
+        recogniser returns it with ``return_word_box``. That alignment is what
+        lets :func:`split_line` put back the spaces PP-OCR's recogniser often
+        leaves out between words (``TAG4410B``). Yields ``(quad, text, score
+        0-1, char_pos)``; quads in ``img``'s pixels.
+        """
+        rgb = np.stack([img] * 3, axis=-1) if img.ndim == 2 else img
+        quads, _ = eng(rgb, use_det=True, use_cls=False, use_rec=False,
+                       box_thresh=self.box_thresh, unclip_ratio=self.unclip_ratio,
+                       text_score=self.text_score)
+        if not quads:
+            return []
+        quads = [np.asarray(q, dtype=np.float32) for q in quads]
+        crops = eng.get_crop_img_list(rgb, quads)
+        recs, _ = eng.text_rec(crops, True)
+        out = []
+        for quad, rec in zip(quads, recs):
+            text, score = rec[0], float(rec[1])
+            if score < self.text_score or not text.strip():
+                continue
+            pos = None
+            try:
+                ncols, _, word_cols = rec[2][0], rec[2][1], rec[2][2]
+                cols = [c for word in word_cols for c in word]
+                if ncols > 0 and len(cols) == len(text):
+                    pos = [min(1.0, (c + 0.5) / ncols) for c in cols]
+            except (IndexError, TypeError):  # another rapidocr version's layout
+                pos = None
+            out.append((quad, text, score, pos))
         return out
