@@ -1,5 +1,6 @@
 """Heavy engines are imported only when chosen: `locate --help` and a Tesseract-only
-run never load torch, onnxruntime, EasyOCR, RapidOCR or OpenCV.
+run never load torch, onnxruntime, EasyOCR or RapidOCR (OpenCV is a core
+dependency since vertical-text regions use it).
 
 Each check runs in a fresh interpreter (this test process may have imported
 them already) and reports which heavy modules ended up in ``sys.modules``.
@@ -16,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ["torch", "torchvision", "onnxruntime", "easyocr", "easyocr_en_models",
-         "rapidocr_onnxruntime", "cv2", "locator.engines.easyocr", "locator.engines.rapidocr"]
+         "rapidocr_onnxruntime", "locator.engines.easyocr", "locator.engines.rapidocr"]
 
 REPORT = f"""
 import json, sys
