@@ -20,6 +20,7 @@ Only this file imports easyocr and torch.
 from __future__ import annotations
 
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -52,9 +53,12 @@ def _reader(langs: tuple[str, ...], model_dir: str, quantize: bool):
         if key not in _READERS:
             easyocr, _ = _import()
             try:
-                _READERS[key] = easyocr.Reader(
-                    list(langs), gpu=False, model_storage_directory=model_dir,
-                    download_enabled=False, verbose=False, quantize=quantize)
+                with warnings.catch_warnings():
+                    # torch's notice about the quantised LSTM EasyOCR builds on the CPU
+                    warnings.simplefilter("ignore", (UserWarning, DeprecationWarning))
+                    _READERS[key] = easyocr.Reader(
+                        list(langs), gpu=False, model_storage_directory=model_dir,
+                        download_enabled=False, verbose=False, quantize=quantize)
             except FileNotFoundError as e:
                 raise MissingEngineError(
                     f"easyocr: model weights missing in {model_dir} ({e}); "
@@ -104,11 +108,14 @@ class EasyOcrEngine:
         # The canvas must hold the magnified tile, or EasyOCR shrinks it again.
         canvas = self.canvas_size or int(max(h, w) * self.mag_ratio) + 32
         try:
-            lines = reader.readtext(
-                np.ascontiguousarray(image), detail=1, paragraph=False,
-                canvas_size=canvas, mag_ratio=self.mag_ratio, min_size=self.min_size,
-                text_threshold=self.text_threshold, low_text=self.low_text,
-                link_threshold=self.link_threshold, width_ths=self.width_ths)
+            with warnings.catch_warnings():
+                # "pin_memory ... no accelerator": EasyOCR's DataLoader on the CPU
+                warnings.simplefilter("ignore", UserWarning)
+                lines = reader.readtext(
+                    np.ascontiguousarray(image), detail=1, paragraph=False,
+                    canvas_size=canvas, mag_ratio=self.mag_ratio, min_size=self.min_size,
+                    text_threshold=self.text_threshold, low_text=self.low_text,
+                    link_threshold=self.link_threshold, width_ths=self.width_ths)
         except Exception as e:  # torch/cv2 raise many types; one failing tile is recorded
             raise EngineError(f"easyocr failed: {type(e).__name__}: {e}") from e
         out: list[OcrWord] = []
