@@ -40,15 +40,14 @@ def _import():
     return rapidocr_onnxruntime
 
 
-def _engine(threads: int):
-    key = (threads,)
+def _engine(threads: int, max_side: int):
+    key = (threads, max_side)
     with _LOCK:
         if key not in _ENGINES:
             mod = _import()
             try:
                 _ENGINES[key] = mod.RapidOCR(
-                    # Never shrink a tile; images under 736 px are enlarged to it.
-                    max_side_len=100_000, use_cls=False, print_verbose=False,
+                    max_side_len=max_side, use_cls=False, print_verbose=False,
                     intra_op_num_threads=threads, inter_op_num_threads=1)
             except Exception as e:  # a broken wheel: models missing or unreadable
                 raise MissingEngineError(f"rapidocr: cannot load its models ({e}); "
@@ -62,16 +61,19 @@ class RapidOcrEngine:
     ``upscale`` magnifies the tile before reading (small text reads better a
     little larger, at a cost in time); ``box_thresh``/``unclip_ratio`` are the
     DB detector's, ``text_score`` drops lines read with less confidence (0-1).
+    ``max_side``: images longer than this are shrunk before detection, as
+    RapidOCR does by default at 2000 px; the default here never shrinks a tile
+    (images under 736 px are enlarged to it).
     """
 
     name = "rapidocr"
 
     def __init__(self, *, upscale: float = 1.0, box_thresh: float = 0.5,
                  unclip_ratio: float = 1.6, text_score: float = 0.3,
-                 threads: int = -1) -> None:
+                 threads: int = -1, max_side: int = 100_000) -> None:
         self._mod = _import()
         self.upscale, self.box_thresh, self.unclip_ratio = upscale, box_thresh, unclip_ratio
-        self.text_score, self.threads = text_score, threads
+        self.text_score, self.threads, self.max_side = text_score, threads, max_side
 
     def version(self) -> str:
         try:
@@ -92,7 +94,7 @@ class RapidOcrEngine:
 
             src = cv2.resize(src, (round(w * scale), round(h * scale)),
                              interpolation=cv2.INTER_CUBIC)
-        eng = _engine(self.threads)
+        eng = _engine(self.threads, self.max_side)
         try:
             lines = self._read_lines(eng, src)
         except Exception as e:  # onnxruntime/cv2 raise many types
