@@ -25,8 +25,10 @@ Configurations (``--configs``, comma-separated; default: all but the extras):
 
 ``seconds/page`` is the pipeline's wall time (rendering, OCR, merge, match)
 divided by pages, after the engine is loaded; ``load s`` is the engine load
-(EasyOCR's Reader, RapidOCR's sessions). Results are printed as one table and
-written as CSV with ``--csv``.
+(EasyOCR's Reader, RapidOCR's sessions); ``cpu s`` the child's user+system
+CPU time, load included -- on a shared machine wall time depends on the
+neighbours, CPU time much less. Results are printed as one table and written
+as CSV with ``--csv``.
 """
 
 from __future__ import annotations
@@ -116,8 +118,16 @@ def run_one(config: str, doc: str, truth: str, catalog: str, dpi: float, tiles: 
             "tiles": result.report.tiles, "tiles_read": result.report.tiles_read,
             "words": result.report.words, "warnings": result.report.warnings[:5],
             "tp_by_engine": {k: int(v) for k, v in by_engine.items()},
-            "missed": sorted(ev.misses["matched"].astype(str))[:40] if len(ev.misses) else [],
-            "false": sorted(ev.false_hits["matched"].astype(str))[:40] if len(ev.false_hits) else []}
+            "missed": _rows(ev.misses), "false": _rows(ev.false_hits)}
+
+
+def _rows(df) -> list[str]:
+    """``matched (reason)`` for each row of a misses/false-hits table."""
+    if not len(df):
+        return []
+    text = df["text"].astype(str) if "text" in df else ""
+    return sorted(f"{m} [{t}] ({r})" for m, t, r in zip(
+        df["matched"].astype(str), text if len(text) else [""] * len(df), df["reason"]))
 
 
 def run_child(config: str, args: argparse.Namespace) -> dict:
@@ -145,12 +155,13 @@ def run_child(config: str, args: argparse.Namespace) -> dict:
         Path(out).unlink(missing_ok=True)
     res["peak_rss_mb"] = usage.ru_maxrss / 1024  # Linux reports KiB
     res["wall_s"] = wall
+    res["cpu_s"] = usage.ru_utime + usage.ru_stime  # the whole child, load included
     return res
 
 
 def table(rows: list[dict]) -> str:
     head = (f"{'config':22} {'tile':>5} {'P':>6} {'R':>6} {'F1':>6} {'tp':>4} {'fp':>4} "
-            f"{'fn':>4} {'s/page':>8} {'load s':>7} {'peak MB':>8}")
+            f"{'fn':>4} {'s/page':>8} {'load s':>7} {'cpu s':>7} {'peak MB':>8}")
     lines = [head, "-" * len(head)]
     for r in rows:
         if "error" in r:
@@ -158,7 +169,8 @@ def table(rows: list[dict]) -> str:
             continue
         lines.append(f"{r['config']:22} {r['tile']:>5} {r['precision']:6.3f} {r['recall']:6.3f} "
                      f"{r['f1']:6.3f} {r['tp']:>4} {r['fp']:>4} {r['fn']:>4} "
-                     f"{r['s_per_page']:8.1f} {r['load_s']:7.1f} {r['peak_rss_mb']:8.0f}")
+                     f"{r['s_per_page']:8.1f} {r['load_s']:7.1f} {r['cpu_s']:7.0f} "
+                     f"{r['peak_rss_mb']:8.0f}")
     return "\n".join(lines)
 
 
@@ -202,7 +214,7 @@ def main(argv: list[str] | None = None) -> None:
         import csv
 
         keys = ["config", "tile", "precision", "recall", "f1", "tp", "fp", "fn", "s_per_page",
-                "load_s", "peak_rss_mb", "pages", "tiles", "tiles_read", "words"]
+                "load_s", "cpu_s", "peak_rss_mb", "pages", "tiles", "tiles_read", "words"]
         with open(args.csv, "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=keys, extrasaction="ignore")
             w.writeheader()

@@ -27,6 +27,7 @@ _MAX_SLANT = 0.08
 # Weight of "distance from the expected boundary, in characters" against "gap
 # width, in line heights" when choosing where two words part.
 _DISTANCE_WEIGHT = 0.1
+_BORDER = 2.0  # px: a line box this close to the image's edge runs into it
 _MIN_CONTRAST = 40  # grey levels between ink and paper for the ink profile to count
 # A dropped space is put back at a blank gap this wide (in text heights) when
 # the characters on either side sit further apart than usual (this factor of
@@ -220,11 +221,14 @@ def _split_upright(crop: np.ndarray, text: str, xs: list[float] | None = None,
     return out
 
 
-def _trim_edges(crop: np.ndarray) -> tuple[int, int]:
+def _trim_edges(crop: np.ndarray, keep_start: bool = False,
+                keep_end: bool = False) -> tuple[int, int]:
     """Columns ``[a, b)`` of the crop without ink that only touches its padded margins.
 
     Detectors pad line boxes; a neighbour's glyph edge inside that padding, set
-    apart by blank columns, does not belong to the line.
+    apart by blank columns, does not belong to the line. A side where the line
+    runs into the image's border (``keep_start``/``keep_end``) keeps its ink:
+    there it is the visible part of a glyph the tile edge cut.
     """
     h, w = crop.shape[:2]
     ink = ink_mask(crop)
@@ -235,11 +239,37 @@ def _trim_edges(crop: np.ndarray) -> tuple[int, int]:
         return 0, w
     band = max(1, int(0.12 * h))
     a, b = 0, w
-    if runs[0][1] <= band and runs[1][0] - runs[0][1] >= 1:
+    if not keep_start and runs[0][1] <= band and runs[1][0] - runs[0][1] >= 1:
         a = runs[0][1]
-    if runs[-1][0] >= w - band and runs[-1][0] - runs[-2][1] >= 1:
+    if not keep_end and runs[-1][0] >= w - band and runs[-1][0] - runs[-2][1] >= 1:
         b = runs[-1][0]
     return a, b
+
+
+def _reach_borders(words: list[OcrWord], touch: tuple[bool, bool, bool, bool],
+                   W: int, H: int) -> list[OcrWord]:
+    """Stretch the words at a side where the line ran into the image border to it.
+
+    A word the tile edge cut may end in a blank gap short of the edge (the cut
+    fell between two letters); its box must still touch the edge, so the
+    pipeline knows it is cut and prefers the neighbouring tile's whole read.
+    ``touch`` is (left, top, right, bottom).
+    """
+    if not words or not any(touch):
+        return words
+    left, top, right, bottom = touch
+    size = max(1.0, min(max(w.box.height for w in words), max(w.box.width for w in words)))
+    lo_x, lo_y = min(w.box.x0 for w in words), min(w.box.y0 for w in words)
+    hi_x, hi_y = max(w.box.x1 for w in words), max(w.box.y1 for w in words)
+    out = []
+    for w in words:
+        b = w.box
+        b = Box(0.0 if left and b.x0 <= lo_x + size / 2 else b.x0,
+                0.0 if top and b.y0 <= lo_y + size / 2 else b.y0,
+                float(W) if right and b.x1 >= hi_x - size / 2 else b.x1,
+                float(H) if bottom and b.y1 >= hi_y - size / 2 else b.y1)
+        out.append(OcrWord(w.text, w.conf, b))
+    return out
 
 
 def split_line(grey: np.ndarray, quad: Sequence[Sequence[float]], text: str,
@@ -278,17 +308,22 @@ def split_line(grey: np.ndarray, quad: Sequence[Sequence[float]], text: str,
         # turned columns are crop rows and turned rows are crop columns
         # counted from the right.
         crop = np.rot90(crop)
-    a, b = _trim_edges(crop)
+    # Sides where the line runs into the image border: a tile edge may cut it there.
+    touch = (x0 <= _BORDER, y0 <= _BORDER, x1 >= W - _BORDER, y1 >= H - _BORDER)
+    start, end = (touch[1], touch[3]) if upright else (touch[0], touch[2])
+    a, b = _trim_edges(crop, start, end)
     xs = None
     if char_pos is not None:
         xs = [float(f) * crop.shape[1] - a for f in char_pos]
     parts = _split_upright(crop[:, a:b], text, xs)
     if upright:
         cw = ix1 - ix0
-        return [OcrWord(t, conf, Box(ix0 + cw - v1, iy0 + a + u0, ix0 + cw - v0, iy0 + a + u1))
-                for t, u0, v0, u1, v1 in parts]
-    return [OcrWord(t, conf, Box(ix0 + a + u0, iy0 + v0, ix0 + a + u1, iy0 + v1))
-            for t, u0, v0, u1, v1 in parts]
+        words = [OcrWord(t, conf, Box(ix0 + cw - v1, iy0 + a + u0, ix0 + cw - v0, iy0 + a + u1))
+                 for t, u0, v0, u1, v1 in parts]
+    else:
+        words = [OcrWord(t, conf, Box(ix0 + a + u0, iy0 + v0, ix0 + a + u1, iy0 + v1))
+                 for t, u0, v0, u1, v1 in parts]
+    return _reach_borders(words, touch, W, H)
 
 
 def _is_axis_aligned(pts: np.ndarray) -> bool:
