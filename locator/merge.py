@@ -28,9 +28,15 @@ smaller box lies at least half inside the other (:data:`SAME_WORD_IOS`).
 * A kept alternative is dropped again when an engine that read it also read
   the other text at the same place (a consensus formed later, e.g. from the
   overlapping tile): that engine changed its mind, the agreeing read stands.
-* Different text from an engine that already has a word there (overlap tiles,
-  rotation passes), or from a read in another direction: the more confident
-  read stands and this one is dropped, as with one engine.
+* Reads in opposite directions (90 and 270, 0 and 180) with different text are
+  both kept, whichever engines made them: the vertical-text mosaic offers each
+  candidate both ways up, and confidence does not tell which was upright
+  (EasyOCR reads ``FE-1938`` upside down as ``8861-33`` with 67 % and the right
+  way up with less). A misreading upside down rarely resembles a catalog code.
+* Different text from an engine that already has a word there in the same
+  direction (overlap tiles), or from a read at right angles (a rotation pass
+  seeing upright text on its side): the more confident read stands and this
+  one is dropped, as with one engine.
 """
 
 from __future__ import annotations
@@ -137,10 +143,21 @@ def _combine(kept: Word, other: Word) -> Word:
     return replace(kept, engine=engines, conf=conf)
 
 
+def _opposite(a: int, b: int) -> bool:
+    return (a - b) % 360 == 180
+
+
 def _is_alternative(w: Word, there: list[Word]) -> bool:
-    """``w`` reads a place differently and no engine of ``w`` has read it yet."""
+    """``w`` reads a place differently and may be the right reading (module docstring).
+
+    True when, against every word already kept there, either no engine of
+    ``w`` has read the place yet and both read in the same direction, or the
+    two read in opposite directions (90 against 270: the vertical-text mosaic
+    offers both, and an engine's confidence does not tell which is upright).
+    """
     mine = _engines(w)
-    return all(not (mine & _engines(k)) and k.angle == w.angle for k in there)
+    return all((not (mine & _engines(k)) and k.angle == w.angle) or _opposite(k.angle, w.angle)
+               for k in there)
 
 
 def merge_page(cands: list[Candidate]) -> list[Word]:
@@ -205,9 +222,10 @@ def merge_page(cands: list[Candidate]) -> list[Word]:
 
 
 def _overruled(k: int, kept: list[Word], index: _Index) -> bool:
-    """An alternative reading whose engines all also read the other text there."""
+    """An alternative reading whose engines all also read the other text there,
+    in the same direction."""
     w = kept[k]
     mine = _engines(w)
-    return any(j != k and kept[j].box.ios(w.box) >= SAME_WORD_IOS
+    return any(j != k and kept[j].angle == w.angle and kept[j].box.ios(w.box) >= SAME_WORD_IOS
                and not same_reading(kept[j].text, w.text) and mine <= _engines(kept[j])
                for j in index.near(w.box))

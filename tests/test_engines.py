@@ -135,6 +135,24 @@ def test_split_line_drops_a_neighbours_ink_in_the_padding():
     assert_words(words, truth, tol_px=1.5, must={"PT-2034"})
 
 
+def test_a_line_cut_by_the_image_border_keeps_its_edge_ink_and_reaches_the_border():
+    img, truth = render_strip()
+    t = truth["XY-55210-K"]
+    # The tile edge falls inside the code: only a sliver of the last glyph shows.
+    edge = int(t.x0 + 0.55 * t.width)
+    cut = np.ascontiguousarray(img[:, :edge])
+    quad = [[t.x0 - 3, t.y0 - 3], [edge, t.y0 - 3], [edge, t.y1 + 3], [t.x0 - 3, t.y1 + 3]]
+    [w] = split_line(cut, quad, "XY-552", 90.0)
+    assert w.box.x1 == edge  # touches the border: the pipeline knows it is cut
+    assert abs(w.box.x0 - t.x0) <= 1.5
+    # ... even when the cut falls in a blank gap between two letters
+    gap_edge = edge + next(i for i in range(40) if (img[int(t.y0):int(t.y1), edge + i] > 128).all())
+    cut = np.ascontiguousarray(img[:, :gap_edge + 1])
+    [w] = split_line(cut, [[t.x0 - 3, t.y0 - 3], [gap_edge + 1, t.y0 - 3],
+                           [gap_edge + 1, t.y1 + 3], [t.x0 - 3, t.y1 + 3]], "XY-552", 90.0)
+    assert w.box.x1 == gap_edge + 1
+
+
 def test_split_line_without_ink_shares_by_characters():
     img = np.full((20, 100), 255, np.uint8)
     words = split_line(img, [[0, 0], [100, 0], [100, 20], [0, 20]], "AB CD", 50.0)
@@ -242,6 +260,16 @@ def test_same_engine_duplicates_and_other_directions_are_not_alternatives():
                  _w("FIC-1O1", B2, 50, "tesseract"),  # overlap tile, worse read
                  _w("l1", Box(110, 96, 118, 112), 70, "easyocr", angle=90))  # rotation pass
     assert [(w.text, w.engine) for w in out] == [("FIC-101", "tesseract")]
+
+
+def test_opposite_directions_keep_both_readings_even_from_one_engine():
+    """The vertical mosaic reads each candidate both ways up; the upside-down
+    misreading may be the more confident one."""
+    v = Box(100, 100, 108, 140)
+    out = _merge(_w("8861-33", v, 67, "easyocr", angle=270),
+                 _w("FE-1938", Box(100.3, 100.2, 108, 139.5), 40, "easyocr", angle=90),
+                 _w("FE-1938", v, 30, "easyocr", angle=90))  # the overlapping tile's copy
+    assert sorted((w.text, w.angle) for w in out) == [("8861-33", 270), ("FE-1938", 90)]
 
 
 def test_a_cut_copy_from_another_engine_is_not_an_alternative():
