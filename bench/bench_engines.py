@@ -19,9 +19,14 @@ Configurations (``--configs``, comma-separated; default: all but the extras):
 * ``tesseract+easyocr`` (default) and ``tesseract+rapidocr``, ``rapidocr+easyocr``
   (on request): every engine reads every tile, merged.
 * ``tesseract/page``, ``easyocr/page``, ``rapidocr/page``: the whole-page
-  baseline, one tile the size of the page, each engine at its *own* default
-  input size (EasyOCR's 2560 px canvas, RapidOCR's 2000 px ``max_side_len``;
-  Tesseract reads the full page).
+  baseline -- what the engine does given the page: one tile the size of the
+  page, read upright only, without locator's line-art cleaning and text-region
+  mosaics, each engine at its *own* default input size (EasyOCR's 2560 px
+  canvas, RapidOCR's 2000 px ``max_side_len``; Tesseract reads the full page).
+
+The tiled configurations run the default pipeline: line art cleaned, text
+regions (upright and vertical candidates) cut out, enlarged to ``ocr_dpi``
+(400) and read as one mosaic per tile.
 
 ``seconds/page`` is the pipeline's wall time (rendering, OCR, merge, match)
 divided by pages, after the engine is loaded; ``load s`` is the engine load
@@ -101,8 +106,11 @@ def run_one(config: str, doc: str, truth: str, catalog: str, dpi: float, tiles: 
         tile, overlap = max(max(s) for s in sizes), 0
     else:
         tile, overlap = max(tiles.get(n, 1600) for n in names), OVERLAP
+    naive = {}
+    if whole:  # the engine on the page as it is: no regions, no cleaning, upright only
+        naive = dict(text_regions=False, rotated_regions=False, clean=False, rotations=(0,))
     settings = Settings(dpi=dpi, tile=tile, overlap=overlap, engine=tuple(names),
-                        pages=pages, workers=1, cache=False)
+                        pages=pages, workers=1, cache=False, source="ocr", **naive)
     cat = load_catalog(catalog)
     t0 = time.perf_counter()
     result = run(doc, cat, settings, engines=engines)

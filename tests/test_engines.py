@@ -332,7 +332,7 @@ def test_engines_combined_through_the_pipeline(tmp_path):
     truth = {w[4]: Box(*w[:4]) for w in page.get_text("words")}
     doc.save(tmp_path / "p.pdf")
     s = Settings(dpi=200, tile=640, overlap=160, rotations=(0,), engine=("tesseract", "rapidocr"),
-                 workers=1, cache=False)
+                 workers=1, cache=False, source="ocr")
     words = read_document(tmp_path / "p.pdf", s)
     for code, t in truth.items():
         found = [w for w in words if w.text == code]

@@ -63,7 +63,8 @@ def test_tesseract_only_run_imports_no_other_engine(tmp_path):
     code = f"""
 from locator.pipeline import read_document
 from locator.settings import Settings
-words = read_document({str(pdf)!r}, Settings(dpi=200, rotations=(0,), workers=1, cache=False))
+words = read_document({str(pdf)!r}, Settings(dpi=200, rotations=(0,), workers=1, cache=False,
+                                        source="ocr"))
 assert any(w.text == "FIC-101" for w in words), [w.text for w in words]
 """
     assert _heavy_after(code) == []
