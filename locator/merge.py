@@ -15,8 +15,8 @@ smaller box lies at least half inside the other (:data:`SAME_WORD_IOS`).
   joined with ``+`` (``easyocr+tesseract``), and agreement raises confidence
   like independent evidence: ``conf = 1 - (1 - a)(1 - b)`` on a 0-1 scale.
   An engine joining a second time (another tile's copy) adds nothing.
-* Different text, different engines, same direction: **both words are kept**,
-  each naming only its own engine. One of them is usually right and the
+* Different text, different engines, same direction, boxes covering the same
+  extent (IoU >= 0.5): **both words are kept**, each naming only its own engine. One of them is usually right and the
   merger cannot know which -- confidence is no guide across engines (EasyOCR
   is confidently wrong on a crossing line, Tesseract on a small font) -- so
   the matcher sees both: it claims each word once and merges overlapping hits
@@ -34,9 +34,11 @@ smaller box lies at least half inside the other (:data:`SAME_WORD_IOS`).
   (EasyOCR reads ``FE-1938`` upside down as ``8861-33`` with 67 % and the right
   way up with less). A misreading upside down rarely resembles a catalog code.
 * Different text from an engine that already has a word there in the same
-  direction (overlap tiles), or from a read at right angles (a rotation pass
-  seeing upright text on its side): the more confident read stands and this
-  one is dropped, as with one engine.
+  direction (overlap tiles), from a read at right angles (a rotation pass
+  seeing upright text on its side), or covering only part of the kept word
+  (another engine's segmentation, e.g. Tesseract's junk ``pd`` inside
+  EasyOCR's ``83702-24``, which would split ``XV 83702-24`` for the matcher):
+  the more confident read stands and this one is dropped, as with one engine.
 """
 
 from __future__ import annotations
@@ -51,6 +53,11 @@ from locator.tiling import interior_edges
 # Two reads of one word rarely agree to the pixel; this share of the smaller
 # box inside the larger one makes them the same word.
 SAME_WORD_IOS = 0.5
+# Two engines' different readings of one place are both kept only when their
+# boxes cover the same extent; a shorter read inside a longer one is another
+# segmentation's fragment (Tesseract's "pd" and "nae" over EasyOCR's
+# "83702-24") and would sit between the words of the line the matcher joins.
+ALTERNATIVE_IOU = 0.5
 _CELL = 64.0  # points; spatial-hash cell for neighbour look-ups
 
 
@@ -150,13 +157,17 @@ def _opposite(a: int, b: int) -> bool:
 def _is_alternative(w: Word, there: list[Word]) -> bool:
     """``w`` reads a place differently and may be the right reading (module docstring).
 
-    True when, against every word already kept there, either no engine of
-    ``w`` has read the place yet and both read in the same direction, or the
-    two read in opposite directions (90 against 270: the vertical-text mosaic
-    offers both, and an engine's confidence does not tell which is upright).
+    True when, against every word already kept there, either the two read in
+    opposite directions (90 against 270: the vertical-text mosaic offers both,
+    and an engine's confidence does not tell which is upright), or no engine
+    of ``w`` has read the place yet, both read in the same direction, and the
+    two boxes cover the same extent (IoU >= :data:`ALTERNATIVE_IOU`): a
+    fragment of another segmentation is no alternative reading of the word.
     """
     mine = _engines(w)
-    return all((not (mine & _engines(k)) and k.angle == w.angle) or _opposite(k.angle, w.angle)
+    return all(_opposite(k.angle, w.angle)
+               or (not (mine & _engines(k)) and k.angle == w.angle
+                   and k.box.iou(w.box) >= ALTERNATIVE_IOU)
                for k in there)
 
 

@@ -272,6 +272,17 @@ def test_opposite_directions_keep_both_readings_even_from_one_engine():
     assert sorted((w.text, w.angle) for w in out) == [("8861-33", 270), ("FE-1938", 90)]
 
 
+def test_another_engines_fragment_inside_a_word_is_no_alternative():
+    """Junk over part of a word would sit between the words of a two-word code."""
+    xv, code = Box(100, 100, 108.5, 105), Box(110.5, 100, 137.6, 105.2)
+    out = _merge(_w("XV", xv, 97, "easyocr"), _w("83702-24", code, 97, "easyocr"),
+                 _w("XV", xv, 95, "tesseract"),
+                 _w("pd", Box(110.5, 100.2, 117.3, 105.2), 18, "tesseract"),
+                 _w("nae", Box(121.8, 100.2, 139.6, 110.8), 36, "tesseract"))
+    assert [(w.text, w.engine) for w in out] == [("XV", "easyocr+tesseract"),
+                                                 ("83702-24", "easyocr")]
+
+
 def test_a_cut_copy_from_another_engine_is_not_an_alternative():
     out = merge_page([Candidate(_w("FIC-101", B, 90, "tesseract"), False),
                       Candidate(_w("FIC-1", Box(100, 100, 118, 108), 95, "easyocr"), True)])

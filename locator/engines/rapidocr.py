@@ -128,7 +128,10 @@ class RapidOcrEngine:
             return []
         quads = [np.asarray(q, dtype=np.float32) for q in quads]
         crops = eng.get_crop_img_list(rgb, quads)
-        recs, _ = eng.text_rec(crops, True)
+        try:
+            recs, _ = eng.text_rec(crops, True)  # with each character's CTC column
+        except TypeError:  # a recogniser without return_word_box: no alignment
+            recs, _ = eng.text_rec(crops)
         out = []
         for quad, rec in zip(quads, recs):
             text, score = rec[0], float(rec[1])
@@ -140,7 +143,7 @@ class RapidOcrEngine:
                 cols = [c for word in word_cols for c in word]
                 if ncols > 0 and len(cols) == len(text):
                     pos = [min(1.0, (c + 0.5) / ncols) for c in cols]
-            except (IndexError, TypeError):  # another rapidocr version's layout
+            except (IndexError, TypeError, KeyError):  # another version's layout
                 pos = None
             out.append((quad, text, score, pos))
         return out
