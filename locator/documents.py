@@ -95,6 +95,33 @@ def sniff(path: Path) -> str:
     )
 
 
+def import_pymupdf():
+    """PyMuPDF, without the add-ons PyMuPDF 2 loads when it is imported.
+
+    PyMuPDF imports ``pymupdf.layout`` and ``pymupdf4llm`` when they are
+    installed (PyMuPDF 2.0 requires them); they load onnxruntime and an ONNX
+    layout model -- seconds and memory a Tesseract run must not pay, and
+    onnxruntime is an engine's dependency. Marking them absent for the moment
+    of the import makes PyMuPDF skip them (it catches the ImportError); the
+    marks are removed afterwards so a caller may still import them itself.
+    """
+    import sys
+
+    if "pymupdf" not in sys.modules:
+        blocked = [m for m in ("pymupdf.layout", "pymupdf4llm") if m not in sys.modules]
+        for m in blocked:
+            sys.modules[m] = None  # type: ignore[assignment]
+        try:
+            import pymupdf  # noqa: F401
+        finally:
+            for m in blocked:
+                if m in sys.modules and sys.modules[m] is None:
+                    del sys.modules[m]
+    import pymupdf
+
+    return pymupdf
+
+
 class Document:
     """An open PDF or image. Use as a context manager; pages are 1-based.
 
@@ -266,7 +293,7 @@ class Document:
         The clip is the tile's view box; because the tile is aligned to whole
         pixels the pixmap covers exactly ``tile.rect_px``.
         """
-        import pymupdf
+        pymupdf = import_pymupdf()
 
         c = tile.view_clip
         scale = tile.dpi / 72.0

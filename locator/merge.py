@@ -5,6 +5,40 @@ interior tile edge is read cut in one tile and whole in its neighbour. This
 module drops cut copies when a whole copy exists, de-duplicates the rest
 (overlap, rotation passes, several engines), and stitches a word that no tile
 held whole from its two cut halves. Boxes are page points (unrotated space).
+
+**Several engines.** Every engine reads every tile, so one place on the page
+is usually read by each of them. Two reads are of the same place when the
+smaller box lies at least half inside the other (:data:`SAME_WORD_IOS`).
+
+* Same text (ignoring case), different engines: one word. It keeps the more
+  confident read's text and box, ``engine`` names all who read it, sorted and
+  joined with ``+`` (``easyocr+tesseract``), and agreement raises confidence
+  like independent evidence: ``conf = 1 - (1 - a)(1 - b)`` on a 0-1 scale.
+  An engine joining a second time (another tile's copy) adds nothing.
+* Different text, different engines, same direction, boxes covering the same
+  extent (IoU >= 0.5): **both words are kept**, each naming only its own engine. One of them is usually right and the
+  merger cannot know which -- confidence is no guide across engines (EasyOCR
+  is confidently wrong on a crossing line, Tesseract on a small font) -- so
+  the matcher sees both: it claims each word once and merges overlapping hits
+  of one pattern into one hit, so the right reading is found whichever engine
+  was the more confident, and a code only one engine read is still reported.
+  The price is that a misreading which happens to be *another* catalog code
+  can add a false hit at that place; the benchmark (``bench/bench_engines.py``)
+  measures what combining costs and gains.
+* A kept alternative is dropped again when an engine that read it also read
+  the other text at the same place (a consensus formed later, e.g. from the
+  overlapping tile): that engine changed its mind, the agreeing read stands.
+* Reads in opposite directions (90 and 270, 0 and 180) with different text are
+  both kept, whichever engines made them: the vertical-text mosaic offers each
+  candidate both ways up, and confidence does not tell which was upright
+  (EasyOCR reads ``FE-1938`` upside down as ``8861-33`` with 67 % and the right
+  way up with less). A misreading upside down rarely resembles a catalog code.
+* Different text from an engine that already has a word there in the same
+  direction (overlap tiles), from a read at right angles (a rotation pass
+  seeing upright text on its side), or covering only part of the kept word
+  (another engine's segmentation, e.g. Tesseract's junk ``pd`` inside
+  EasyOCR's ``83702-24``, which would split ``XV 83702-24`` for the matcher):
+  the more confident read stands and this one is dropped, as with one engine.
 """
 
 from __future__ import annotations
@@ -19,6 +53,11 @@ from locator.tiling import interior_edges
 # Two reads of one word rarely agree to the pixel; this share of the smaller
 # box inside the larger one makes them the same word.
 SAME_WORD_IOS = 0.5
+# Two engines' different readings of one place are both kept only when their
+# boxes cover the same extent; a shorter read inside a longer one is another
+# segmentation's fragment (Tesseract's "pd" and "nae" over EasyOCR's
+# "83702-24") and would sit between the words of the line the matcher joins.
+ALTERNATIVE_IOU = 0.5
 _CELL = 64.0  # points; spatial-hash cell for neighbour look-ups
 
 
@@ -88,36 +127,84 @@ def _reading_key(w: Word) -> float:
     return w.box.x0
 
 
+def _engines(w: Word) -> set[str]:
+    return set(w.engine.split("+"))
+
+
+def same_reading(a: str, b: str) -> bool:
+    """Whether two engines read the same text (case is an OCR coin toss)."""
+    return a.strip().casefold() == b.strip().casefold()
+
+
 def _combine(kept: Word, other: Word) -> Word:
-    """Two reads of the same word from different engines: record both engines."""
-    if other.engine == kept.engine:
+    """Another engine read the kept word the same way: name it, raise confidence.
+
+    Confidences combine as independent evidence, ``1 - (1 - a)(1 - b)`` on a
+    0-1 scale; an engine already named adds nothing.
+    """
+    new = _engines(other) - _engines(kept)
+    if not new:
         return kept
-    engines = "+".join(sorted(set(kept.engine.split("+")) | set(other.engine.split("+"))))
-    conf = kept.conf
-    if other.text == kept.text:  # agreement raises confidence
-        conf = min(100.0, kept.conf + (100.0 - kept.conf) * other.conf / 100.0)
+    engines = "+".join(sorted(_engines(kept) | new))
+    conf = min(100.0, kept.conf + (100.0 - kept.conf) * other.conf / 100.0)
     return replace(kept, engine=engines, conf=conf)
+
+
+def _opposite(a: int, b: int) -> bool:
+    return (a - b) % 360 == 180
+
+
+def _is_alternative(w: Word, there: list[Word]) -> bool:
+    """``w`` reads a place differently and may be the right reading (module docstring).
+
+    True when, against every word already kept there, either the two read in
+    opposite directions (90 against 270: the vertical-text mosaic offers both,
+    and an engine's confidence does not tell which is upright), or no engine
+    of ``w`` has read the place yet, both read in the same direction, and the
+    two boxes cover the same extent (IoU >= :data:`ALTERNATIVE_IOU`): a
+    fragment of another segmentation is no alternative reading of the word.
+    """
+    mine = _engines(w)
+    return all(_opposite(k.angle, w.angle)
+               or (not (mine & _engines(k)) and k.angle == w.angle
+                   and k.box.iou(w.box) >= ALTERNATIVE_IOU)
+               for k in there)
 
 
 def merge_page(cands: list[Candidate]) -> list[Word]:
     """One page's candidates -> its words, without duplicates or cut copies.
 
     Whole reads are taken best-confidence first; a read overlapping a kept word
-    (intersection over the smaller box >= 0.5) is the same word and is dropped
-    (its engine noted). Cut reads are dropped when a whole read covers them;
+    (intersection over the smaller box >= 0.5) is the same word: it is dropped
+    when it reads the same text (its engine noted, confidence raised) or comes
+    from an engine already there, and kept beside it when another engine reads
+    the place differently (module docstring). Cut reads are dropped when a whole read covers them;
     cut reads that overlap only each other are stitched into one word.
     """
     order = sorted(cands, key=lambda c: (c.cut, -c.word.conf, -len(c.word.text)))
     kept: list[Word] = []
     kept_cut: list[bool] = []
+    alternative: list[bool] = []
     index = _Index()
     for c in order:
         w = c.word
-        same = next((k for k in index.near(w.box) if kept[k].box.ios(w.box) >= SAME_WORD_IOS),
-                    None)
+        near = sorted(index.near(w.box))
+        overlaps = [k for k in near if kept[k].box.ios(w.box) >= SAME_WORD_IOS]
+        overlaps.sort(key=lambda k: -kept[k].box.ios(w.box))
+        same = overlaps[0] if overlaps else None
         if same is not None and not (c.cut and kept_cut[same]):
-            # A whole read is there: this read is a duplicate or a cut copy of it.
-            kept[same] = _combine(kept[same], w)
+            agree = next((k for k in overlaps if same_reading(kept[k].text, w.text)), None)
+            if agree is not None:  # another engine (or tile) read the same text
+                kept[agree] = _combine(kept[agree], w)
+                continue
+            if c.cut or not _is_alternative(w, [kept[k] for k in overlaps]):
+                # A whole read is there: this read is a duplicate or a cut copy of it.
+                continue
+            # Another engine reads this place differently: keep both (see above).
+            index.add(len(kept), w.box)
+            kept.append(w)
+            kept_cut.append(False)
+            alternative.append(True)
             continue
         if c.cut:
             # Halves of a word cut in both tiles overlap only in the overlap band:
@@ -140,4 +227,16 @@ def merge_page(cands: list[Candidate]) -> list[Word]:
         index.add(len(kept), w.box)
         kept.append(w)
         kept_cut.append(c.cut)
-    return sorted(kept, key=lambda w: (w.page, w.box.y0, w.box.x0))
+        alternative.append(False)
+    out = [w for k, w in enumerate(kept) if not (alternative[k] and _overruled(k, kept, index))]
+    return sorted(out, key=lambda w: (w.page, w.box.y0, w.box.x0))
+
+
+def _overruled(k: int, kept: list[Word], index: _Index) -> bool:
+    """An alternative reading whose engines all also read the other text there,
+    in the same direction."""
+    w = kept[k]
+    mine = _engines(w)
+    return any(j != k and kept[j].angle == w.angle and kept[j].box.ios(w.box) >= SAME_WORD_IOS
+               and not same_reading(kept[j].text, w.text) and mine <= _engines(kept[j])
+               for j in index.near(w.box))

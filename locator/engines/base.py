@@ -52,6 +52,8 @@ class Engine(Protocol):
 # name -> "module:Class"; importing the module is deferred to get_engine().
 _REGISTRY: dict[str, str] = {
     "tesseract": "locator.engines.tesseract:TesseractEngine",
+    "easyocr": "locator.engines.easyocr:EasyOcrEngine",
+    "rapidocr": "locator.engines.rapidocr:RapidOcrEngine",
 }
 
 

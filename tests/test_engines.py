@@ -1,0 +1,356 @@
+"""Engines behind one interface: the registry, missing extras, line->word splitting,
+merging several engines' reads, and every engine read for real on generated pages.
+
+The real-engine tests are few and small (EasyOCR loads in seconds and reads
+slowly on a shared 2-core CPU): one short strip of codes per engine, rendered
+with PyMuPDF at a known resolution, checked word by word against the ink.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pymupdf
+import pytest
+
+from locator.engines import available, get_engine, parse_engine_list
+from locator.engines._split import otsu_threshold, split_line
+from locator.errors import MissingEngineError
+from locator.geometry import Box
+from locator.merge import Candidate, merge_page
+from locator.model import Word
+
+# -- generated images ----------------------------------------------------------
+
+# (text, x, baseline y, size pt): a strip of codes 4.5-9 pt, one line of two words.
+STRIP = [("FIC-101", 12, 22, 8), ("PT-2034", 110, 22, 6), ("LV-3307", 200, 24, 9),
+         ("HS-6620", 12, 52, 5), ("XY-55210-K", 80, 54, 7), ("TAG 4410 B", 190, 54, 7)]
+
+
+def render_strip(codes=STRIP, *, dpi: float = 200, width: float = 300, height: float = 70,
+                 noise: bool = False):
+    """A grey image of ``codes`` drawn at ``dpi`` and each word's ink box (image pixels).
+
+    The truth is the ink inside each word's text-layer box, so it is what a tight
+    box must be, not the font's line height.
+    """
+    doc = pymupdf.open()
+    page = doc.new_page(width=width, height=height)
+    for text, x, y, size in codes:
+        page.insert_text((x, y), text, fontsize=size, fontname="helv")
+    pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY)
+    img = np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.stride)[:, :pix.width].copy()
+    s = dpi / 72.0
+    truth = {}
+    for x0, y0, x1, y1, text, *_ in page.get_text("words"):
+        a, b = int(x0 * s), int(y0 * s)
+        c, d = int(np.ceil(x1 * s)), int(np.ceil(y1 * s))
+        ys, xs = np.nonzero(img[b:d, a:c] < 128)
+        truth[text] = Box(a + xs.min(), b + ys.min(), a + xs.max() + 1, b + ys.max() + 1)
+    if noise:  # a scan's grain and a little blur of contrast
+        rng = np.random.default_rng(7)
+        img = np.clip(img.astype(np.int16) + rng.normal(0, 18, img.shape), 0, 255).astype(np.uint8)
+    return img, truth
+
+
+def assert_words(words, truth, *, tol_px: float, must: set[str] | None = None):
+    """Every word of ``must`` (default: all) read exactly, its box within ``tol_px`` of the ink."""
+    must = set(truth) if must is None else must
+    got = {}
+    for w in words:
+        got.setdefault(w.text, []).append(w)
+    missing = sorted(must - set(got))
+    assert not missing, f"not read: {missing}; read: {sorted(got)}"
+    for text in must:
+        t = truth[text]
+        best = min(got[text], key=lambda w: abs(w.box.x0 - t.x0) + abs(w.box.y0 - t.y0))
+        err = max(abs(best.box.x0 - t.x0), abs(best.box.y0 - t.y0),
+                  abs(best.box.x1 - t.x1), abs(best.box.y1 - t.y1))
+        assert err <= tol_px, f"{text}: box {best.box} is {err:.1f} px from the ink {t}"
+        assert 0 <= best.conf <= 100
+
+
+# -- registry and missing extras ---------------------------------------------------
+
+def test_registry_names_every_engine():
+    assert {"tesseract", "easyocr", "rapidocr"} <= set(available())
+    assert parse_engine_list("tesseract, EasyOCR") == ("tesseract", "easyocr")
+
+
+@pytest.mark.parametrize("engine, module, extra", [
+    ("easyocr", "easyocr", "easyocr"),
+    ("easyocr", "easyocr_en_models", "easyocr"),
+    ("easyocr", "torch", "easyocr"),
+    ("rapidocr", "rapidocr_onnxruntime", "rapidocr"),
+    ("rapidocr", "onnxruntime", "rapidocr"),
+])
+def test_missing_extra_is_a_clear_missing_engine_error(monkeypatch, engine, module, extra):
+    # A None entry makes `import module` raise ImportError, as if not installed.
+    # The engine's heavy packages must not be imported yet for this to bite.
+    for name in list(sys.modules):
+        if name == module or name.startswith(module + ".") or \
+                name.split(".")[0] in ("easyocr", "rapidocr_onnxruntime"):
+            monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, module, None)
+    with pytest.raises(MissingEngineError) as e:
+        get_engine(engine)
+    assert f"pip install 'locator[{extra}]'" in str(e.value)
+    assert e.value.exit_code == 6
+
+
+# -- splitting a line box into word boxes --------------------------------------------
+
+def _line_quad(truth, texts, pad=4):
+    b = Box.union_all([truth[t] for t in texts])
+    return [[b.x0 - pad, b.y0 - pad], [b.x1 + pad, b.y0 - pad],
+            [b.x1 + pad, b.y1 + pad], [b.x0 - pad, b.y1 + pad]]
+
+
+@pytest.mark.parametrize("noise", [False, True])
+def test_split_line_gives_tight_word_boxes(noise):
+    img, truth = render_strip(noise=noise)
+    words = split_line(img, _line_quad(truth, ["TAG", "4410", "B"]), "TAG 4410 B", 88.0)
+    assert [w.text for w in words] == ["TAG", "4410", "B"]
+    assert all(w.conf == 88.0 for w in words)
+    assert_words(words, truth, tol_px=1.5, must={"TAG", "4410", "B"})
+
+
+def test_split_line_of_two_codes_cuts_at_the_space_not_the_hyphen():
+    img, truth = render_strip()
+    # A padded line box holding two codes, as a detector merges a row of labels.
+    quad = _line_quad(truth, ["HS-6620", "XY-55210-K"], pad=6)
+    words = split_line(img, quad, "HS-6620 XY-55210-K", 70.0)
+    assert [w.text for w in words] == ["HS-6620", "XY-55210-K"]
+    assert_words(words, truth, tol_px=1.5, must={"HS-6620", "XY-55210-K"})
+
+
+def test_split_line_drops_a_neighbours_ink_in_the_padding():
+    img, truth = render_strip([("FIC-101", 12, 22, 8), ("PT-2034", 45, 22, 8)])
+    t = truth["PT-2034"]
+    # A detector's padded box reaching 2 px into the end of FIC-101's last glyph.
+    left = truth["FIC-101"].x1 - 2
+    quad = [[left, t.y0 - 3], [t.x1 + 2, t.y0 - 3], [t.x1 + 2, t.y1 + 3], [left, t.y1 + 3]]
+    words = split_line(img, quad, "PT-2034", 90.0)
+    assert_words(words, truth, tol_px=1.5, must={"PT-2034"})
+
+
+def test_a_line_cut_by_the_image_border_keeps_its_edge_ink_and_reaches_the_border():
+    img, truth = render_strip()
+    t = truth["XY-55210-K"]
+    # The tile edge falls inside the code: only a sliver of the last glyph shows.
+    edge = int(t.x0 + 0.55 * t.width)
+    cut = np.ascontiguousarray(img[:, :edge])
+    quad = [[t.x0 - 3, t.y0 - 3], [edge, t.y0 - 3], [edge, t.y1 + 3], [t.x0 - 3, t.y1 + 3]]
+    [w] = split_line(cut, quad, "XY-552", 90.0)
+    assert w.box.x1 == edge  # touches the border: the pipeline knows it is cut
+    assert abs(w.box.x0 - t.x0) <= 1.5
+    # ... even when the cut falls in a blank gap between two letters
+    gap_edge = edge + next(i for i in range(40) if (img[int(t.y0):int(t.y1), edge + i] > 128).all())
+    cut = np.ascontiguousarray(img[:, :gap_edge + 1])
+    [w] = split_line(cut, [[t.x0 - 3, t.y0 - 3], [gap_edge + 1, t.y0 - 3],
+                           [gap_edge + 1, t.y1 + 3], [t.x0 - 3, t.y1 + 3]], "XY-552", 90.0)
+    assert w.box.x1 == gap_edge + 1
+
+
+def test_split_line_without_ink_shares_by_characters():
+    img = np.full((20, 100), 255, np.uint8)
+    words = split_line(img, [[0, 0], [100, 0], [100, 20], [0, 20]], "AB CD", 50.0)
+    assert [w.text for w in words] == ["AB", "CD"]
+    assert words[0].box == Box(0, 0, 40, 20) and words[1].box == Box(60, 0, 100, 20)
+
+
+def test_split_upright_line_reads_down_the_page():
+    img, truth = render_strip()
+    turned = np.ascontiguousarray(np.rot90(img, k=-1))  # text now runs top to bottom
+    h = img.shape[0]
+    t = Box.union_all([truth["TAG"], truth["4410"], truth["B"]])
+    # (x, y) -> (h - y, x) under a clockwise turn
+    quad = [[h - t.y1 - 3, t.x0 - 3], [h - t.y0 + 3, t.x0 - 3],
+            [h - t.y0 + 3, t.x1 + 3], [h - t.y1 - 3, t.x1 + 3]]
+    words = split_line(turned, quad, "TAG 4410 B", 80.0)
+    assert [w.text for w in words] == ["TAG", "4410", "B"]
+    for w in words:
+        e = truth[w.text]
+        want = Box(h - e.y1, e.x0, h - e.y0, e.x1)
+        assert max(abs(a - b) for a, b in zip(
+            (w.box.x0, w.box.y0, w.box.x1, w.box.y1),
+            (want.x0, want.y0, want.x1, want.y1))) <= 1.5, (w, want)
+
+
+def test_split_slanted_line_by_characters_within_its_quad():
+    img = np.full((200, 200), 255, np.uint8)
+    quad = [[10, 100], [110, 60], [118, 80], [18, 120]]  # a 22-degree line
+    words = split_line(img, quad, "AB CD", 60.0)
+    assert [w.text for w in words] == ["AB", "CD"]
+    assert words[0].box.x0 < words[1].box.x0 and words[0].box.y1 > words[1].box.y1
+    for w in words:
+        assert 10 <= w.box.x0 < w.box.x1 <= 118 and 60 <= w.box.y0 < w.box.y1 <= 120
+
+
+def test_otsu_splits_ink_from_paper():
+    a = np.array([20] * 50 + [230] * 200, np.uint8)
+    assert 20 < otsu_threshold(a) <= 230
+
+
+# -- merging several engines' reads ------------------------------------------------
+
+def _w(text, box, conf=80.0, engine="tesseract", angle=0):
+    return Word(text=text, conf=conf, box=box, page=1, engine=engine, angle=angle)
+
+
+B = Box(100, 100, 140, 108)
+B2 = Box(100.6, 99.7, 140.4, 108.2)  # the same place as another engine boxes it
+
+
+def _merge(*words, cut=False):
+    return merge_page([Candidate(w, cut) for w in words])
+
+
+def test_agreeing_engines_make_one_word_with_both_names_and_more_confidence():
+    out = _merge(_w("FIC-101", B, 80, "tesseract"), _w("FIC-101", B2, 60, "easyocr"))
+    assert len(out) == 1
+    assert out[0].engine == "easyocr+tesseract"
+    assert out[0].conf == pytest.approx(92.0)  # 1 - 0.2 * 0.4
+    assert out[0].box == B  # the more confident read's box
+
+
+def test_agreement_ignores_case_and_keeps_the_more_confident_text():
+    out = _merge(_w("Fic-101", B, 50, "tesseract"), _w("FIC-101", B2, 90, "easyocr"))
+    assert [(w.text, w.engine) for w in out] == [("FIC-101", "easyocr+tesseract")]
+
+
+def test_an_engine_joining_twice_adds_no_confidence():
+    out = _merge(_w("FIC-101", B, 80, "tesseract"), _w("FIC-101", B2, 60, "easyocr"),
+                 _w("FIC-101", B, 50, "easyocr"))  # the overlapping tile's copy
+    assert len(out) == 1 and out[0].conf == pytest.approx(92.0)
+
+
+def test_a_code_only_one_engine_read_is_kept_with_that_engine():
+    other = Box(300, 100, 330, 108)
+    out = _merge(_w("FIC-101", B, 80, "tesseract"), _w("PT-2034", other, 40, "easyocr"))
+    assert {(w.text, w.engine) for w in out} == {("FIC-101", "tesseract"),
+                                                 ("PT-2034", "easyocr")}
+
+
+@pytest.mark.parametrize("right_conf, wrong_conf", [(90, 60), (60, 90)])
+def test_disagreeing_engines_keep_both_readings(right_conf, wrong_conf):
+    """The right reading survives whichever engine is the more confident."""
+    out = _merge(_w("FIC-101", B, right_conf, "tesseract"),
+                 _w("FIC-1O7", B2, wrong_conf, "easyocr"))
+    assert {(w.text, w.engine) for w in out} == {("FIC-101", "tesseract"),
+                                                 ("FIC-1O7", "easyocr")}
+
+
+def test_a_third_engine_agreeing_joins_the_right_reading():
+    out = _merge(_w("FIC-101", B, 70, "tesseract"), _w("FIC-1O7", B2, 90, "easyocr"),
+                 _w("FIC-101", B2, 80, "rapidocr"))
+    assert {(w.text, w.engine) for w in out} == {("FIC-101", "rapidocr+tesseract"),
+                                                 ("FIC-1O7", "easyocr")}
+
+
+def test_an_engine_that_also_read_the_other_text_drops_its_alternative():
+    out = _merge(_w("FIC-101", B, 90, "tesseract"), _w("FIC-1O7", B2, 70, "easyocr"),
+                 _w("FIC-101", B, 60, "easyocr"))  # easyocr's read in the next tile
+    assert [(w.text, w.engine) for w in out] == [("FIC-101", "easyocr+tesseract")]
+
+
+def test_same_engine_duplicates_and_other_directions_are_not_alternatives():
+    out = _merge(_w("FIC-101", B, 90, "tesseract"),
+                 _w("FIC-1O1", B2, 50, "tesseract"),  # overlap tile, worse read
+                 _w("l1", Box(110, 96, 118, 112), 70, "easyocr", angle=90))  # rotation pass
+    assert [(w.text, w.engine) for w in out] == [("FIC-101", "tesseract")]
+
+
+def test_opposite_directions_keep_both_readings_even_from_one_engine():
+    """The vertical mosaic reads each candidate both ways up; the upside-down
+    misreading may be the more confident one."""
+    v = Box(100, 100, 108, 140)
+    out = _merge(_w("8861-33", v, 67, "easyocr", angle=270),
+                 _w("FE-1938", Box(100.3, 100.2, 108, 139.5), 40, "easyocr", angle=90),
+                 _w("FE-1938", v, 30, "easyocr", angle=90))  # the overlapping tile's copy
+    assert sorted((w.text, w.angle) for w in out) == [("8861-33", 270), ("FE-1938", 90)]
+
+
+def test_another_engines_fragment_inside_a_word_is_no_alternative():
+    """Junk over part of a word would sit between the words of a two-word code."""
+    xv, code = Box(100, 100, 108.5, 105), Box(110.5, 100, 137.6, 105.2)
+    out = _merge(_w("XV", xv, 97, "easyocr"), _w("83702-24", code, 97, "easyocr"),
+                 _w("XV", xv, 95, "tesseract"),
+                 _w("pd", Box(110.5, 100.2, 117.3, 105.2), 18, "tesseract"),
+                 _w("nae", Box(121.8, 100.2, 139.6, 110.8), 36, "tesseract"))
+    assert [(w.text, w.engine) for w in out] == [("XV", "easyocr+tesseract"),
+                                                 ("83702-24", "easyocr")]
+
+
+def test_a_cut_copy_from_another_engine_is_not_an_alternative():
+    out = merge_page([Candidate(_w("FIC-101", B, 90, "tesseract"), False),
+                      Candidate(_w("FIC-1", Box(100, 100, 118, 108), 95, "easyocr"), True)])
+    assert [(w.text, w.engine) for w in out] == [("FIC-101", "tesseract")]
+
+
+# -- every engine for real ---------------------------------------------------------
+
+def test_tesseract_reads_the_strip():
+    img, truth = render_strip(dpi=300, width=300, height=70)
+    words = get_engine("tesseract").read(img, dpi=300)
+    # Tesseract's word boxes are its own; small fonts are EasyOCR's and RapidOCR's case.
+    assert_words(words, truth, tol_px=3, must={"FIC-101", "LV-3307", "XY-55210-K"})
+
+
+def test_rapidocr_reads_small_codes_with_tight_word_boxes():
+    pytest.importorskip("rapidocr_onnxruntime")
+    img, truth = render_strip(dpi=200, noise=True)
+    eng = get_engine("rapidocr")
+    words = eng.read(img, dpi=200)
+    assert_words(words, truth, tol_px=2, must={"FIC-101", "PT-2034", "LV-3307", "XY-55210-K",
+                                               "TAG", "4410"})
+    assert eng.version().startswith("rapidocr ")
+
+
+def test_easyocr_reads_small_codes_with_tight_word_boxes():
+    pytest.importorskip("easyocr")
+    pytest.importorskip("easyocr_en_models")
+    img, truth = render_strip(dpi=200, noise=True)
+    eng = get_engine("easyocr")
+    words = eng.read(img, dpi=200)
+    assert_words(words, truth, tol_px=2, must={"FIC-101", "LV-3307", "XY-55210-K", "TAG", "4410"})
+    assert eng.version().startswith("easyocr ")
+
+
+def test_easyocr_reader_is_loaded_once_per_process():
+    pytest.importorskip("easyocr")
+    from locator.engines import easyocr as mod
+
+    a, b = get_engine("easyocr"), get_engine("easyocr")
+    img = np.full((64, 64), 255, np.uint8)
+    assert a.read(img, dpi=200) == [] and b.read(img, dpi=200) == []
+    assert len(mod._READERS) == 1
+
+
+def test_engines_combined_through_the_pipeline(tmp_path):
+    """tesseract+rapidocr on a generated page: every code found, in place, engines named."""
+    pytest.importorskip("rapidocr_onnxruntime")
+    from locator.pipeline import read_document
+    from locator.settings import Settings
+
+    doc = pymupdf.open()
+    page = doc.new_page(width=400, height=200)
+    codes = [("FIC-101", 30, 40, 9), ("PT-2034", 250, 60, 8), ("LV-3307", 60, 150, 10),
+             ("XY-55210", 230, 170, 9)]
+    for text, x, y, size in codes:
+        page.insert_text((x, y), text, fontsize=size, fontname="helv")
+    truth = {w[4]: Box(*w[:4]) for w in page.get_text("words")}
+    doc.save(tmp_path / "p.pdf")
+    s = Settings(dpi=200, tile=640, overlap=160, rotations=(0,), engine=("tesseract", "rapidocr"),
+                 workers=1, cache=False, source="ocr")
+    words = read_document(tmp_path / "p.pdf", s)
+    for code, t in truth.items():
+        found = [w for w in words if w.text == code]
+        assert found, f"{code} not read; words: {[(w.text, w.engine) for w in words]}"
+        w = found[0]
+        assert "rapidocr" in w.engine.split("+")
+        # page points: the ink box lies inside the font's box, within a point or so
+        assert t.x0 - 1 <= w.box.x0 and w.box.x1 <= t.x1 + 1
+        assert t.y0 - 1 <= w.box.y0 and w.box.y1 <= t.y1 + 1
+    assert any("+" in w.engine for w in words), "no word read by both engines"
