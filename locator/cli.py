@@ -233,6 +233,10 @@ def run_cmd(
     thorough_rotations: Annotated[bool, typer.Option(
         "--thorough-rotations", help="Read whole tiles turned for vertical text, not just "
                                      "the places that look like it (slower).")] = False,
+    whole_tiles: Annotated[bool, typer.Option(
+        "--whole-tiles", help="Read whole tiles (line art left in) instead of the tiles' "
+                              "text regions; better on dense schematics whose labels "
+                              "touch wires.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")
                      ] = False,
     annotate: Annotated[Optional[Path], typer.Option(
@@ -257,6 +261,7 @@ def run_cmd(
                               workers=workers, cache=not no_cache,
                               cache_dir=str(cache) if cache else None,
                               rotated_regions=not thorough_rotations,
+                              text_regions=not whole_tiles, clean=not whole_tiles,
                               source=source.value, tile_timeout=tile_timeout)
     _check_output(output)
     _check_output(missing)

@@ -210,3 +210,11 @@ def test_unknown_option_and_missing_argument_are_usage_errors(capsys, tmp_path, 
     assert code == 2 and "--bogus" in err and "internal error" not in err
     code, _, err = run_cli(capsys, "review")
     assert code == 2 and "internal error" not in err
+
+
+def test_whole_tiles_option_reads_the_codes(capsys, tmp_path, tiny):
+    pdf, cat = tiny
+    out = tmp_path / "h.csv"
+    code, _, err = run_cli(capsys, pdf, "--patterns", cat, "--whole-tiles", "-o", out, *FAST)
+    assert code == 0, err
+    assert sorted(pd.read_csv(out)["matched"]) == ["AB-12345-C", "FIC-101", "PT-2034"]
