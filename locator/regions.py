@@ -73,51 +73,63 @@ def text_regions(img: np.ndarray, dpi: float, *, max_text_pt: float = MAX_TEXT_P
                  vertical: bool = True) -> Regions:
     """Horizontal and vertical text regions of a (cleaned) tile, in its pixels.
 
-    Vertical words: each glyph's whole box (not its pixels: a T's bar and a
-    hyphen share the line's band across, not pixel columns) is stretched up and
-    down by about a word gap, which grows with the text size that the box's
-    width (the cap height) tells; blobs at least twice as tall as wide holding
-    three or more glyphs are vertical words. The remaining glyphs, stretched
-    sideways by about a word gap, make the horizontal regions. A false vertical
-    candidate only costs a little OCR on a small crop.
+    Horizontal lines: each glyph's whole box, stretched sideways by about a
+    word gap (a share of its height), joined into blobs. Vertical words: of the
+    glyphs alone on their horizontal line, each box (not its pixels: a T's bar
+    and a hyphen share the line's band across, not pixel columns) is stretched
+    up and down by about a word gap, which grows with the text size that the
+    box's width (the cap height) tells; blobs at least twice as tall as wide
+    holding three or more glyphs are vertical words, and their glyphs leave the
+    horizontal regions. A false vertical candidate only costs a little OCR on a
+    small crop (it is read upright too).
     """
     n, labels, stats, glyph, hi = _glyphs(img, dpi, max_text_pt)
     if n <= 1 or not glyph.any():
         return Regions([], [])
     cap_lo = pt_to_px(MIN_TEXT_PT * 0.6, dpi)  # the cap height of the smallest text
-    in_vertical = np.zeros(n, bool)
+    ids = np.flatnonzero(glyph)
+    # Horizontal lines first, from every glyph stretched sideways by about a
+    # word gap. Each glyph's blob is read at its box centre (boxes are filled).
+    _n1, hb, hst, _ = _blobs(img.shape, stats, ids, 0.6, 0)
+    cy = stats[ids, 1] + stats[ids, 3] // 2
+    cx = stats[ids, 0] + stats[ids, 2] // 2
+    hblob = hb[cy, cx]
+    per_hblob = np.bincount(hblob, minlength=len(hst))
     verticals: list[Box] = []
+    vsize: list[float] = []
+    taken = np.zeros(len(ids), bool)  # glyphs that went into a vertical word
     if vertical:
-        n2, blobs, st, _ = _blobs(img.shape, stats, np.flatnonzero(glyph), 0, 0.6)
-        # How many glyphs each blob holds (a lone tall "1" or "I" is one).
-        on = glyph[labels]
-        pairs = np.unique(blobs[on].astype(np.int64) * (n + 1) + labels[on])
-        blob_of, glyph_id = pairs // (n + 1), pairs % (n + 1)
-        count = np.bincount(blob_of, minlength=n2)
-        ok = np.zeros(n2, bool)
-        for i in range(1, n2):
-            x, y, bw, bh = (int(v) for v in st[i, :4])
-            if cap_lo <= bw <= hi and bh >= 2 * bw and count[i] >= 3:
-                ok[i] = True
-                verticals.append(Box(float(x), float(y), float(x + bw), float(y + bh)))
-        in_vertical[glyph_id[ok[blob_of]]] = True
-    vsize = [float(np.median(stats[glyph_id[blob_of == i], 2]))
-             for i in range(1, n2) if vertical and ok[i]] if vertical else []
-    rest = np.flatnonzero(glyph & ~in_vertical)
+        # Only a glyph alone on its horizontal line can be a letter of a vertical
+        # word: stacked upright labels (pin names A7/B7/A6 on a schematic) have
+        # neighbours beside them and must stay horizontal.
+        alone = per_hblob[hblob] == 1
+        cand = ids[alone]
+        if len(cand):
+            n2, vb, vst, _ = _blobs(img.shape, stats, cand, 0, 0.6)
+            vy = stats[cand, 1] + stats[cand, 3] // 2
+            vx = stats[cand, 0] + stats[cand, 2] // 2
+            vblob = vb[vy, vx]
+            count = np.bincount(vblob, minlength=n2)
+            for i in range(1, n2):
+                x, y, bw, bh = (int(v) for v in vst[i, :4])
+                if cap_lo <= bw <= hi and bh >= 2 * bw and count[i] >= 3:
+                    verticals.append(Box(float(x), float(y), float(x + bw), float(y + bh)))
+                    members = cand[vblob == i]
+                    vsize.append(float(np.median(stats[members, 2])))
+                    taken[np.isin(ids, members)] = True
     horizontals: list[Box] = []
     hsize: list[float] = []
-    if len(rest):
-        _n3, b3, st3, _ = _blobs(img.shape, stats, rest, 0.6, 0)
-        # Each glyph's blob, read at its box centre (boxes are filled in the canvas).
-        cy = stats[rest, 1] + stats[rest, 3] // 2
-        cx = stats[rest, 0] + stats[rest, 2] // 2
-        owner = b3[cy, cx]
-        for i, (x, y, bw, bh, _a) in enumerate(st3[1:], start=1):
-            if cap_lo <= bh <= hi:
-                horizontals.append(Box(float(x), float(y), float(x + bw), float(y + bh)))
-                # The median glyph height: a valve symbol beside a label must
-                # not make the label look large.
-                hsize.append(float(np.median(stats[rest[owner == i], 3])))
+    keep_blob = np.zeros(len(hst), bool)
+    keep_blob[hblob[~taken]] = True
+    for i in np.flatnonzero(keep_blob):
+        if i == 0:
+            continue
+        x, y, bw, bh = (int(v) for v in hst[i, :4])
+        if cap_lo <= bh <= hi:
+            horizontals.append(Box(float(x), float(y), float(x + bw), float(y + bh)))
+            # The median glyph height: a valve symbol beside a label must not
+            # make the label look large.
+            hsize.append(float(np.median(stats[ids[(hblob == i) & ~taken], 3])))
     return Regions(horizontals, verticals, hsize, vsize)
 
 
