@@ -74,7 +74,10 @@ class EasyOcrEngine:
     drawings (see ``bench/README-engines.md``). ``mag_ratio`` scales the image
     for the detector; by default it is ``detect_dpi / dpi`` (at most 1): the
     detector sees text at ``detect_dpi`` while the recogniser reads the image
-    at the resolution it was given.
+    at the resolution it was given. ``threads`` sets torch's intra-op threads
+    for the process (None: torch's default, all cores); one, because the
+    pipeline runs one OCR process per core and torch's threads then only
+    wait on each other.
     """
 
     name = "easyocr"
@@ -84,7 +87,7 @@ class EasyOcrEngine:
                  text_threshold: float = 0.6, low_text: float = 0.3,
                  link_threshold: float = 0.4, min_size: int = 5, width_ths: float = 0.3,
                  canvas_size: int | None = None, min_conf: float = 5.0,
-                 quantize: bool = True, threads: int | None = None) -> None:
+                 quantize: bool = True, threads: int | None = 1) -> None:
         easyocr, models = _import()
         self._easyocr = easyocr
         self.model_dir = str(models.model_dir())
@@ -101,7 +104,7 @@ class EasyOcrEngine:
         if threads:
             import torch
 
-            torch.set_num_threads(threads)
+            torch.set_num_threads(int(threads))
 
     def version(self) -> str:
         return f"easyocr {self._easyocr.__version__}"
