@@ -14,7 +14,7 @@ Documents:
   ``samples/make_samples.py --size A0 --scan-dpi 200 300`` into
   ``samples/generated/`` (skipped when already there);
 * the committed A2 scan ``samples/drawing-a2-scan200.pdf``;
-* the real documents, built on demand by :mod:`bench.realdocs` from the
+* the real documents, built on demand by :mod:`bench.realdoc_inputs` from the
   folder given with ``--realdocs`` (never copied into the repository):
   image-only PDFs at 200 dpi, truth of the codes >= 4 pt, catalogs.
 
@@ -91,8 +91,8 @@ def generated_docs(out: Path, *, generate: bool = True) -> list[Doc]:
 
 def real_docs(realdocs: Path, built: Path, *, dpi: float = 200.0) -> list[Doc]:
     """The real documents as image-only PDFs + truth + catalogs in ``built`` (made
-    there by :func:`bench.realdocs.build` when missing or made at another DPI)."""
-    from bench import realdocs as rd
+    there by :func:`bench.realdoc_inputs.build` when missing or made at another DPI)."""
+    from bench import realdoc_inputs as rd
 
     summary = built / "summary.json"
     fresh = summary.is_file() and json.loads(summary.read_text()).get("dpi") == dpi
@@ -386,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--realdocs", type=Path, default=None,
                     help="the realdocs folder (holds gt/); without it only the samples run")
     ap.add_argument("--realdocs-out", type=Path, default=REPO / "bench-out" / "realdocs",
-                    help="where bench.realdocs writes (or has written) its inputs")
+                    help="where bench.realdoc_inputs writes (or has written) its inputs")
     ap.add_argument("--out", type=Path, default=REPO / "bench-out" / "accuracy")
     ap.add_argument("--only", default=None,
                     help="comma-separated document keys (a0-scan200, a0-scan300, a2-scan200, "

@@ -4,7 +4,7 @@
 
 For every born-digital PDF of the realdocs folder that has ground truth
 (``gt/NAME.words.json``: the text layer's words), the truth CSV and catalog are
-made as :mod:`bench.realdocs` makes them (codes: words with a letter and a
+made as :mod:`bench.realdoc_inputs` makes them (codes: words with a letter and a
 digit, at least 4 pt tall), then the document is run twice through
 :func:`locator.pipeline.run`:
 
@@ -41,7 +41,7 @@ PARTIAL_SCANNED = [("XV-7001", 20, 30, 9), ("HS-7102", 140, 60, 8), ("FT-7203", 
 
 def truth_and_catalog(realdocs: Path, gt_path: Path, out: Path):
     """Truth rows (DataFrame) and catalog path for one born-digital document, or None."""
-    from bench.realdocs import assign_patterns, pdf_truth, write_catalog
+    from bench.realdoc_inputs import assign_patterns, pdf_truth, write_catalog
 
     gt = json.loads(gt_path.read_text(encoding="utf-8"))
     if gt.get("units") == "image_pixels":

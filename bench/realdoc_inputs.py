@@ -38,7 +38,7 @@ converted to points. Its transcriptions have spaces stripped and almost no
 letter+digit words (one: ``1OIY``), so its codes are the words holding a
 digit (prices, phone number), as its SOURCES note describes them.
 
-Run: ``python -m bench.realdocs --realdocs ../shared/realdocs --out bench-out/realdocs --dpi 200``
+Run: ``python -m bench.realdoc_inputs --realdocs ../shared/realdocs --out bench-out/realdocs --dpi 200``
 """
 
 from __future__ import annotations
@@ -466,7 +466,7 @@ def build(realdocs: Path, out: Path, *, dpi: float = 200, min_height: float = 4.
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bench.realdocs", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m bench.realdoc_inputs", description=__doc__.split("\n\n")[0])
     ap.add_argument("--realdocs", type=Path, required=True, help="the realdocs folder (holds gt/)")
     ap.add_argument("--out", type=Path, default=Path("bench-out/realdocs"))
     ap.add_argument("--dpi", type=float, default=200.0, help="rasterisation dpi (default 200)")
