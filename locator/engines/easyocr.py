@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from locator.engines._heap import trim_heap
 from locator.engines._split import split_line
 from locator.engines.base import OcrWord
 from locator.errors import EngineError, MissingEngineError
@@ -133,6 +134,7 @@ class EasyOcrEngine:
                     link_threshold=self.link_threshold, width_ths=self.width_ths)
         except Exception as e:  # torch/cv2 raise many types; one failing tile is recorded
             raise EngineError(f"easyocr failed: {type(e).__name__}: {e}") from e
+        trim_heap()  # see locator.engines._heap
         out: list[OcrWord] = []
         for quad, text, conf in lines:
             conf = float(conf) * 100.0

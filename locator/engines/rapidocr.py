@@ -1,12 +1,14 @@
 """RapidOCR: PaddleOCR's PP-OCR models (DB detector + SVTR recogniser) on onnxruntime.
 
 The ``rapidocr-onnxruntime`` wheel ships its ONNX models, so nothing is
-downloaded. It is several times faster than EasyOCR on the CPU. Two of its
-defaults hurt small text on tiles and are changed here: images longer than
+downloaded. Three of its defaults hurt small text on tiles or cost time for
+nothing and are changed here: images longer than
 2000 px are shrunk before detection (``max_side_len`` is raised so a tile is
 read at its own size), images under 736 px are enlarged (off: the pipeline
-already enlarges text to ``ocr_dpi``), and the 0/180-degree direction classifier is off — text
-directions are the pipeline's job (its rotation passes). Like EasyOCR it
+already enlarges text), and the 0/180-degree direction classifier is off — text
+directions are the pipeline's job (its rotation passes). The detector runs on
+the image shrunk to ``detect_dpi``, the recogniser on lines cut from the image
+as given. Like EasyOCR it
 returns line boxes, cut into tight word boxes by
 :func:`locator.engines._split.split_line`.
 
@@ -22,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from locator.engines._heap import trim_heap
 from locator.engines._split import split_line
 from locator.engines.base import OcrWord
 from locator.errors import EngineError, MissingEngineError
@@ -60,28 +63,29 @@ def _engine(threads: int, max_side: int, min_side: int):
 class RapidOcrEngine:
     """Reads a grey image with RapidOCR (PP-OCRv4 through onnxruntime).
 
-    ``upscale`` magnifies the tile before reading (small text reads better a
-    little larger, at a cost in time); ``box_thresh``/``unclip_ratio`` are the
-    DB detector's, ``text_score`` drops lines read with less confidence (0-1).
+    The detector sees the image scaled to ``detect_dpi`` (never enlarged;
+    None: as given), the recogniser reads each line cut from the image at the
+    resolution it was given: detection is most of the time and finds text as
+    well at 200 dpi, while recognition gains from the pipeline's enlarged text
+    (bench/README-engines.md). ``box_thresh``/``unclip_ratio`` are the DB
+    detector's, ``text_score`` drops lines read with less confidence (0-1).
     ``max_side``: images longer than this are shrunk before detection, as
     RapidOCR does by default at 2000 px; the default here never shrinks a tile.
-    ``threads``: onnxruntime's intra-op threads (-1: all cores). One, because
-    the pipeline runs one OCR process per core: on the 2-core machine one
-    thread read the A2 sample in 23 CPU-s against 36 with two (and faster in
-    wall time too, with other jobs running).
     ``min_side``: images whose shorter side is below it are enlarged for
-    detection (RapidOCR's default 736 enlarges the pipeline's text mosaics,
-    already at ``ocr_dpi``, about 1.9x for nothing: 50 % more time, the same
-    words on the A2 sample).
+    detection (RapidOCR's default 736 would enlarge the pipeline's short text
+    mosaics for nothing). ``threads``: onnxruntime's intra-op threads (-1: all
+    cores). One, because the pipeline runs one OCR process per core: on the
+    2-core machine one thread read the A2 sample in 23 CPU-s against 36 with
+    two (and faster in wall time too, with other jobs running).
     """
 
     name = "rapidocr"
 
-    def __init__(self, *, upscale: float = 1.0, box_thresh: float = 0.5,
+    def __init__(self, *, detect_dpi: float | None = 200.0, box_thresh: float = 0.5,
                  unclip_ratio: float = 1.6, text_score: float = 0.3,
                  threads: int = 1, max_side: int = 100_000, min_side: int = 64) -> None:
         self._mod = _import()
-        self.upscale = float(upscale)
+        self.detect_dpi = float(detect_dpi) if detect_dpi else None
         self.box_thresh, self.unclip_ratio = float(box_thresh), float(unclip_ratio)
         self.text_score, self.threads = float(text_score), int(threads)
         self.max_side, self.min_side = int(max_side), int(min_side)
@@ -97,41 +101,46 @@ class RapidOcrEngine:
 
     def read(self, image: np.ndarray, *, dpi: float) -> list[OcrWord]:
         """Words in ``image`` (grey uint8), boxes in its pixels, conf 0-100."""
-        h, w = image.shape[:2]
-        scale = self.upscale if self.upscale > 0 else 1.0
-        src = np.ascontiguousarray(image)
-        if scale != 1.0:
-            import cv2
-
-            src = cv2.resize(src, (round(w * scale), round(h * scale)),
-                             interpolation=cv2.INTER_CUBIC)
+        scale = 1.0
+        if self.detect_dpi and dpi > 0:
+            scale = min(1.0, self.detect_dpi / dpi)
         eng = _engine(self.threads, self.max_side, self.min_side)
         try:
-            lines = self._read_lines(eng, src)
+            lines = self._read_lines(eng, np.ascontiguousarray(image), scale)
         except Exception as e:  # onnxruntime/cv2 raise many types
             raise EngineError(f"rapidocr failed: {type(e).__name__}: {e}") from e
+        trim_heap()  # see locator.engines._heap
         out: list[OcrWord] = []
         for quad, text, score, pos in lines:
-            out.extend(split_line(image, np.asarray(quad) / scale, text, score * 100.0,
-                                  char_pos=pos))
+            out.extend(split_line(image, quad, text, score * 100.0, char_pos=pos))
         return out
 
-    def _read_lines(self, eng, img: np.ndarray):
-        """RapidOCR's detector, then its recogniser with the CTC alignment kept.
+    def _read_lines(self, eng, img: np.ndarray, scale: float):
+        """RapidOCR's detector on ``img`` scaled by ``scale``, then its
+        recogniser on lines cut from ``img`` itself, with the CTC alignment kept.
 
         ``RapidOCR.__call__`` drops where each character was read; the
         recogniser returns it with ``return_word_box``. That alignment is what
         lets :func:`split_line` put back the spaces PP-OCR's recogniser often
-        leaves out between words (``TAG4410B``). Yields ``(quad, text, score
+        leaves out between words (``TAG4410B``). Returns ``(quad, text, score
         0-1, char_pos)``; quads in ``img``'s pixels.
         """
+        import cv2
+
         rgb = np.stack([img] * 3, axis=-1) if img.ndim == 2 else img
-        quads, _ = eng(rgb, use_det=True, use_cls=False, use_rec=False,
+        h, w = rgb.shape[:2]
+        small = rgb
+        if scale < 1.0:
+            small = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))),
+                               interpolation=cv2.INTER_AREA)
+        quads, _ = eng(small, use_det=True, use_cls=False, use_rec=False,
                        box_thresh=self.box_thresh, unclip_ratio=self.unclip_ratio,
                        text_score=self.text_score)
         if not quads:
             return []
-        quads = [np.asarray(q, dtype=np.float32) for q in quads]
+        sx, sy = w / small.shape[1], h / small.shape[0]
+        quads = [np.clip(np.asarray(q, dtype=np.float32) * (sx, sy), 0, (w - 1, h - 1))
+                 .astype(np.float32) for q in quads]
         crops = eng.get_crop_img_list(rgb, quads)
         try:
             recs, _ = eng.text_rec(crops, True)  # with each character's CTC column
