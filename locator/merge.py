@@ -9,36 +9,42 @@ held whole from its two cut halves. Boxes are page points (unrotated space).
 **Several engines.** Every engine reads every tile, so one place on the page
 is usually read by each of them. Two reads are of the same place when the
 smaller box lies at least half inside the other (:data:`SAME_WORD_IOS`).
+Reads are taken most confident first; each new read of a kept place is
 
-* Same text (ignoring case), different engines: one word. It keeps the more
-  confident read's text and box, ``engine`` names all who read it, sorted and
-  joined with ``+`` (``easyocr+tesseract``), and agreement raises confidence
-  like independent evidence: ``conf = 1 - (1 - a)(1 - b)`` on a 0-1 scale.
-  An engine joining a second time (another tile's copy) adds nothing.
-* Different text, different engines, same direction, boxes covering the same
-  extent (IoU >= 0.5): **both words are kept**, each naming only its own engine. One of them is usually right and the
-  merger cannot know which -- confidence is no guide across engines (EasyOCR
-  is confidently wrong on a crossing line, Tesseract on a small font) -- so
-  the matcher sees both: it claims each word once and merges overlapping hits
-  of one pattern into one hit, so the right reading is found whichever engine
-  was the more confident, and a code only one engine read is still reported.
-  The price is that a misreading which happens to be *another* catalog code
-  can add a false hit at that place; the benchmark (``bench/bench_engines.py``)
-  measures what combining costs and gains.
-* A kept alternative is dropped again when an engine that read it also read
-  the other text at the same place (a consensus formed later, e.g. from the
-  overlapping tile): that engine changed its mind, the agreeing read stands.
-* Reads in opposite directions (90 and 270, 0 and 180) with different text are
-  both kept, whichever engines made them: the vertical-text mosaic offers each
-  candidate both ways up, and confidence does not tell which was upright
-  (EasyOCR reads ``FE-1938`` upside down as ``8861-33`` with 67 % and the right
-  way up with less). A misreading upside down rarely resembles a catalog code.
-* Different text from an engine that already has a word there in the same
-  direction (overlap tiles), from a read at right angles (a rotation pass
-  seeing upright text on its side), or covering only part of the kept word
-  (another engine's segmentation, e.g. Tesseract's junk ``pd`` inside
-  EasyOCR's ``83702-24``, which would split ``XV 83702-24`` for the matcher):
-  the more confident read stands and this one is dropped, as with one engine.
+* **the same text** (ignoring case) from another engine: one word. It keeps
+  the more confident read's text and box, ``engine`` names all who read it,
+  sorted and joined with ``+`` (``easyocr+tesseract``), and agreement raises
+  confidence like independent evidence: ``conf = 1 - (1 - a)(1 - b)`` on a 0-1
+  scale. An engine joining a second time (another tile's copy) adds nothing.
+* **different text from another engine, same direction, same extent** (box
+  IoU >= :data:`ALTERNATIVE_IOU`): **both words are kept**, each naming only
+  its own engine. One of them is usually right and the merger cannot know
+  which -- confidence is no guide across engines (EasyOCR is confidently wrong
+  on a crossing line, Tesseract on a small font) -- so the matcher sees both:
+  it claims each word once and merges overlapping hits of one pattern into
+  one hit, so the right reading is found whichever engine was the more
+  confident, and a code only one engine read is still reported. The price is
+  that a misreading which happens to be *another* catalog code adds a false
+  hit at that place; ``bench/bench_engines.py`` measures what combining costs
+  and gains. Such an alternative is dropped again when an engine that read it
+  also read the other text there (from the overlapping tile): a consensus.
+* **different text from another engine, same direction, covering only part of
+  the kept word**: dropped. It is another segmentation's fragment (Tesseract's
+  junk ``pd`` inside EasyOCR's ``83702-24``) and would sit between the words
+  of ``XV 83702-24`` for the matcher.
+* **from another engine in another direction**: kept. The pipeline picks each
+  engine's best direction per crop, but different engines' confidences are no
+  common scale (Tesseract reads a vertical ``LI-4352`` upright as ``N`` at
+  89 %, ``wo``, ``~``, ``bi``, ``ld``; EasyOCR reads it right at 58 %). Junk
+  rarely resembles a code.
+* **in the opposite direction** (90 against 270), whoever read it: kept. The
+  vertical-text mosaic offers each candidate both ways up and confidence does
+  not tell which was upright (EasyOCR reads ``FE-1938`` upside down as
+  ``8861-33`` at 67 % and the right way up with less); two tiles may choose
+  differently.
+* **different text from an engine that already read the place** (the
+  overlapping tile, a read at right angles): dropped, the more confident read
+  stands, as with one engine.
 """
 
 from __future__ import annotations
@@ -155,20 +161,28 @@ def _opposite(a: int, b: int) -> bool:
 
 
 def _is_alternative(w: Word, there: list[Word]) -> bool:
-    """``w`` reads a place differently and may be the right reading (module docstring).
+    """Whether ``w``, reading a place differently from the words kept there, is
+    kept beside them (module docstring).
 
-    True when, against every word already kept there, either the two read in
-    opposite directions (90 against 270: the vertical-text mosaic offers both,
-    and an engine's confidence does not tell which is upright), or no engine
-    of ``w`` has read the place yet, both read in the same direction, and the
-    two boxes cover the same extent (IoU >= :data:`ALTERNATIVE_IOU`): a
-    fragment of another segmentation is no alternative reading of the word.
+    Against each kept word: one read in the opposite direction never counts
+    (90 against 270: the vertical-text mosaic offers both ways up and an
+    engine's confidence does not tell which is upright); one by an engine of
+    ``w`` makes ``w`` a worse read of a place that engine already read; one by
+    another engine in another direction does not count (confidences of
+    different engines are no common scale); one by another engine in the same
+    direction counts only if the two boxes cover the same extent (IoU >=
+    :data:`ALTERNATIVE_IOU`): a fragment of another segmentation is no
+    alternative reading of the word.
     """
     mine = _engines(w)
-    return all(_opposite(k.angle, w.angle)
-               or (not (mine & _engines(k)) and k.angle == w.angle
-                   and k.box.iou(w.box) >= ALTERNATIVE_IOU)
-               for k in there)
+    for k in there:
+        if _opposite(k.angle, w.angle):
+            continue
+        if mine & _engines(k):
+            return False
+        if k.angle == w.angle and k.box.iou(w.box) < ALTERNATIVE_IOU:
+            return False
+    return True
 
 
 def merge_page(cands: list[Candidate]) -> list[Word]:

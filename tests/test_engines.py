@@ -255,11 +255,18 @@ def test_an_engine_that_also_read_the_other_text_drops_its_alternative():
     assert [(w.text, w.engine) for w in out] == [("FIC-101", "easyocr+tesseract")]
 
 
-def test_same_engine_duplicates_and_other_directions_are_not_alternatives():
+def test_one_engines_worse_reads_are_no_alternatives():
     out = _merge(_w("FIC-101", B, 90, "tesseract"),
                  _w("FIC-1O1", B2, 50, "tesseract"),  # overlap tile, worse read
-                 _w("l1", Box(110, 96, 118, 112), 70, "easyocr", angle=90))  # rotation pass
+                 _w("l1", Box(110, 96, 118, 112), 70, "tesseract", angle=90))  # rotation pass
     assert [(w.text, w.engine) for w in out] == [("FIC-101", "tesseract")]
+
+
+def test_another_engine_in_another_direction_is_kept():
+    out = _merge(_w("FIC-101", B, 90, "tesseract"),
+                 _w("l1", Box(110, 96, 118, 112), 70, "easyocr", angle=90))
+    assert sorted((w.text, w.engine) for w in out) == [("FIC-101", "tesseract"),
+                                                       ("l1", "easyocr")]
 
 
 def test_opposite_directions_keep_both_readings_even_from_one_engine():
@@ -281,6 +288,16 @@ def test_another_engines_fragment_inside_a_word_is_no_alternative():
                  _w("nae", Box(121.8, 100.2, 139.6, 110.8), 36, "tesseract"))
     assert [(w.text, w.engine) for w in out] == [("XV", "easyocr+tesseract"),
                                                  ("83702-24", "easyocr")]
+
+
+def test_another_engines_fragments_do_not_outvote_a_whole_word():
+    """Tesseract reads a vertical code upright as confident junk letters."""
+    x0, x1 = 2677.2, 2681.8
+    junk = [("N", 485.6, 488.8, 89), ("wo", 489.0, 492.1, 26), ("~", 492.2, 495.4, 57),
+            ("bi", 495.6, 502.2, 46), ("ld", 502.7, 505.6, 7)]
+    out = _merge(*[_w(t, Box(x0, a, x1, b), c, "tesseract") for t, a, b, c in junk],
+                 _w("LI-4352", Box(x0, 485.6, 2681.9, 505.6), 58, "easyocr", angle=90))
+    assert ("LI-4352", "easyocr", 90) in [(w.text, w.engine, w.angle) for w in out]
 
 
 def test_a_cut_copy_from_another_engine_is_not_an_alternative():
