@@ -115,8 +115,9 @@ class EasyOcrEngine:
         reader = _reader(self.langs, self.model_dir, self.quantize)
         h, w = image.shape[:2]
         # Detection costs 80-90 % of the time and finds small text as well at
-        # 200 dpi as at 400 (the pipeline enlarges text regions to 400 for the
-        # recogniser, which reads from the full-resolution image either way).
+        # 200 dpi as at the mosaic's 600-800 (the pipeline enlarges text for the
+        # recogniser, which reads from the full-resolution image either way):
+        # A0 sample, 118 of 120 codes at 200 dpi in 119 s/page, 117 at 300 in 243.
         if self.mag_ratio:
             mag = self.mag_ratio
         else:
