@@ -69,6 +69,35 @@ def _blobs(shape, stats, ids, stretch_x: float, stretch_y: float):
     return cv2.connectedComponentsWithStats(canvas, connectivity=8)
 
 
+def _art_like(img: np.ndarray, labels: np.ndarray, stats: np.ndarray,
+              ids: np.ndarray, dpi: float) -> np.ndarray:
+    """Which of the glyph-sized components ``ids`` look like drawing marks, not letters.
+
+    Marks holding a straight run longer than the tile's typical letter (a
+    capacitor plate with its pin, a wire stub: too short for
+    :func:`clean_for_ocr`, which removes runs longer than the largest text),
+    and solid dots (junction dots). A letter caught here only stops counting
+    as a neighbour on its line (:func:`text_regions`).
+    """
+    import cv2
+
+    st = stats[ids]
+    w, h, area = st[:, 2].astype(float), st[:, 3].astype(float), st[:, 4].astype(float)
+    long = np.maximum(w, h)
+    # The typical letter, among marks at least the size of small text's
+    # letters: specks, dots and hyphens would make it too small on a sparse
+    # tile, and a 7.5 pt tag's letters would count as art (measured).
+    sized = long[long >= pt_to_px(2.5, dpi)]
+    typical = float(np.median(sized if len(sized) else long))
+    run = max(6, int(round(1.5 * typical)))
+    ink = (img < INK_LEVEL).astype(np.uint8)
+    lines = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, run), np.uint8))
+    lines |= cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((run, 1), np.uint8))
+    has_run = np.bincount(labels[lines.astype(bool)], minlength=len(stats))[ids] > 0
+    dot = (long < 2 * np.maximum(1.0, np.minimum(w, h))) & (area >= 0.75 * w * h) & (long >= 4)
+    return has_run | dot
+
+
 def text_regions(img: np.ndarray, dpi: float, *, max_text_pt: float = MAX_TEXT_PT,
                  vertical: bool = True) -> Regions:
     """Horizontal and vertical text regions of a (cleaned) tile, in its pixels.
@@ -80,7 +109,11 @@ def text_regions(img: np.ndarray, dpi: float, *, max_text_pt: float = MAX_TEXT_P
     up and down by about a word gap, which grows with the text size that the
     box's width (the cap height) tells; blobs at least twice as tall as wide
     holding three or more glyphs are vertical words, and their glyphs leave the
-    horizontal regions. A false vertical candidate only costs a little OCR on a
+    horizontal regions. "Alone" counts letter-like neighbours only: drawing
+    marks of glyph size (capacitor plates with their pins, junction dots,
+    :func:`_art_like`) line up across a row of vertical labels and would
+    otherwise make it one horizontal line (iCEBreaker schematic at 200 dpi:
+    recall 0.482 -> 0.512, precision 0.929 -> 0.948; A0 sample 0.975 -> 0.983). A false vertical candidate only costs a little OCR on a
     small crop (it is read upright too).
     """
     n, labels, stats, glyph, hi = _glyphs(img, dpi, max_text_pt)
@@ -101,9 +134,17 @@ def text_regions(img: np.ndarray, dpi: float, *, max_text_pt: float = MAX_TEXT_P
     if vertical:
         # Only a glyph alone on its horizontal line can be a letter of a vertical
         # word: stacked upright labels (pin names A7/B7/A6 on a schematic) have
-        # neighbours beside them and must stay horizontal.
-        alone = per_hblob[hblob] == 1
-        cand = ids[alone]
+        # neighbours beside them and must stay horizontal. Neighbours are
+        # counted among letter-like marks only: a row of vertical capacitor
+        # labels has the capacitor plates, wire stubs and junction dots between
+        # them, which would join the row into one "line" (the iCEBreaker
+        # schematic's C23/C25/C28... were all read upright as junk).
+        art = _art_like(img, labels, stats, ids, dpi)
+        _n3, lb, lst, _ = _blobs(img.shape, stats, ids[~art], 0.6, 0)
+        lblob = lb[cy, cx]
+        per_lblob = np.bincount(lb[cy[~art], cx[~art]], minlength=len(lst))
+        alone = (lblob == 0) | (per_lblob[lblob] <= 1)
+        cand = ids[alone & ~art]
         if len(cand):
             n2, vb, vst, _ = _blobs(img.shape, stats, cand, 0, 0.6)
             vy = stats[cand, 1] + stats[cand, 3] // 2

@@ -33,6 +33,30 @@ def test_vertical_word_is_a_candidate(tmp_path, angle):
     assert any(r.ios(ink) > 0.9 for r in regions)
 
 
+def test_vertical_labels_in_a_row_between_capacitor_plates(tmp_path):
+    # A schematic's row of decoupling capacitors: each vertical label sits
+    # beside a plate-and-pin mark; the marks line up across the row and must
+    # not make the labels' letters look like one horizontal line of text.
+    labels = ["C23", "C25", "C28", "C36"]
+
+    def draw(page):
+        for i, name in enumerate(labels):
+            x = 60 + 40 * i
+            page.insert_text((x - 2, 142), name, fontsize=5, rotate=90)
+            page.draw_line((x, 120), (x + 0.01, 127), width=0.6)  # pin stub
+            page.draw_line((x - 4.5, 127), (x + 4.5, 127), width=1.2)  # plate
+            page.draw_line((x - 4.5, 129.5), (x + 4.5, 129.5), width=1.2)
+            page.draw_line((x, 129.5), (x + 0.01, 144), width=0.6)  # pin beside the label
+    img, dpi = _render(tmp_path, draw, dpi=200)
+    regions = vertical_text_regions(img, dpi)
+    found = 0
+    for i in range(len(labels)):
+        x = (60 + 40 * i - 2) * dpi / 72  # the label's baseline, in pixels
+        y = 138 * dpi / 72
+        found += any(r.x0 - 3 <= x <= r.x1 + 3 and r.y0 <= y <= r.y1 for r in regions)
+    assert found == len(labels)
+
+
 def test_upright_text_and_line_art_are_not_candidates(tmp_path):
     def draw(page):
         page.insert_text((50, 60), "PT-2034 LT-3307 AB-12345-C", fontsize=8)
@@ -104,3 +128,30 @@ def test_mosaic_splits_into_sheets_below_the_height_limit():
         cx, cy = s.x0 + s.w / 2, s.y0 + s.h / 2
         back, _a, j = m.to_tile(Box(cx - 1, cy - 1, cx + 1, cy + 1), s.sheet)
         assert j == i and s.crop.contains_point(*back.center)
+
+
+def _read_as(mosaic, texts):
+    """Engine words on a mosaic: ``texts[angle] = (text, conf)`` placed on that slot."""
+    from locator.engines.base import OcrWord
+
+    out = []
+    for s in mosaic.slots:
+        if s.angle in texts:
+            text, conf = texts[s.angle]
+            out.append((s.sheet, OcrWord(text, conf, Box(s.x0 + 1, s.y0 + 1, s.x0 + s.w - 1,
+                                                         s.y0 + s.h - 1))))
+    return out
+
+
+@pytest.mark.parametrize(("upright", "turned", "wins"), [
+    (("OO", 57.0), ("C37", 35.0), 90),  # junk upright reads a little more, turned wins
+    (("A7", 90.0), ("LV", 30.0), 0),  # a clearly better upright read still wins
+])
+def test_best_direction_prefers_turned_reads_of_a_vertical_candidate(upright, turned, wins):
+    from locator.pipeline import _best_direction
+
+    img = np.full((300, 100), 255, np.uint8)
+    region = Box(40, 50, 60, 250)
+    m = Mosaic(img, [(region, a) for a in (90, 270, 0)], margin=2, gap=8)
+    words = _best_direction(m, _read_as(m, {0: upright, 90: turned}))
+    assert {a for *_rest, a in words} == {wins}
