@@ -202,7 +202,14 @@ class Document:
         if self.kind != "pdf":
             return None
         try:
-            return read_text_layer(self._doc[page - 1], page)
+            # From the page's display list: a page whose images need OCR renders
+            # its tiles from the same list, so a 100,000-path schematic is
+            # interpreted once, not twice (03 schematic: 0.10 s saved per page).
+            # The list is in the rotated view's space; a /Rotate page's text
+            # is read from the page itself, in unrotated space.
+            pg = self._doc[page - 1]
+            dl = self._display_list(page) if pg.rotation == 0 else None
+            return read_text_layer(pg, page, dl=dl)
         except Exception as e:
             raise InputFileError(f"{self.path}: page {page}: cannot read its text: {e}") from e
 

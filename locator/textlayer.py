@@ -166,19 +166,25 @@ def _angle(dx: float, dy: float) -> int:
     return int(round(math.degrees(math.atan2(-dy, dx)) / 90.0)) % 4 * 90
 
 
-def read_text_layer(page, page_no: int) -> TextLayer:
+def read_text_layer(page, page_no: int, dl=None) -> TextLayer:
     """Read a PyMuPDF page's text layer: words, their direction, duplicates, images.
 
     One interpretation of the page. Words and boxes equal ``page.get_text("words")``
     (unrotated space, also on pages with ``/Rotate``), less exact duplicates,
     with KiCad's overbar markup removed from the text (``~{RST}`` -> ``RST``);
     ``Word.angle`` comes from the direction of the word's line, so vertical
-    labels group into lines.
+    labels group into lines. ``dl``: the page's display list, when the caller
+    has one (the text is then taken from it without interpreting the page again).
     """
     import pymupdf
 
     mupdf = pymupdf.mupdf
-    tp = page.get_textpage(flags=pymupdf.TEXTFLAGS_WORDS | pymupdf.TEXT_PRESERVE_IMAGES)
+    flags = pymupdf.TEXTFLAGS_WORDS | pymupdf.TEXT_PRESERVE_IMAGES
+    if dl is not None:
+        tp = pymupdf.TextPage(dl.get_textpage(flags=flags))  # the list gives MuPDF's bare page
+        tp.parent = page
+    else:
+        tp = page.get_textpage(flags=flags)
     raw_words = tp.extractWORDS()
     layer = TextLayer(page=page_no, raw=len(raw_words))
 
