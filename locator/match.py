@@ -150,16 +150,19 @@ def match(words: Sequence[Word], catalog: Catalog, *,
     ...  for h in match(ws, Catalog.from_texts(["FIC-101"]))]
     [('FIC-101', 'F1C- 1O1', 95.7, Box(x0=0, y0=0, x1=36, y1=8))]
     """
-    lines = group_lines(words)
+    lines = engine_readings(group_lines(words))
     if not lines:
         return []
+    # Claims are per word, not per place in a line: a word sits in every
+    # engine's reading of its line.
+    wids = [[id(w) for w in line.words] for line in lines]
     prep = _prepared(catalog)
     cands: list[_Cand] = []
     for key, idxs in prep["literal"].items():
         cands.extend(_literal_candidates(lines, catalog, key, idxs, prep))
     for key, idxs in prep["regex"].items():
         cands.extend(_regex_candidates(lines, catalog, key, idxs))
-    accepted = _resolve(cands, lines, catalog, references)
+    accepted = _resolve(cands, lines, catalog, references, wids)
     hits = _merge_same_place([_hit(c, lines[c.li], catalog.patterns[c.pi]) for c in accepted])
     hits.sort(key=lambda h: (h.page, h.box.y0, h.box.x0, h.pattern_id))
     return hits
@@ -569,7 +572,10 @@ def _regex_score(m, classes: tuple[str, ...]) -> float:
 # ambiguity and near
 
 def _resolve(cands: list[_Cand], lines: list[Line], catalog: Catalog,
-             references: Sequence[Hit] = ()) -> list[_Cand]:
+             references: Sequence[Hit] = (), wids: list[list[int]] | None = None
+             ) -> list[_Cand]:
+    if wids is None:
+        wids = [[id(w) for w in line.words] for line in lines]
     # Literals claim words before regexes: the catalog named those codes, and a
     # regex is the generic net for codes it did not name (an exact regex match on
     # a misread "YU-42403-T" must not take the word from literal YJ-42403-T).
@@ -579,7 +585,7 @@ def _resolve(cands: list[_Cand], lines: list[Line], catalog: Catalog,
     has_near = any(p.near is not None for p in catalog.patterns)
     dropped: set[int] = set()
     for _ in range(20):
-        accepted = _greedy(cands, dropped, generic)
+        accepted = _greedy(cands, dropped, generic, wids)
         if not has_near:
             return [cands[k] for k in accepted]
         bad = _near_failures(cands, accepted, lines, catalog, references)
@@ -589,13 +595,14 @@ def _resolve(cands: list[_Cand], lines: list[Line], catalog: Catalog,
     return [cands[k] for k in accepted]
 
 
-def _greedy(cands: list[_Cand], dropped: set[int], generic: list[bool]) -> list[int]:
-    owner: dict[tuple[int, int], int] = {}
+def _greedy(cands: list[_Cand], dropped: set[int], generic: list[bool],
+            wids: list[list[int]]) -> list[int]:
+    owner: dict[int, int] = {}
     accepted: list[int] = []
     for k, c in enumerate(cands):
         if k in dropped:
             continue
-        keys = [(c.li, w) for w in range(c.a, c.b)]
+        keys = wids[c.li][c.a:c.b]
         owners = {owner[x] for x in keys if x in owner}
         if not owners:
             for x in keys:
@@ -604,7 +611,7 @@ def _greedy(cands: list[_Cand], dropped: set[int], generic: list[bool]) -> list[
             continue
         # a true tie: the same words at the same score, another pattern of the
         # same kind (a regex never ties with a literal: the literal wins)
-        if all((o := cands[j]).li == c.li and o.a == c.a and o.b == c.b
+        if all(wids[(o := cands[j]).li][o.a:o.b] == keys
                and round(o.score, 6) == round(c.score, 6) and o.pi != c.pi
                and generic[o.pi] == generic[c.pi]
                for j in owners):
@@ -634,6 +641,66 @@ def _near_failures(cands: list[_Cand], accepted: list[int], lines: list[Line],
         if not any(mine.distance(r) <= near.within for r in refs):
             bad.add(k)
     return bad
+
+
+def engine_readings(lines: list[Line]) -> list[Line]:
+    """Each line as each engine read it, where engines read one place differently.
+
+    With several engines, :func:`locator.merge.merge_page` keeps two engines'
+    different readings of one place side by side (``31772-60`` and
+    ``31772``), so a line's words interleave two readings and a code of
+    several words (``PV 31772-60``) is no longer a run of neighbours. A line
+    holding such overlapping words (the smaller box at least
+    :data:`SAME_PLACE_IOS` inside the other) is replaced by one line per engine:
+    in each group of overlapping words, the words that engine read (a word
+    several engines agreed on belongs to each), else the group's most
+    confident engine's words. One engine's words never overlap one another, so
+    each reading is clean. Lines without overlaps are kept as they are.
+    """
+    out: list[Line] = []
+    for line in lines:
+        ws = line.words
+        n = len(ws)
+        parent = list(range(n))
+
+        def find(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        for i in range(n):
+            for j in range(i + 1, n):
+                if ws[i].box.ios(ws[j].box) >= SAME_PLACE_IOS:
+                    parent[find(j)] = find(i)
+        groups: dict[int, list[int]] = defaultdict(list)
+        for i in range(n):
+            groups[find(i)].append(i)
+        shared = [g for g in groups.values() if len(g) > 1]
+        if not shared:
+            out.append(line)
+            continue
+        engines = sorted({e for g in shared for i in g for e in ws[i].engine.split("+")})
+        drop_for: dict[str, set[int]] = {}
+        for e in engines:
+            drop: set[int] = set()
+            for g in shared:
+                mine = [i for i in g if e in ws[i].engine.split("+")]
+                if not mine:
+                    top = max(g, key=lambda i: ws[i].conf)
+                    mine = [i for i in g if ws[i].engine == ws[top].engine]
+                drop |= set(g) - set(mine)
+            drop_for[e] = drop
+        seen: set[frozenset] = set()
+        for e in engines:
+            key = frozenset(drop_for[e])
+            if key in seen:
+                continue
+            seen.add(key)
+            kept = tuple(w for i, w in enumerate(ws) if i not in drop_for[e])
+            out.append(Line(page=line.page, angle=line.angle, words=kept,
+                            box=Box.union_all([w.box for w in kept])))
+    return out
 
 
 def _box(line: Line, c: _Cand) -> Box:

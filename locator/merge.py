@@ -23,7 +23,9 @@ Reads are taken most confident first; each new read of a kept place is
   on a crossing line, Tesseract on a small font) -- so the matcher sees both:
   it claims each word once and merges overlapping hits of one pattern into
   one hit, so the right reading is found whichever engine was the more
-  confident, and a code only one engine read is still reported. The price is
+  confident, and a code only one engine read is still reported. The matcher
+  reads such a line once per engine (:func:`locator.match.engine_readings`),
+  so two readings side by side never break a code of several words. The price is
   that a misreading which happens to be *another* catalog code adds a false
   hit at that place; ``bench/bench_engines.py`` measures what combining costs
   and gains. Such an alternative is dropped again when an engine that read it

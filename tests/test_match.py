@@ -494,3 +494,32 @@ def test_text_layer_words_get_no_confusion_credit_and_are_not_glued():
     assert match(glued, c) == []  # two words in the document, not one code
     assert [h.pattern_id for h in match([_r(w, source="text") for w in row("FIC-101")], c)] \
         == ["FIC-101"]
+
+
+def test_two_engines_readings_of_one_place_do_not_break_a_two_word_code():
+    # Merged words from two engines (locator.merge keeps both readings of one
+    # place): EasyOCR read only "31772" where Tesseract read "31772-60".
+    def word(text, x0, x1, conf, engine):
+        return Word(text, conf, Box(x0, 271.4, x1, 275.4), 1, engine)
+
+    words = [word("PV", 743.6, 749.9, 99, "easyocr+tesseract"),
+             word("31772", 751.6, 765.1, 86, "easyocr"),
+             word("31772-60", 751.6, 772.4, 92, "tesseract")]
+    for order in (words, words[::-1]):
+        hits = match(order, Catalog.from_texts(["PV 31772-60", "TI-101"]))
+        assert [(h.pattern_id, h.text, h.score) for h in hits] == [
+            ("PV 31772-60", "PV 31772-60", 100.0)]
+        assert hits[0].box == Box(743.6, 271.4, 772.4, 275.4)
+        assert hits[0].engine == "easyocr+tesseract"
+
+
+def test_each_engines_reading_is_matched_once_and_claims_its_words():
+    def word(text, x0, x1, conf, engine):
+        return Word(text, conf, Box(x0, 0, x1, 8), 1, engine)
+
+    # Each engine read a different code at the same place: both are reported
+    # (the matcher cannot know which is right), each from its own reading.
+    words = [word("FIC-101", 0, 30, 90, "tesseract"), word("FIC-107", 0, 30, 80, "easyocr")]
+    hits = match(words, Catalog.from_texts(["FIC-101", "FIC-107"]))
+    assert sorted((h.pattern_id, h.engine) for h in hits) == [
+        ("FIC-101", "tesseract"), ("FIC-107", "easyocr")]
