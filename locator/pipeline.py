@@ -24,7 +24,7 @@ from locator.errors import EngineError, InputFileError
 from locator.geometry import Tile, lift, pt_to_px, rotate_image_box_back
 from locator.merge import Candidate, is_cut, merge_page
 from locator.model import Hit, RunWarning, Word, in_file
-from locator.regions import Mosaic, clean_for_ocr, text_regions
+from locator.regions import Mosaic, clean_for_ocr, flatten_background, text_regions
 from locator.settings import Settings
 from locator.textlayer import SourcePlan, combine, plan_page
 from locator.tiling import grid, is_blank
@@ -126,6 +126,7 @@ def read_tile(img: np.ndarray, tile: Tile, engines: list[Engine],
         out.append(Candidate(word, cut=is_cut(box_px, tile)))
 
     if settings.clean:
+        img = flatten_background(img, tile.dpi, max_text_pt=settings.max_text_pt)
         img = clean_for_ocr(img, tile.dpi, max_text_pt=settings.max_text_pt)
     rot = settings.rotations
     vertical = tuple(a for a in rot if a in (90, 270))

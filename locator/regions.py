@@ -29,6 +29,9 @@ from locator.geometry import Box, pt_to_px, rotate_image_box_back
 # Text sizes looked for, in points: small labels up to title-block size.
 MIN_TEXT_PT, MAX_TEXT_PT = 3.0, 24.0
 INK_LEVEL = 160  # grey level below which a pixel is ink
+# A tile whose background is at least this light everywhere is left as it is
+# (:func:`flatten_background`): scans and renders.
+FLAT_PAPER = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +284,36 @@ class Mosaic:
                 return (Box(back.x0 + s.crop.x0, back.y0 + s.crop.y0,
                             back.x1 + s.crop.x0, back.y1 + s.crop.y0), s.angle, i)
         return None
+
+
+def flatten_background(img: np.ndarray, dpi: float, *,
+                       max_text_pt: float = MAX_TEXT_PT) -> np.ndarray:
+    """The tile divided by its own background, where the paper is not evenly light.
+
+    A photo (a receipt on a grey table, a page in shadow) has "paper" darker
+    than :data:`INK_LEVEL` in places: every later step would take it for ink,
+    one huge blob, and find no text at all. The background is the image closed
+    (dark marks up to the largest text's size filled in with what surrounds
+    them), worked out at a quarter of the resolution; dividing by it makes
+    every background white and keeps each mark's contrast with its own
+    surroundings. Tiles whose background is light everywhere (scans, renders)
+    are returned as they are.
+    """
+    import cv2
+
+    if img.size == 0:
+        return img
+    small = cv2.resize(img, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
+    if small.size == 0:
+        return img
+    k = max(3, int(pt_to_px(max_text_pt, dpi) * 0.25) | 1)
+    bg = cv2.morphologyEx(small, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))
+    bg = cv2.blur(bg, (k, k))
+    if float(np.percentile(bg, 2)) >= FLAT_PAPER:
+        return img
+    bg = cv2.resize(bg, (img.shape[1], img.shape[0]), interpolation=cv2.INTER_LINEAR)
+    out = img.astype(np.float32) * 255.0 / np.maximum(bg.astype(np.float32), 1.0)
+    return np.clip(out, 0, 255).astype(np.uint8)
 
 
 def clean_for_ocr(img: np.ndarray, dpi: float, *, max_text_pt: float = MAX_TEXT_PT) -> np.ndarray:

@@ -155,3 +155,25 @@ def test_best_direction_prefers_turned_reads_of_a_vertical_candidate(upright, tu
     m = Mosaic(img, [(region, a) for a in (90, 270, 0)], margin=2, gap=8)
     words = _best_direction(m, _read_as(m, {0: upright, 90: turned}))
     assert {a for *_rest, a in words} == {wins}
+
+
+def test_text_on_a_dark_background_is_found_after_flattening(tmp_path):
+    # A photo's "paper" is darker than the ink level in places (a receipt on a
+    # grey table, a shadow): there the text must still be found.
+    from locator.regions import clean_for_ocr, flatten_background, text_regions
+
+    def draw(page):
+        page.draw_rect(pymupdf.Rect(0, 0, 200, 300), color=None, fill=(0.45, 0.45, 0.45))
+        page.insert_text((40, 100), "PT-2034", fontsize=9, color=(0.1, 0.1, 0.1))
+        page.insert_text((240, 100), "LT-3307", fontsize=9)
+    img, dpi = _render(tmp_path, draw, dpi=200)
+
+    def found(im):
+        regions = text_regions(clean_for_ocr(im, dpi), dpi).horizontal
+        return [x < 200 * dpi / 72 for r in regions for x in [(r.x0 + r.x1) / 2]
+                if r.width > 20 and r.height < 40]
+
+    assert found(img) == [False]  # only the word on white: the grey half is one blob of "ink"
+    flat = flatten_background(img, dpi)
+    assert sorted(found(flat)) == [False, True]
+    assert flatten_background(np.full((400, 400), 240, np.uint8), dpi).mean() == 240  # light: as is
