@@ -32,8 +32,10 @@ Reads are taken most confident first; each new read of a kept place is
   also read the other text there (from the overlapping tile): a consensus.
 * **different text from another engine, same direction, covering only part of
   the kept word**: dropped. It is another segmentation's fragment (Tesseract's
-  junk ``pd`` inside EasyOCR's ``83702-24``) and would sit between the words
-  of ``XV 83702-24`` for the matcher.
+  junk ``pd`` inside EasyOCR's ``83702-24``). The other way round -- a longer
+  read spanning another engine's kept fragments -- is kept as an alternative:
+  it is the whole word another engine saw in pieces, and the matcher reads
+  each engine's words as a line of their own.
 * **from another engine in another direction**: kept. The pipeline picks each
   engine's best direction per crop, but different engines' confidences are no
   common scale (Tesseract reads a vertical ``LI-4352`` upright as ``N`` at
@@ -173,8 +175,11 @@ def _is_alternative(w: Word, there: list[Word]) -> bool:
     another engine in another direction does not count (confidences of
     different engines are no common scale); one by another engine in the same
     direction counts only if the two boxes cover the same extent (IoU >=
-    :data:`ALTERNATIVE_IOU`): a fragment of another segmentation is no
-    alternative reading of the word.
+    :data:`ALTERNATIVE_IOU`) or ``w`` is the longer read, spanning it: a
+    fragment of another segmentation is no alternative reading of the word,
+    but a whole word over another engine's fragments is (Tesseract's ``.50-``
+    over EasyOCR's ``50`` and ``-``, kept first because they were more
+    confident).
     """
     mine = _engines(w)
     for k in there:
@@ -182,9 +187,20 @@ def _is_alternative(w: Word, there: list[Word]) -> bool:
             continue
         if mine & _engines(k):
             return False
-        if k.angle == w.angle and k.box.iou(w.box) < ALTERNATIVE_IOU:
+        if (k.angle == w.angle and k.box.iou(w.box) < ALTERNATIVE_IOU
+                and not _spans(w, k)):
+            # w is the fragment: a shorter read over part of the kept word.
             return False
     return True
+
+
+def _spans(w: Word, k: Word) -> bool:
+    """Whether ``w`` is the longer read (along the line) and holds most of ``k``."""
+    def length(x: Word) -> float:
+        return x.box.height if x.angle in (90, 270) else x.box.width
+
+    return (length(w) > length(k)
+            and k.box.intersection_area(w.box) >= 0.5 * k.box.area)
 
 
 def merge_page(cands: list[Candidate]) -> list[Word]:

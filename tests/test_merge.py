@@ -175,3 +175,17 @@ def test_rotated_page_real_render_lift(tmp_path, rot):
             break
         else:
             pytest.fail("no tile saw the box whole")
+
+
+def test_another_engines_fragment_inside_a_word_is_dropped_but_a_word_over_fragments_kept():
+    # EasyOCR saw ".50-" in two pieces, more confidently than Tesseract saw it whole.
+    pieces = [_w("50", Box(307.5, 301.9, 318.3, 310.9), conf=85, engine="easyocr"),
+              _w("-", Box(320.3, 306.7, 324.2, 308.2), conf=85, engine="easyocr")]
+    whole = _w(".50-", Box(302.7, 301.6, 324.4, 310.9), conf=60, engine="tesseract")
+    out = merge_page([Candidate(w, False) for w in [*pieces, whole]])
+    assert sorted(w.text for w in out) == sorted(["50", "-", ".50-"])
+    # The other way round: a junk fragment inside a kept word is no reading of it.
+    word = _w("83702-24", Box(10, 10, 60, 18), conf=90, engine="easyocr")
+    junk = _w("pd", Box(30, 10, 38, 18), conf=70, engine="tesseract")
+    assert [w.text for w in merge_page([Candidate(word, False), Candidate(junk, False)])] == \
+        ["83702-24"]
