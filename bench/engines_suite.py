@@ -85,6 +85,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--only", default=None)
     ap.add_argument("--configs", default=",".join(SINGLES + PAIRS))
     ap.add_argument("--dpi", type=float, default=200.0)
+    ap.add_argument("--keep", type=Path, action="append", default=[],
+                    help="an earlier engines.json: its rows of configurations not run now "
+                         "are reported beside the new ones (e.g. single engines, when only "
+                         "the combination code changed)")
+    ap.add_argument("--report-only", action="store_true",
+                    help="run nothing: report the --keep rows (later files win)")
     a = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     from bench import bench_engines as be
@@ -95,7 +101,14 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         raise SystemExit(f"unknown documents {unknown}; known: {sorted(docs)}")
     a.out.mkdir(parents=True, exist_ok=True)
-    configs = [c.strip() for c in a.configs.split(",") if c.strip()]
+    configs = [] if a.report_only else [c.strip() for c in a.configs.split(",") if c.strip()]
+    kept: dict[str, dict[str, dict]] = {}
+    for f in a.keep:
+        for key, rows in json.loads(f.read_text()).items():
+            for r in rows:
+                if "error" not in r:
+                    r.setdefault("measured", f.parent.name)
+                    kept.setdefault(key, {})[r["config"]] = r
     results: dict[str, list[dict]] = {}
     md = [f"# Engines on every benchmark document ({a.dpi:g} dpi, 1 OCR process, no cache)", ""]
     t_all = time.perf_counter()
@@ -114,6 +127,11 @@ def main(argv: list[str] | None = None) -> None:
                       f"peak {r['peak_rss_mb']:.0f} MB", file=sys.stderr, flush=True)
             else:
                 print(f"    {r['error']}", file=sys.stderr, flush=True)
+        old = kept.get(key, {})
+        order = SINGLES + PAIRS
+        rows = sorted([r for c, r in old.items() if c not in configs] + rows,
+                      key=lambda r: (order.index(r["config"]) if r["config"] in order
+                                     else len(order), r["config"]))
         results[key] = rows
         md += [f"## {key}: {Path(doc).name}", "", "```", be.table(rows), "```", ""]
         md += [f"- {v}" for v in verdicts(rows)] + [""]
