@@ -21,7 +21,7 @@ from locator.documents import Document, parse_pages
 from locator.engines import Engine, get_engine
 from locator.engines.base import read_checked
 from locator.errors import EngineError, InputFileError
-from locator.geometry import Tile, lift, pt_to_px, rotate_image_box_back
+from locator.geometry import PageFrame, Tile, lift, pt_to_px, rotate_image_box_back
 from locator.merge import Candidate, is_cut, merge_page
 from locator.model import Hit, RunWarning, Word, in_file
 from locator.regions import Mosaic, clean_for_ocr, flatten_background, text_regions
@@ -527,6 +527,27 @@ def read_document(path: str | Path, settings: Settings, *, engines: list[Engine]
 MAX_PAGE_PX = 30_000
 
 
+def usable_frame(doc: Document, page: int, warnings: list[str]) -> tuple[PageFrame | None,
+                                                                         list[str]]:
+    """The page's frame, or None and why the page is skipped (damaged beyond
+    reading, no frame, no area). Every problem found is added to ``warnings``."""
+    problems = doc.page_problems(page)
+    warnings += [f"page {page}: {m}" + ("; skipped" if bad else "") for m, bad in problems]
+    why = [f"page {page}: {m}" for m, bad in problems if bad]
+    if why:
+        return None, why
+    try:
+        frame = doc.frame(page)
+    except InputFileError as e:
+        warnings.append(f"{e}; skipped")
+        return None, [str(e).removeprefix(f"{doc.path}: ")]
+    if frame.width < 1 or frame.height < 1:
+        warnings.append(f"page {page} has no area ({frame.width:g} x {frame.height:g} pt); "
+                        f"skipped")
+        return None, [f"page {page} has no area"]
+    return frame, []
+
+
 def page_dpi(doc: Document, page: int, settings: Settings, report: RunReport) -> float:
     """The DPI to OCR ``page`` at: the image's own, else ``settings.dpi``; capped
     so the page is at most :data:`MAX_PAGE_PX` on its long side (noted in the report)."""
@@ -556,23 +577,9 @@ def plan_sources(doc: Document, pages: list[int], settings: Settings,
     out: dict[int, SourcePlan] = {}
     skipped: list[str] = []
     for page in pages:
-        problems = doc.page_problems(page)
-        for problem, unreadable in problems:
-            report.warnings.append(f"page {page}: {problem}" + ("; skipped" if unreadable else ""))
-            if unreadable:
-                skipped.append(f"page {page}: {problem}")
-        if any(unreadable for _, unreadable in problems):
-            continue
-        try:
-            frame = doc.frame(page)
-        except InputFileError as e:
-            report.warnings.append(f"{e}; skipped")
-            skipped.append(str(e).removeprefix(f"{doc.path}: "))
-            continue
-        if frame.width < 1 or frame.height < 1:
-            report.warnings.append(f"page {page} has no area ({frame.width:g} x "
-                                   f"{frame.height:g} pt); skipped")
-            skipped.append(f"page {page} has no area")
+        frame, why = usable_frame(doc, page, report.warnings)
+        if frame is None:
+            skipped += why
             continue
         layer = None
         if settings.source != "ocr" and doc.kind == "pdf":
@@ -737,15 +744,8 @@ def read_symbols(path: str | Path, symbols: SymbolSet, settings: Settings, *,
         quiet = report if count_tiles else RunReport(file=str(path))
         plan: dict[int, list[Tile]] = {}
         for page in pages:
-            problems = doc.page_problems(page)  # the OCR pass names them, if it ran
-            quiet.warnings += [f"page {page}: {m}" + ("; skipped" if bad else "")
-                               for m, bad in problems]
-            if any(bad for _, bad in problems):
-                continue
-            try:
-                frame = doc.frame(page)
-            except InputFileError as e:
-                quiet.warnings.append(f"{e}; skipped")
+            frame, _why = usable_frame(doc, page, quiet.warnings)  # the OCR pass names them
+            if frame is None:
                 continue
             plan[page] = grid(page, frame, page_dpi(doc, page, settings, quiet),
                               settings.tile, settings.overlap)
