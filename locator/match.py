@@ -54,8 +54,15 @@ first, literals before regexes (ties: the longer pattern, then the fewer
 words), each candidate claims
 its words; a candidate sharing a word with an accepted one is dropped, so
 overlapping hits of one pattern collapse to the best one and each word goes to
-its best pattern. A true tie -- the same words at the same score for another
-pattern of the same kind -- is reported for both patterns. Literals claim
+its best pattern. A true tie -- the same words read the same way (a word
+as written, or stripped of its end punctuation, not one each: ``W-9.`` is
+``W-9.``, not also ``W-9``) at the same score for another pattern of the same
+kind -- is reported for both patterns. Where several engines read one place
+differently (:func:`engine_readings`), one place holds one code: a candidate
+naming another code than the one accepted on an overlapping word of another
+engine is dropped, and its words are spent (they cannot lend a weaker match
+to the winner's code); among equal scores, pattern lengths and word counts
+the more confident read goes first. Literals claim
 before regexes because they name codes; a regex is the net for the rest. Finally, hits of one pattern whose
 boxes overlap (:data:`SAME_PLACE_IOS` of the smaller box) -- the same label
 read twice, say by two engines or as one word and as two -- merge into one
@@ -116,6 +123,8 @@ class _Cand:
     score: float
     matched: str
     plen: int        # length of the normalised pattern (or match): ties go to the longer
+    stripped: bool = False  # matched only once the words' end punctuation was stripped
+    conf: float = 0.0       # mean OCR confidence of the words (ties between engines' reads)
 
 
 # --------------------------------------------------------------------------
@@ -150,11 +159,13 @@ def match(words: Sequence[Word], catalog: Catalog, *,
     ...  for h in match(ws, Catalog.from_texts(["FIC-101"]))]
     [('FIC-101', 'F1C- 1O1', 95.7, Box(x0=0, y0=0, x1=36, y1=8))]
     """
-    lines = engine_readings(group_lines(words))
+    rivals: dict[int, set[int]] = {}
+    lines = engine_readings(group_lines(words), rivals)
     if not lines:
         return []
     # Claims are per word, not per place in a line: a word sits in every
-    # engine's reading of its line.
+    # engine's reading of its line. A word also blocks its rivals (another
+    # engine's read of the same place): one place holds one code.
     wids = [[id(w) for w in line.words] for line in lines]
     prep = _prepared(catalog)
     cands: list[_Cand] = []
@@ -162,7 +173,7 @@ def match(words: Sequence[Word], catalog: Catalog, *,
         cands.extend(_literal_candidates(lines, catalog, key, idxs, prep))
     for key, idxs in prep["regex"].items():
         cands.extend(_regex_candidates(lines, catalog, key, idxs))
-    accepted = _resolve(cands, lines, catalog, references, wids)
+    accepted = _resolve(cands, lines, catalog, references, wids, rivals)
     hits = _merge_same_place([_hit(c, lines[c.li], catalog.patterns[c.pi]) for c in accepted])
     hits.sort(key=lambda h: (h.page, h.box.y0, h.box.x0, h.pattern_id))
     return hits
@@ -347,9 +358,18 @@ def _literal_candidates(lines: list[Line], catalog: Catalog, key: tuple, idxs: l
                     a, b = _span_words(lines[li], a, b, variant, j, span, cs, ignore)
                 k = (pi, li, a, b)
                 old = best.get(k)
-                if old is None or wsc > old.score:
-                    best[k] = _Cand(pi, li, a, b, wsc, catalog.patterns[pi].text, plen)
+                # at one score the read as written beats the read stripped of
+                # its end punctuation (a true tie needs the same read, below)
+                if (old is None or wsc > old.score
+                        or (wsc == old.score and old.stripped and not variant)):
+                    best[k] = _Cand(pi, li, a, b, wsc, catalog.patterns[pi].text, plen,
+                                    variant, _conf(lines[li], a, b))
     return list(best.values())
+
+
+def _conf(line: Line, a: int, b: int) -> float:
+    ws = line.words[a:b]
+    return sum(w.conf for w in ws) / len(ws)
 
 
 def _glued(pc: str, tc: str) -> bool:
@@ -549,7 +569,9 @@ def _regex_candidates(lines: list[Line], catalog: Catalog, key: tuple,
                 matched = m.group()
                 if _excluded(prep, pi, matched, cs):
                     continue
-                out.append(_Cand(pi, li, widx[k0], widx[k1] + 1, sc, matched, len(matched)))
+                a, b = widx[k0], widx[k1] + 1
+                out.append(_Cand(pi, li, a, b, sc, matched, len(matched), True,
+                                 _conf(lines[li], a, b)))
     return out
 
 
@@ -572,20 +594,22 @@ def _regex_score(m, classes: tuple[str, ...]) -> float:
 # ambiguity and near
 
 def _resolve(cands: list[_Cand], lines: list[Line], catalog: Catalog,
-             references: Sequence[Hit] = (), wids: list[list[int]] | None = None
-             ) -> list[_Cand]:
+             references: Sequence[Hit] = (), wids: list[list[int]] | None = None,
+             rivals: dict[int, set[int]] | None = None) -> list[_Cand]:
     if wids is None:
         wids = [[id(w) for w in line.words] for line in lines]
     # Literals claim words before regexes: the catalog named those codes, and a
     # regex is the generic net for codes it did not name (an exact regex match on
     # a misread "YU-42403-T" must not take the word from literal YJ-42403-T).
     generic = [p.kind == "regex" for p in catalog.patterns]
-    cands.sort(key=lambda c: (generic[c.pi], -round(c.score, 6), -c.plen, c.b - c.a, c.li,
-                              c.a, c.pi))
+    # Ties: the longer pattern, the fewer words, then the more confident read
+    # (two engines' readings of one place that name different codes).
+    cands.sort(key=lambda c: (generic[c.pi], -round(c.score, 6), -c.plen, c.b - c.a,
+                              -round(c.conf, 6), c.li, c.a, c.pi))
     has_near = any(p.near is not None for p in catalog.patterns)
     dropped: set[int] = set()
     for _ in range(20):
-        accepted = _greedy(cands, dropped, generic, wids)
+        accepted = _greedy(cands, dropped, generic, wids, rivals or {})
         if not has_near:
             return [cands[k] for k in accepted]
         bad = _near_failures(cands, accepted, lines, catalog, references)
@@ -596,7 +620,7 @@ def _resolve(cands: list[_Cand], lines: list[Line], catalog: Catalog,
 
 
 def _greedy(cands: list[_Cand], dropped: set[int], generic: list[bool],
-            wids: list[list[int]]) -> list[int]:
+            wids: list[list[int]], rivals: dict[int, set[int]]) -> list[int]:
     owner: dict[int, int] = {}
     accepted: list[int] = []
     for k, c in enumerate(cands):
@@ -604,16 +628,28 @@ def _greedy(cands: list[_Cand], dropped: set[int], generic: list[bool],
             continue
         keys = wids[c.li][c.a:c.b]
         owners = {owner[x] for x in keys if x in owner}
+        # another engine's read of the same place naming another code (the
+        # same code read twice is one hit, merged with both engines below)
+        rival = {o for x in keys for r in rivals.get(x, ())
+                 if (o := owner.get(r)) is not None and cands[o].pi != c.pi}
+        if rival:
+            # the losing read is spent: its words cannot then lend a weaker
+            # match to the winner's code ("FIC-107" is no read of FIC-101)
+            for x in keys:
+                owner.setdefault(x, min(rival))
+            continue
         if not owners:
             for x in keys:
                 owner[x] = k
             accepted.append(k)
             continue
-        # a true tie: the same words at the same score, another pattern of the
-        # same kind (a regex never ties with a literal: the literal wins)
+        # a true tie: the same words read the same way (both as written, or
+        # both stripped of end punctuation) at the same score, another pattern
+        # of the same kind (a regex never ties with a literal: the literal wins).
+        # "W-9." is W-9. and not also W-9; another engine's read is no tie.
         if all(wids[(o := cands[j]).li][o.a:o.b] == keys
                and round(o.score, 6) == round(c.score, 6) and o.pi != c.pi
-               and generic[o.pi] == generic[c.pi]
+               and generic[o.pi] == generic[c.pi] and o.stripped == c.stripped
                for j in owners):
             accepted.append(k)
     return accepted
@@ -643,7 +679,8 @@ def _near_failures(cands: list[_Cand], accepted: list[int], lines: list[Line],
     return bad
 
 
-def engine_readings(lines: list[Line]) -> list[Line]:
+def engine_readings(lines: list[Line], rivals: dict[int, set[int]] | None = None
+                    ) -> list[Line]:
     """Each line as each engine read it, where engines read one place differently.
 
     With several engines, :func:`locator.merge.merge_page` keeps two engines'
@@ -656,6 +693,9 @@ def engine_readings(lines: list[Line]) -> list[Line]:
     several engines agreed on belongs to each), else the group's most
     confident engine's words. One engine's words never overlap one another, so
     each reading is clean. Lines without overlaps are kept as they are.
+
+    ``rivals``, when given, receives for each such word (by ``id``) the words
+    of other engines it overlaps: the matcher lets one place hold one code.
     """
     out: list[Line] = []
     for line in lines:
@@ -673,6 +713,9 @@ def engine_readings(lines: list[Line]) -> list[Line]:
             for j in range(i + 1, n):
                 if ws[i].box.ios(ws[j].box) >= SAME_PLACE_IOS:
                     parent[find(j)] = find(i)
+                    if rivals is not None:
+                        rivals.setdefault(id(ws[i]), set()).add(id(ws[j]))
+                        rivals.setdefault(id(ws[j]), set()).add(id(ws[i]))
         groups: dict[int, list[int]] = defaultdict(list)
         for i in range(n):
             groups[find(i)].append(i)

@@ -25,10 +25,12 @@ Reads are taken most confident first; each new read of a kept place is
   one hit, so the right reading is found whichever engine was the more
   confident, and a code only one engine read is still reported. The matcher
   reads such a line once per engine (:func:`locator.match.engine_readings`),
-  so two readings side by side never break a code of several words. The price is
-  that a misreading which happens to be *another* catalog code adds a false
-  hit at that place; ``bench/bench_engines.py`` measures what combining costs
-  and gains. Such an alternative is dropped again when an engine that read it
+  so two readings side by side never break a code of several words. One place
+  holds one code: where the two readings name *different* catalog codes, the
+  matcher keeps the better-scoring one (then the longer code, then the more
+  confident read) and the other reading's words are spent, so a misreading
+  that happens to be another code does not add a false hit;
+  ``bench/engines_suite.py`` measures what combining costs and gains. Such an alternative is dropped again when an engine that read it
   also read the other text there (from the overlapping tile): a consensus.
 * **different text from another engine, same direction, covering only part of
   the kept word**: dropped. It is another segmentation's fragment (Tesseract's

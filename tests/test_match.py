@@ -517,9 +517,38 @@ def test_each_engines_reading_is_matched_once_and_claims_its_words():
     def word(text, x0, x1, conf, engine):
         return Word(text, conf, Box(x0, 0, x1, 8), 1, engine)
 
-    # Each engine read a different code at the same place: both are reported
-    # (the matcher cannot know which is right), each from its own reading.
-    words = [word("FIC-101", 0, 30, 90, "tesseract"), word("FIC-107", 0, 30, 80, "easyocr")]
-    hits = match(words, Catalog.from_texts(["FIC-101", "FIC-107"]))
-    assert sorted((h.pattern_id, h.engine) for h in hits) == [
-        ("FIC-101", "tesseract"), ("FIC-107", "easyocr")]
+    # Each engine read a different code at the same place: one place holds
+    # one code, so the more confident read wins a tie of scores.
+    c = Catalog.from_texts(["FIC-101", "FIC-107"])
+    for ca, cb, want in ((90, 80, ("FIC-101", "tesseract")), (70, 80, ("FIC-107", "easyocr"))):
+        words = [word("FIC-101", 0, 30, ca, "tesseract"), word("FIC-107", 0, 30, cb, "easyocr")]
+        for order in (words, words[::-1]):
+            assert [(h.pattern_id, h.engine) for h in match(order, c)] == [want]
+    # ... and a better score beats confidence: "FIC-1O7" scores below FIC-107.
+    words = [word("FIC-101", 0, 30, 60, "tesseract"), word("FIC-1O7", 0, 30, 95, "easyocr")]
+    assert [h.pattern_id for h in match(words, c)] == ["FIC-101"]
+    # A read that names no code blocks nothing: Tesseract glued "R1R2" over
+    # EasyOCR's "R1" and "R2", and both codes stay.
+    words = [word("R1", 0, 10, 80, "easyocr"), word("R2", 14, 24, 80, "easyocr"),
+             word("R1R2", 0, 24, 90, "tesseract")]
+    for order in (words, words[::-1]):
+        assert sorted(h.pattern_id for h in match(order, Catalog.from_texts(["R1", "R2"]))) \
+            == ["R1", "R2"]
+        # when the glued read is a code too, the longer exact code holds the place
+        assert [h.pattern_id for h in match(order, Catalog.from_texts(["R1", "R2", "R1R2"]))] \
+            == ["R1R2"]
+
+
+def test_a_word_with_end_punctuation_is_the_code_written_with_it_not_also_the_bare_one():
+    # "W-9." matches W-9. as written and W-9 once stripped, both at 100: the
+    # read as written wins, and the stripped read is no tie (it was one hit
+    # per pattern). A bare "W-9" is still W-9.
+    c = Catalog.from_texts(["W-9", "W-9."])
+    w = Word("W-9.", 90.0, Box(0, 0, 20, 8), 1, "tesseract")
+    assert [h.pattern_id for h in match([w], c)] == ["W-9."]
+    assert [h.pattern_id for h in match([Word("W-9", 90.0, Box(0, 0, 20, 8), 1, "t")], c)] \
+        == ["W-9"]
+    # the same stripped read for two patterns is still a true tie: both are reported
+    c2 = cat("patterns: [{id: a, text: FIC-101}, {id: b, text: fic-101, label: other}]")
+    hits = match([Word("FIC-101,", 90.0, Box(0, 0, 40, 8), 1, "t")], c2)
+    assert sorted(h.pattern_id for h in hits) == ["a", "b"]
