@@ -11,7 +11,9 @@ pattern's word count + :data:`WINDOW_SLACK` words), each window joined with a sp
 and without one, so a code OCR split (``FIC-`` ``101``) is one hit whose box
 spans both words, and a phrase (``PUMP ROOM``) matches the words of one line.
 Each word is also tried without the punctuation OCR attaches to its ends
-(``(FIC-101),``); the better of the two counts.
+(``(FIC-101),``; an OCR word also without the bits of a wire or underline
+glued on, ``P2_3x_``, ``~P1B4``: :data:`~locator.normalize.OCR_STRIP_CHARS`);
+the better of the two counts.
 
 **Score** (0-100) of a literal ``p`` against read text ``t``, both normalised
 (:mod:`locator.normalize`) and stripped of the pattern's ``ignore`` characters::
@@ -91,6 +93,7 @@ from locator.geometry import Box
 from locator.lines import Line, group_lines
 from locator.model import Hit, Word
 from locator.normalize import (
+    OCR_STRIP_CHARS,
     STRIP_CHARS,
     _ignore_table,
     canonical,
@@ -106,6 +109,8 @@ CONFUSION_COST = 0.15
 WINDOW_SLACK = 2
 #: Two hits of one pattern are one when this share of the smaller box overlaps.
 SAME_PLACE_IOS = 0.5
+#: Fewest characters left for an OCR word stripped of a wire's bits to count.
+MIN_WIRE_STRIPPED = 3
 #: Most cells of one cdist block (bytes of memory, as uint8).
 _BLOCK = 8_000_000
 
@@ -276,11 +281,11 @@ def _literal_candidates(lines: list[Line], catalog: Catalog, key: tuple, idxs: l
     joiners = (" ", "") if " " not in _ignore_chars(ignore, cs) else ("",)
     for li, line in enumerate(lines):
         raw = [_keep(w.text, ignore, cs) for w in line.words]
-        stripped = [r.strip(STRIP_CHARS).strip() for r in raw]
         # A text layer's words are exact and split where the document has a
         # space: no OCR-confusion credit, and no gluing neighbours together
         # ("J3" beside a pin number "2" is not "J32").
         exact = [w.source == "text" for w in line.words]
+        stripped = [_stripped(r, ex) for r, ex in zip(raw, exact)]
         n = len(raw)
         for a in range(n):
             for b in range(a + 1, min(n, a + wmax) + 1):
@@ -365,6 +370,18 @@ def _literal_candidates(lines: list[Line], catalog: Catalog, key: tuple, idxs: l
                     best[k] = _Cand(pi, li, a, b, wsc, catalog.patterns[pi].text, plen,
                                     variant, _conf(lines[li], a, b))
     return list(best.values())
+
+
+def _stripped(raw: str, exact: bool) -> str:
+    """A read without its end punctuation (an OCR word: also without a wire's
+    bits, when at least :data:`MIN_WIRE_STRIPPED` characters remain -- "_o"
+    or "-CG__" is noise that would pass for a short code)."""
+    s = raw.strip(STRIP_CHARS).strip()
+    if not exact:
+        w = raw.strip(OCR_STRIP_CHARS).strip()
+        if len(w) >= MIN_WIRE_STRIPPED:
+            s = w
+    return s
 
 
 def _conf(line: Line, a: int, b: int) -> float:
@@ -493,7 +510,7 @@ def _span_words(line: Line, a: int, b: int, variant: bool, joiner: str, span, cs
     for k, w in enumerate(line.words[a:b]):
         part = _keep(w.text, ignore, cs)
         if variant:
-            part = part.strip(STRIP_CHARS).strip()
+            part = _stripped(part, w.source == "text")
         if not part:
             continue
         start, end = pos, pos + len(part)

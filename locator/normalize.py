@@ -72,6 +72,12 @@ _WS = re.compile(r"\s+")
 #: Punctuation stripped from both ends of a read word.
 STRIP_CHARS = ".,;:|()[]'\"\u2018\u2019\u201c\u201d`\u00b4"
 
+#: Also stripped from the ends of an OCR word (not a text layer's): the bits of
+#: a wire, leader or underline OCR glues to a label (``P2_3x_``, ``R32;-``,
+#: ``~P1B4``; dashes are ``-`` once normalised). Only as the alternative read:
+#: the word as written is tried too, so ``FIC-`` still joins ``101``.
+OCR_STRIP_CHARS = STRIP_CHARS + "_~=-"
+
 #: Default OCR confusion classes, written as the characters *look*: lower
 #: case ``o s z`` have the shape of their capitals, lower case ``l`` and ``i``
 #: that of ``I``; capital ``L`` does not look like ``1`` and is in no class.

@@ -552,3 +552,21 @@ def test_a_word_with_end_punctuation_is_the_code_written_with_it_not_also_the_ba
     c2 = cat("patterns: [{id: a, text: FIC-101}, {id: b, text: fic-101, label: other}]")
     hits = match([Word("FIC-101,", 90.0, Box(0, 0, 40, 8), 1, "t")], c2)
     assert sorted(h.pattern_id for h in hits) == ["a", "b"]
+
+
+def test_an_ocr_word_is_also_read_without_a_wire_glued_to_its_ends():
+    # OCR glues the wire a net label sits on to the label ("P2_3x_", "~P1B4",
+    # "R32;—"); the bits are stripped as the alternative read.
+    c = Catalog.from_texts(["P2_3x", "P1B4", "R32", "FIC-101"])
+    for read, code in (("P2_3x_", "P2_3x"), ("~P1B4", "P1B4"), ("R32;—", "R32"),
+                       ("=FIC-101=", "FIC-101")):
+        h = only(match([Word(read, 80.0, Box(0, 0, 30, 8), 1, "tesseract")], c))
+        assert (h.pattern_id, h.score) == (code, 100.0)
+    # a code split by OCR still joins as written: "FIC-" + "101"
+    h = only(match(row("FIC-", "101"), c))
+    assert (h.pattern_id, h.text) == ("FIC-101", "FIC- 101")
+    # a one- or two-character remnant is noise, not a short code: "-CG__" is no C6
+    assert match([Word("—CG__", 80.0, Box(0, 0, 30, 8), 1, "tesseract")],
+                 Catalog.from_texts(["C6"])) == []
+    # a text layer's word is exact: "P2_3x_" there is another net, not P2_3x
+    assert match([Word("P2_3x_", 100.0, Box(0, 0, 30, 8), 1, "text", source="text")], c) == []
