@@ -156,6 +156,7 @@ class Document:
         self.repaired = bool(getattr(self._doc, "is_repaired", False))
         self._dl_page: int | None = None
         self._dl = None
+        self._decode_errors: dict[int, str] = {}
 
     # -- pages ---------------------------------------------------------------
     @property
@@ -207,11 +208,32 @@ class Document:
             # interpreted once, not twice (03 schematic: 0.10 s saved per page).
             # The list is in the rotated view's space; a /Rotate page's text
             # is read from the page itself, in unrotated space.
+            import pymupdf
+
             pg = self._doc[page - 1]
-            dl = self._display_list(page) if pg.rotation == 0 else None
-            return read_text_layer(pg, page, dl=dl)
+            if pg.rotation == 0:
+                return read_text_layer(pg, page, dl=self._display_list(page))
+            pymupdf.TOOLS.mupdf_warnings(reset=True)
+            layer = read_text_layer(pg, page)
+            self._interpreted(page, pymupdf.TOOLS.mupdf_warnings(reset=True))
+            return layer
         except Exception as e:
             raise InputFileError(f"{self.path}: page {page}: cannot read its text: {e}") from e
+
+    def decode_problem(self, page: int) -> str | None:
+        """Why the page's content could not be fully decoded when it was last
+        interpreted (its text layer read), as a warning; None when it was
+        decoded, or has not been interpreted."""
+        said = self._decode_errors.get(page)
+        if not said:
+            return None
+        return (f"its content cannot be decoded ({said}); the page is read as far as it "
+                f"can be, and may be incomplete")
+
+    def _interpreted(self, page: int, said: str) -> None:
+        # MuPDF reports a stream it cannot inflate as a library error while
+        # interpreting, and carries on with what came before it
+        self._decode_errors[page] = next((ln for ln in said.splitlines() if "error" in ln), "")
 
     def count_paths(self, page: int) -> int:
         """How many paths the page paints (a cheap content-stream scan; 0 for images)."""
@@ -224,13 +246,17 @@ class Document:
         except Exception:
             return 0
 
-    def page_problems(self, page: int) -> list[tuple[str, bool]]:
+    def page_problems(self, page: int, *, decode: bool = True) -> list[tuple[str, bool]]:
         """What is wrong with a page of a damaged PDF: ``(message, unreadable)`` pairs.
 
         Finds page objects and content streams that the file no longer holds
         (a truncated file repaired by the reader keeps the page but loses what
         it showed: ``unreadable``) and an empty ``/MediaBox`` (the reader then
-        assumes US Letter). Empty when nothing is wrong.
+        assumes US Letter). With ``decode``, also content streams that cannot
+        be decompressed; without, the caller learns that from
+        :meth:`decode_problem` once the page has been interpreted (a 100,000-path
+        page's 8 MB stream is then inflated once, not twice). Empty when
+        nothing is wrong.
         """
         if self.kind != "pdf":
             return []
@@ -264,6 +290,8 @@ class Document:
                 if not 0 < x < doc.xref_length() or doc.xref_stream_raw(x) is None:
                     missing += 1
                     continue
+                if not decode:
+                    continue
                 # decompressing is cheap (no interpretation) and is where a
                 # corrupt stream shows: the reader then keeps what came before
                 pymupdf.TOOLS.mupdf_warnings(reset=True)
@@ -290,8 +318,12 @@ class Document:
         # One display list per page: the content stream is parsed once and every
         # tile renders from it. Only the current page's list is kept.
         if self._dl_page != page:
+            import pymupdf
+
+            pymupdf.TOOLS.mupdf_warnings(reset=True)
             self._dl = self._doc[page - 1].get_displaylist()
             self._dl_page = page
+            self._interpreted(page, pymupdf.TOOLS.mupdf_warnings(reset=True))
         return self._dl
 
     def render(self, tile: Tile) -> np.ndarray:

@@ -527,11 +527,13 @@ def read_document(path: str | Path, settings: Settings, *, engines: list[Engine]
 MAX_PAGE_PX = 30_000
 
 
-def usable_frame(doc: Document, page: int, warnings: list[str]) -> tuple[PageFrame | None,
-                                                                         list[str]]:
+def usable_frame(doc: Document, page: int, warnings: list[str], *, decode: bool = True
+                 ) -> tuple[PageFrame | None, list[str]]:
     """The page's frame, or None and why the page is skipped (damaged beyond
-    reading, no frame, no area). Every problem found is added to ``warnings``."""
-    problems = doc.page_problems(page)
+    reading, no frame, no area). Every problem found is added to ``warnings``.
+    ``decode=False`` leaves undecodable content streams to the caller (see
+    :meth:`Document.page_problems`)."""
+    problems = doc.page_problems(page, decode=decode)
     warnings += [f"page {page}: {m}" + ("; skipped" if bad else "") for m, bad in problems]
     why = [f"page {page}: {m}" for m, bad in problems if bad]
     if why:
@@ -577,12 +579,15 @@ def plan_sources(doc: Document, pages: list[int], settings: Settings,
     out: dict[int, SourcePlan] = {}
     skipped: list[str] = []
     for page in pages:
-        frame, why = usable_frame(doc, page, report.warnings)
+        # Reading the text layer interprets the page, which is where a stream
+        # that cannot be inflated shows: no separate decoding pass then.
+        reads_layer = settings.source != "ocr" and doc.kind == "pdf"
+        frame, why = usable_frame(doc, page, report.warnings, decode=not reads_layer)
         if frame is None:
             skipped += why
             continue
         layer = None
-        if settings.source != "ocr" and doc.kind == "pdf":
+        if reads_layer:
             try:
                 layer = doc.text_layer(page)
             except InputFileError as e:
@@ -590,6 +595,9 @@ def plan_sources(doc: Document, pages: list[int], settings: Settings,
                 out[page] = SourcePlan(page, ocr="page", reason="text layer unreadable")
                 report.sources[page] = out[page].describe()
                 continue
+            finally:
+                if (said := doc.decode_problem(page)) is not None:
+                    report.warnings.append(f"page {page}: {said}")
         sp = plan_page(page, layer, frame, settings.source,
                        paths=lambda page=page: doc.count_paths(page))
         if settings.source == "text" and not sp.text:

@@ -63,6 +63,14 @@ _KICAD_OVERBAR = re.compile(r"~\{([^{}]*)\}")
 _NEUTRAL = set(string.punctuation) | set("\u2010\u2011\u2012\u2013\u2014\u2015\u2018\u2019"
                                          "\u201c\u201d\u2022\u00b7\u00b0\u00a7\u00b6\u2026")
 _VOWELS = set("aeiouyAEIOUY")
+_NEUTRAL_STR = "".join(sorted(_NEUTRAL))
+
+
+def has_bad_char(text: str) -> bool:
+    """Does ``text`` hold a :func:`bad_char`? (Printable ASCII, the usual case, cannot.)"""
+    if text.isascii() and text.isprintable():
+        return False
+    return any(bad_char(c) for c in text)
 
 
 def bad_char(c: str) -> bool:
@@ -84,10 +92,10 @@ def plausible(text: str) -> bool | None:
     >>> plausible("FIC-101"), plausible("lIlIi"), plausible("(")
     (True, False, None)
     """
-    core = text.strip("".join(_NEUTRAL))
+    core = text.strip(_NEUTRAL_STR)
     if not core:
         return None
-    if any(bad_char(c) for c in core):
+    if has_bad_char(core):
         return False
     alnum = sum(c.isalnum() for c in core)
     if alnum / len(core) < 0.6:
@@ -234,7 +242,7 @@ def read_text_layer(page, page_no: int, dl=None) -> TextLayer:
         if ok is not None:
             layer.judged += 1
             layer.plausible += bool(ok)
-        if unmapped or any(bad_char(c) for c in text):
+        if unmapped or has_bad_char(text):
             layer.broken.append(box)
             continue
         layer.words.append(Word(text=text, conf=TEXT_CONF, box=box, page=page_no,
