@@ -8,6 +8,8 @@ sizes text correctly. Only this file imports pytesseract.
 from __future__ import annotations
 
 import os
+import re
+import subprocess
 
 import numpy as np
 
@@ -30,17 +32,36 @@ class TesseractEngine:
             raise MissingEngineError("tesseract: the Python package pytesseract is missing; "
                                      "pip install pytesseract") from e
         self._pt = pytesseract
+        # `tesseract --version` (the binary's check, and the cache key's
+        # version) is started here and read when first asked for: the
+        # process runs beside the page's rendering instead of before it.
         try:
-            self._version = str(pytesseract.get_tesseract_version())
-        except pytesseract.TesseractNotFoundError as e:
+            self._probe: subprocess.Popen | None = subprocess.Popen(
+                [pytesseract.pytesseract.tesseract_cmd, "--version"],
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        except OSError as e:
             raise MissingEngineError(f"tesseract: the tesseract binary is not installed; "
                                      f"{INSTALL_HINT}") from e
+        self._version: str | None = None
         # Tesseract's own OpenMP threads fight our worker processes for the
         # cores and make each call slower, not faster; one thread per call.
         os.environ.setdefault("OMP_THREAD_LIMIT", "1")
         self.lang, self.psm, self.timeout = lang, psm, timeout
 
+    def __del__(self) -> None:  # reap the probe when version() was never asked for
+        probe = getattr(self, "_probe", None)
+        if probe is not None:
+            try:
+                probe.communicate(timeout=5)
+            except Exception:
+                probe.kill()
+
     def version(self) -> str:
+        if self._version is None:
+            out = self._probe.communicate(timeout=60)[0].decode("utf-8", "replace")
+            self._probe = None
+            m = re.search(r"tesseract\s+v?(\S+)", out)
+            self._version = m.group(1) if m else "unknown"
         return f"tesseract {self._version}"
 
     def read(self, image: np.ndarray, *, dpi: float) -> list[OcrWord]:
