@@ -13,7 +13,11 @@ spans both words, and a phrase (``PUMP ROOM``) matches the words of one line.
 Each word is also tried without the punctuation OCR attaches to its ends
 (``(FIC-101),``; an OCR word also without the bits of a wire or underline
 glued on, ``P2_3x_``, ``~P1B4``: :data:`~locator.normalize.OCR_STRIP_CHARS`);
-the better of the two counts.
+the better of the two counts. Each stripped character costs :data:`STRIP_COST`
+(as much as a confusion): a read that had to be trimmed is weaker evidence
+than one that matched as written, so ``W-9.`` is ``W-9.`` at 100 and ``W-9``
+only at 95, and where two engines read one place, ``1099-MlSC.`` (one
+confusion) beats ``1099-MISC..`` trimmed of two dots.
 
 **Score** (0-100) of a literal ``p`` against read text ``t``, both normalised
 (:mod:`locator.normalize`) and stripped of the pattern's ``ignore`` characters::
@@ -109,6 +113,8 @@ CONFUSION_COST = 0.15
 WINDOW_SLACK = 2
 #: Two hits of one pattern are one when this share of the smaller box overlaps.
 SAME_PLACE_IOS = 0.5
+#: Cost, in edits, of each character stripped from a read's ends to match.
+STRIP_COST = CONFUSION_COST
 #: Fewest characters left for an OCR word stripped of a wire's bits to count.
 MIN_WIRE_STRIPPED = 3
 #: Most cells of one cdist block (bytes of memory, as uint8).
@@ -298,7 +304,9 @@ def _literal_candidates(lines: list[Line], catalog: Catalog, key: tuple, idxs: l
                             continue
                         s = j.join(x for x in parts if x)
                         if s and len(s) <= max_len:
-                            strings.setdefault(s, []).append((li, a, b, variant, j, is_exact))
+                            # characters the stripped read left out (priced below)
+                            cut = (len(j.join(x for x in raw[a:b] if x)) - len(s)) if variant else 0
+                            strings.setdefault(s, []).append((li, a, b, variant, j, is_exact, cut))
     if not strings:
         return []
     texts = list(strings)
@@ -350,13 +358,19 @@ def _literal_candidates(lines: list[Line], catalog: Catalog, key: tuple, idxs: l
             if _excluded(prep, pi, read, cs):
                 continue
             exact_sc = None
-            for (li, a, b, variant, j, is_exact) in strings[t]:
+            for (li, a, b, variant, j, is_exact, cut) in strings[t]:
                 wsc = sc
                 if is_exact and classes:
                     if exact_sc is None:  # the same pair scored without confusion credit
                         exact_sc = (_score(p_strings, t_strings, (), cs) if span is None
                                     else _partial_score(p_strings, t_strings, (), cs)[0])
                     wsc = exact_sc
+                    if wsc < catalog.patterns[pi].min_score:
+                        continue
+                if cut and span is None:
+                    # each stripped character costs like a confusion: a read that
+                    # needed trimming is weaker than one that did not
+                    wsc -= 100.0 * STRIP_COST * cut / max(len(pnorm[pi]), len(t), 1)
                     if wsc < catalog.patterns[pi].min_score:
                         continue
                 if span is not None:
