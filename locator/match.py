@@ -726,7 +726,8 @@ def engine_readings(lines: list[Line], rivals: dict[int, set[int]] | None = None
     each reading is clean. Lines without overlaps are kept as they are.
 
     ``rivals``, when given, receives for each such word (by ``id``) the words
-    of other engines it overlaps: the matcher lets one place hold one code.
+    of other engines (none in common) it overlaps: the matcher lets one place
+    hold one code.
     """
     out: list[Line] = []
     for line in lines:
@@ -744,7 +745,11 @@ def engine_readings(lines: list[Line], rivals: dict[int, set[int]] | None = None
             for j in range(i + 1, n):
                 if ws[i].box.ios(ws[j].box) >= SAME_PLACE_IOS:
                     parent[find(j)] = find(i)
-                    if rivals is not None:
+                    # rivals: reads of one place by different engines (one
+                    # source's own overlapping words -- a text layer's "2J10"
+                    # over its "J10" -- are separate words of that source)
+                    if rivals is not None and not (set(ws[i].engine.split("+"))
+                                                   & set(ws[j].engine.split("+"))):
                         rivals.setdefault(id(ws[i]), set()).add(id(ws[j]))
                         rivals.setdefault(id(ws[j]), set()).add(id(ws[i]))
         groups: dict[int, list[int]] = defaultdict(list)

@@ -583,3 +583,15 @@ def test_a_read_as_written_beats_another_engines_read_that_had_to_be_trimmed():
     for order in (words, words[::-1]):
         assert [(h.pattern_id, h.engine, h.score) for h in match(order, c)] == [
             ("1099-MISC.", "rapidocr", 98.5)]
+
+
+def test_one_sources_own_overlapping_words_are_not_rivals():
+    # KiCad's text layer holds "2J10" (pin number glued to the reference) over
+    # its own "J10": both are words of the document, both codes are reported.
+    def word(text, x0, x1):
+        return Word(text, 100.0, Box(x0, 378.7, x1, 386.0), 1, "text", source="text")
+
+    words = [word("2J10", 453.4, 463.8), word("J10", 455.7, 463.8)]
+    for order in (words, words[::-1]):
+        assert sorted(h.pattern_id for h in match(order, Catalog.from_texts(["2J10", "J10"]))) \
+            == ["2J10", "J10"]
