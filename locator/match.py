@@ -170,6 +170,8 @@ def match(words: Sequence[Word], catalog: Catalog, *,
     ...  for h in match(ws, Catalog.from_texts(["FIC-101"]))]
     [('FIC-101', 'F1C- 1O1', 95.7, Box(x0=0, y0=0, x1=36, y1=8))]
     """
+    prep = _prepared(catalog)
+    words = unglue(words, catalog)
     rivals: dict[int, set[int]] = {}
     lines = engine_readings(group_lines(words), rivals)
     if not lines:
@@ -178,7 +180,6 @@ def match(words: Sequence[Word], catalog: Catalog, *,
     # engine's reading of its line. A word also blocks its rivals (another
     # engine's read of the same place): one place holds one code.
     wids = [[id(w) for w in line.words] for line in lines]
-    prep = _prepared(catalog)
     cands: list[_Cand] = []
     for key, idxs in prep["literal"].items():
         cands.extend(_literal_candidates(lines, catalog, key, idxs, prep))
@@ -782,6 +783,114 @@ def engine_readings(lines: list[Line], rivals: dict[int, set[int]] | None = None
     return out
 
 
+def unglue(words: Sequence[Word], catalog: Catalog) -> list[Word]:
+    """OCR words cut where OCR glued neighbours together.
+
+    Two cases, OCR words only (a text layer's words are split where the
+    document has a space):
+
+    * at ``|``, OCR's reading of a wire or frame line (``|C12|C13|``), when
+      every piece is a catalog code (a ``|`` may also be a misread ``1``)
+      and no literal of the catalog holds a ``|``;
+    * where the word is not itself a catalog code but is two or more of them
+      written together, each exactly: labels set close side by side, as a
+      schematic's value and reference (``100nC31``), a row of supply labels
+      (``+1V8+1V8+3V3``) or a pin and its net (``P2_8x330E``). Codes are
+      compared as written, case folded; no fuzzy pieces, and no piece of one
+      character.
+
+    Each piece gets the share of the word's box its characters take, along
+    the word's direction. Other words are returned as they are.
+    """
+    prep = _prepared(catalog)
+    codes = prep.get("glue_codes")
+    if codes is None:
+        pats = catalog.patterns
+        codes = {prep["pfold"][i] for idxs in prep["literal"].values() for i in idxs
+                 if pats[i].whole_word and not pats[i].case_sensitive and not pats[i].ignore
+                 and " " not in prep["pfold"][i]}
+        prep["glue_codes"] = codes = frozenset(c for c in codes if len(c) >= 2)
+        prep["glue_pipe"] = not any("|" in c for c in codes)
+    pipe = prep["glue_pipe"]
+    if not codes and not pipe:
+        return list(words)
+    longest = max((len(c) for c in codes), default=0)
+    out: list[Word] = []
+    for w in words:
+        if w.source == "text" or len(w.text) < 3:
+            out.append(w)
+            continue
+        t = fold(normalize_keep_case(w.text))
+        if len(t) != len(w.text):  # offsets would not map back to the word's text
+            out.append(w)
+            continue
+        pieces = _glued_pieces(t, codes, longest, pipe)
+        if pieces is None:
+            out.append(w)
+            continue
+        out.extend(_piece_word(w, a, b) for a, b in pieces)
+    return out
+
+
+def _glued_pieces(t: str, codes: frozenset, longest: int, pipe: bool):
+    """``(start, end)`` of each piece of ``t``, or None when it stays whole."""
+    core0 = len(t) - len(t.lstrip(STRIP_CHARS))
+    core1 = len(t.rstrip(STRIP_CHARS))
+    if core1 <= core0 or t[core0:core1] in codes:
+        return None
+    spans = [(core0, core1)]
+    if pipe and "|" in t[core0:core1]:
+        spans, start = [], core0
+        for k in range(core0, core1 + 1):
+            if k == core1 or t[k] == "|":
+                if k > start:
+                    spans.append((start, k))
+                start = k + 1
+    out: list[tuple[int, int]] = []
+    for a, b in spans:
+        if t[a:b] in codes:
+            out.append((a, b))
+            continue
+        cut = _segment(t[a:b], codes, longest)
+        if cut is None:
+            if len(spans) > 1:  # a "|" that may be a misread 1 (C|2): keep the word
+                return None
+            out.append((a, b))
+        else:
+            out.extend((a + x, a + y) for x, y in cut)
+    return out if len(out) > 1 else None
+
+
+def _segment(s: str, codes: frozenset, longest: int):
+    """``s`` as two or more catalog codes written together (fewest pieces), or None."""
+    n = len(s)
+    best: list[list[tuple[int, int]] | None] = [None] * (n + 1)
+    best[0] = []
+    for i in range(n):
+        if best[i] is None:
+            continue
+        for j in range(i + 2, min(n, i + longest) + 1):
+            if s[i:j] in codes and (best[j] is None or len(best[i]) + 1 < len(best[j])):
+                best[j] = best[i] + [(i, j)]
+    return best[n] if best[n] is not None and len(best[n]) >= 2 else None
+
+
+def _piece_word(w: Word, a: int, b: int) -> Word:
+    """The part ``w.text[a:b]`` of ``w``, its box the matching share along the text."""
+    n = len(w.text)
+    f0, f1 = a / n, b / n
+    x0, y0, x1, y1 = w.box.x0, w.box.y0, w.box.x1, w.box.y1
+    if w.angle == 90:      # reads bottom to top
+        box = Box(x0, y1 - f1 * (y1 - y0), x1, y1 - f0 * (y1 - y0))
+    elif w.angle == 270:   # top to bottom
+        box = Box(x0, y0 + f0 * (y1 - y0), x1, y0 + f1 * (y1 - y0))
+    elif w.angle == 180:
+        box = Box(x1 - f1 * (x1 - x0), y0, x1 - f0 * (x1 - x0), y1)
+    else:
+        box = Box(x0 + f0 * (x1 - x0), y0, x0 + f1 * (x1 - x0), y1)
+    return Word(w.text[a:b], w.conf, box, w.page, w.engine, angle=w.angle, source=w.source)
+
+
 def _box(line: Line, c: _Cand) -> Box:
     return Box.union_all([w.box for w in line.words[c.a:c.b]])
 
@@ -848,5 +957,5 @@ def _hit(c: _Cand, line: Line, p: Pattern) -> Hit:
                source=_uniq_join(w.source for w in ws), angle=line.angle)
 
 
-__all__ = ["match", "missing", "cost", "MatchWarning", "CONFUSION_COST", "WINDOW_SLACK",
+__all__ = ["match", "missing", "unglue", "cost", "MatchWarning", "CONFUSION_COST", "WINDOW_SLACK",
            "SAME_PLACE_IOS"]

@@ -595,3 +595,39 @@ def test_one_sources_own_overlapping_words_are_not_rivals():
     for order in (words, words[::-1]):
         assert sorted(h.pattern_id for h in match(order, Catalog.from_texts(["2J10", "J10"]))) \
             == ["2J10", "J10"]
+
+
+# --- glued neighbours ------------------------------------------------------------
+
+
+def test_codes_ocr_glued_together_are_cut_apart_with_their_share_of_the_box():
+    c = Catalog.from_texts(["100n", "C31", "+1V8", "+3V3", "P2_8x", "330E", "FIC-101", "R1", "R2"])
+
+    def one(text, angle=0, box=None, source="ocr"):
+        return [Word(text, 90.0, box or Box(0, 0, 10 * len(text), 8), 1, "rapidocr",
+                     angle=angle, source=source)]
+
+    hits = match(one("100nC31"), c)
+    assert [(h.pattern_id, h.text, h.box) for h in hits] == [
+        ("100n", "100n", Box(0, 0, 40, 8)), ("C31", "C31", Box(40, 0, 70, 8))]
+    assert [h.pattern_id for h in match(one("+1V8+1V8+3V3"), c)] == ["+1V8", "+1V8", "+3V3"]
+    assert [h.pattern_id for h in match(one("P2_8x330E"), c)] == ["P2_8x", "330E"]
+    # a vertical word (reading bottom to top) is cut along y, first piece at the bottom
+    hits = match(one("100nC31", angle=90, box=Box(0, 0, 8, 70)), c)
+    assert {h.pattern_id: h.box for h in hits} == {"100n": Box(0, 30, 8, 70),
+                                                    "C31": Box(0, 0, 8, 30)}
+    # a word that is a code, or holds a piece that is no code, stays whole
+    assert [h.pattern_id for h in match(one("FIC-101"), c)] == ["FIC-101"]
+    assert match(one("FIC-101A"), c) == [] and match(one("100nC3"), c) == []
+    # a text layer's word is as the document wrote it
+    assert match(one("100nC31", source="text"), c) == []
+
+
+def test_a_pipe_inside_an_ocr_word_is_a_wire_between_words():
+    c = Catalog.from_texts(["C12", "C13"])
+    w = Word("|C12|C13|", 80.0, Box(0, 0, 90, 8), 1, "rapidocr")
+    assert [(h.pattern_id, h.box) for h in match([w], c)] == [
+        ("C12", Box(10, 0, 40, 8)), ("C13", Box(50, 0, 80, 8))]
+    # unless the catalog writes codes with a pipe
+    c2 = Catalog.from_texts(["C12|C13"])
+    assert [h.pattern_id for h in match([w], c2)] == ["C12|C13"]
