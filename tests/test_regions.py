@@ -177,3 +177,40 @@ def test_text_on_a_dark_background_is_found_after_flattening(tmp_path):
     flat = flatten_background(img, dpi)
     assert sorted(found(flat)) == [False, True]
     assert flatten_background(np.full((400, 400), 240, np.uint8), dpi).mean() == 240  # light: as is
+
+
+def _covers(regions, x_pt, y0_pt, y1_pt, dpi):
+    """Is the vertical span x, y0..y1 (points) inside one region (pixels)?"""
+    k = dpi / 72
+    return any(r.x0 - 2 <= x_pt * k <= r.x1 + 2 and r.y0 - 2 <= y0_pt * k
+               and y1_pt * k <= r.y1 + 2 for r in regions)
+
+
+def test_a_parts_vertical_name_and_value_side_by_side_are_one_candidate(tmp_path):
+    # KiCad: "C29" and "100n" turned, a glyph's width apart, beside the part:
+    # each glyph has a neighbour across, so neither column is "alone".
+    # (Courier: spaced letters like KiCad's stroke font.)
+    def draw(page):
+        page.insert_text((100, 160), "C29", fontsize=5, rotate=90, fontname="cour")
+        page.insert_text((106, 160), "100n", fontsize=5, rotate=90, fontname="cour")
+        page.draw_line((116, 130), (116.01, 170), width=0.6)  # the part's wire
+    img, dpi = _render(tmp_path, draw, dpi=200)
+    regions = vertical_text_regions(img, dpi)
+    assert _covers(regions, 98, 151, 159, dpi) and _covers(regions, 104, 149, 159, dpi)
+    # one region holds both columns: turned upright, two lines of one block
+    assert any(r.x0 <= 97.5 * dpi / 72 and r.x1 >= 105 * dpi / 72 for r in regions)
+
+
+def test_a_two_character_vertical_label_is_a_candidate(tmp_path):
+    def draw(page):
+        page.insert_text((100, 160), "R1", fontsize=6, rotate=90, fontname="cour")
+    img, dpi = _render(tmp_path, draw, dpi=200)
+    assert _covers(vertical_text_regions(img, dpi), 98, 153, 159, dpi)
+
+
+def test_stacked_upright_pin_names_are_not_candidates(tmp_path):
+    def draw(page):
+        for i, name in enumerate(["A7", "B7", "A6", "B6", "A5"]):
+            page.insert_text((100, 100 + 7.2 * i), name, fontsize=5)
+    img, dpi = _render(tmp_path, draw, dpi=200)
+    assert vertical_text_regions(img, dpi) == []
