@@ -214,3 +214,61 @@ def test_stacked_upright_pin_names_are_not_candidates(tmp_path):
             page.insert_text((100, 100 + 7.2 * i), name, fontsize=5)
     img, dpi = _render(tmp_path, draw, dpi=200)
     assert vertical_text_regions(img, dpi) == []
+
+
+class _Recorder:
+    """Records how it was called: whole images (read) or mosaics (read_block)."""
+
+    name = "rec"
+
+    def __init__(self):
+        self.calls = []
+
+    def version(self):
+        return "rec 1"
+
+    def read(self, image, *, dpi):
+        self.calls.append(("read", image.shape))
+        return []
+
+    def read_block(self, image, *, dpi):
+        self.calls.append(("block", image.shape))
+        return []
+
+
+def _page_tile(tmp_path, draw, w=300, h=300, dpi=200):
+    img, dpi = _render(tmp_path, draw, w=w, h=h, dpi=dpi)
+    tile = Tile(page=1, rect_px=(0, 0, img.shape[1], img.shape[0]), dpi=dpi,
+                frame=PageFrame(w, h))
+    return img, tile
+
+
+def test_a_tile_of_dense_text_is_read_whole_and_a_drawing_as_a_mosaic(tmp_path):
+    from locator.pipeline import dense_text, read_tile
+    from locator.regions import text_regions
+    from locator.settings import Settings
+
+    def prose(page):  # a form's paragraph: lines of 8 pt text filling the tile
+        for i in range(26):
+            page.insert_text((10, 20 + 10.5 * i), "The person named on line 1 must provide "
+                             "a TIN W-9 form 1099-MISC to the requester", fontsize=8)
+
+    def drawing(page):  # a few tags among line art
+        page.insert_text((40, 60), "FIC-101", fontsize=7)
+        page.insert_text((180, 200), "PT-2034", fontsize=7)
+        page.draw_rect(pymupdf.Rect(30, 80, 120, 160), width=0.8)
+        page.draw_line((10, 250), (290, 250), width=0.8)
+
+    settings = Settings(rotations=(0, 90, 270))
+    img, tile = _page_tile(tmp_path, prose)
+    assert dense_text(text_regions(img, tile.dpi), img)
+    rec = _Recorder()
+    read_tile(img, tile, [rec], settings)
+    assert ("read", img.shape) in rec.calls  # upright: the whole tile, once
+    assert sum(kind == "read" for kind, _ in rec.calls) == 1
+
+    img, tile = _page_tile(tmp_path, drawing)
+    assert not dense_text(text_regions(img, tile.dpi), img)
+    rec = _Recorder()
+    read_tile(img, tile, [rec], settings)
+    assert [kind for kind, _ in rec.calls] == ["block"]  # one mosaic of its regions
