@@ -262,10 +262,13 @@ def test_a_tile_of_dense_text_is_read_whole_and_a_drawing_as_a_mosaic(tmp_path):
     settings = Settings(rotations=(0, 90, 270))
     img, tile = _page_tile(tmp_path, prose)
     assert dense_text(text_regions(img, tile.dpi), img)
-    rec = _Recorder()
-    read_tile(img, tile, [rec], settings)
-    assert ("read", img.shape) in rec.calls  # upright: the whole tile, once
-    assert sum(kind == "read" for kind, _ in rec.calls) == 1
+    layout, detector = _Recorder(), _Recorder()
+    layout.reads_layout = True  # as Tesseract
+    read_tile(img, tile, [layout, detector], settings)
+    assert ("read", img.shape) in layout.calls  # upright: the whole tile, once
+    assert sum(kind == "read" for kind, _ in layout.calls) == 1
+    # a detector engine (RapidOCR) still reads the enlarged lines of the mosaic
+    assert [kind for kind, _ in detector.calls] == ["block"]
 
     img, tile = _page_tile(tmp_path, drawing)
     assert not dense_text(text_regions(img, tile.dpi), img)

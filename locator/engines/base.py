@@ -47,6 +47,8 @@ class Engine(Protocol):
 # Optional: an engine may also define ``read_block(image, *, dpi)`` for an image
 # that is a packed block of text lines (the pipeline's mosaic of text regions)
 # rather than a sparse page; the pipeline uses it when present, else ``read``.
+# Optional too: ``reads_layout = True`` for an engine that finds a page's layout
+# itself (Tesseract): a tile that is mostly text is then read whole by it.
 
 
 # name -> "module:Class"; importing the module is deferred to get_engine().

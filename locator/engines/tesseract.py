@@ -24,6 +24,9 @@ class TesseractEngine:
     """Reads a grey image with the ``tesseract`` binary."""
 
     name = "tesseract"
+    #: Tesseract finds a page's layout itself: a tile that is mostly text (a
+    #: form, prose) is read whole, not as a mosaic of cut-out lines.
+    reads_layout = True
 
     def __init__(self, *, lang: str = "eng", psm: int = 11, timeout: float = 0) -> None:
         try:
