@@ -122,6 +122,11 @@ def import_pymupdf():
     return pymupdf
 
 
+
+def _first_error(said: str) -> str | None:
+    """The first line of MuPDF's warnings that reports an error, if any."""
+    return next((ln for ln in said.splitlines() if "error" in ln), None)
+
 class Document:
     """An open PDF or image. Use as a context manager; pages are 1-based.
 
@@ -156,7 +161,7 @@ class Document:
         self.repaired = bool(getattr(self._doc, "is_repaired", False))
         self._dl_page: int | None = None
         self._dl = None
-        self._decode_errors: dict[int, str] = {}
+        self._decode_errors: dict[int, str | None] = {}
 
     # -- pages ---------------------------------------------------------------
     @property
@@ -233,7 +238,7 @@ class Document:
     def _interpreted(self, page: int, said: str) -> None:
         # MuPDF reports a stream it cannot inflate as a library error while
         # interpreting, and carries on with what came before it
-        self._decode_errors[page] = next((ln for ln in said.splitlines() if "error" in ln), "")
+        self._decode_errors[page] = _first_error(said)
 
     def count_paths(self, page: int) -> int:
         """How many paths the page paints (a cheap content-stream scan; 0 for images)."""
@@ -296,9 +301,9 @@ class Document:
                 # corrupt stream shows: the reader then keeps what came before
                 pymupdf.TOOLS.mupdf_warnings(reset=True)
                 doc.xref_stream(x)
-                said = pymupdf.TOOLS.mupdf_warnings(reset=True)
-                if "error" in said:
-                    damaged.append(said.splitlines()[0])
+                said = _first_error(pymupdf.TOOLS.mupdf_warnings(reset=True))
+                if said:
+                    damaged.append(said)
             except Exception as e:
                 damaged.append(str(e) or type(e).__name__)
         if missing and missing == len(xrefs):

@@ -246,8 +246,16 @@ def _prepared(catalog: Catalog) -> dict:
                 forms.add(n)
                 forms.add(n.replace(" ", ""))
             excl[i] = frozenset(forms)
+    # What unglue() cuts OCR words into: whole-word literals compared as
+    # written (case folded, nothing ignored), of one word and 2+ characters.
+    glue = frozenset(pfold[i] for idxs in literal.values() for i in idxs
+                     if catalog.patterns[i].whole_word and not catalog.patterns[i].case_sensitive
+                     and not catalog.patterns[i].ignore and " " not in pfold[i]
+                     and len(pfold[i]) >= 2)
     prep = {"literal": dict(literal), "regex": dict(regex), "pnorm": pnorm,
-            "pfold": pfold, "pcanon": pcanon, "exclude": excl}
+            "pfold": pfold, "pcanon": pcanon, "exclude": excl,
+            "glue_codes": glue, "glue_longest": max(map(len, glue), default=0),
+            "glue_pipe": not any("|" in pfold[i] for idxs in literal.values() for i in idxs)}
     catalog._cache["match"] = prep
     return prep
 
@@ -803,18 +811,9 @@ def unglue(words: Sequence[Word], catalog: Catalog) -> list[Word]:
     the word's direction. Other words are returned as they are.
     """
     prep = _prepared(catalog)
-    codes = prep.get("glue_codes")
-    if codes is None:
-        pats = catalog.patterns
-        codes = {prep["pfold"][i] for idxs in prep["literal"].values() for i in idxs
-                 if pats[i].whole_word and not pats[i].case_sensitive and not pats[i].ignore
-                 and " " not in prep["pfold"][i]}
-        prep["glue_codes"] = codes = frozenset(c for c in codes if len(c) >= 2)
-        prep["glue_pipe"] = not any("|" in c for c in codes)
-    pipe = prep["glue_pipe"]
-    if not codes and not pipe:
+    codes, longest, pipe = prep["glue_codes"], prep["glue_longest"], prep["glue_pipe"]
+    if not codes:  # nothing to cut into (a "|" is only cut where every piece is a code)
         return list(words)
-    longest = max((len(c) for c in codes), default=0)
     out: list[Word] = []
     for w in words:
         if w.source == "text" or len(w.text) < 3:
