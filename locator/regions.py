@@ -149,6 +149,7 @@ def text_regions(img: np.ndarray, dpi: float, *, max_text_pt: float = MAX_TEXT_P
     verticals: list[Box] = []
     vsize: list[float] = []
     taken = np.zeros(len(ids), bool)  # glyphs that went into a vertical word
+    art = None
     if vertical:
         # Only a glyph alone on its horizontal line can be a letter of a vertical
         # word: stacked upright labels (pin names A7/B7/A6 on a schematic) have
@@ -188,6 +189,7 @@ def text_regions(img: np.ndarray, dpi: float, *, max_text_pt: float = MAX_TEXT_P
     hsize: list[float] = []
     keep_blob = np.zeros(len(hst), bool)
     keep_blob[hblob[~taken]] = True
+    too_tall = np.zeros(len(ids), bool)  # glyphs of blobs taller than text
     for i in np.flatnonzero(keep_blob):
         if i == 0:
             continue
@@ -197,6 +199,26 @@ def text_regions(img: np.ndarray, dpi: float, *, max_text_pt: float = MAX_TEXT_P
             # The median glyph height: a valve symbol beside a label must not
             # make the label look large.
             hsize.append(float(np.median(stats[ids[(hblob == i) & ~taken], 3])))
+        elif bh > hi:
+            too_tall |= (hblob == i) & ~taken
+    if too_tall.any():
+        # Lines of labels joined top to bottom by drawing marks of glyph size
+        # that overlap two lines (a column of resistor bodies between their
+        # names and values: R21A [] 33E / R21C [] 33E / ...) make one blob
+        # taller than any text, which was dropped whole. Rebuilt without the
+        # marks, the lines come apart (iCEBreaker schematic at 200 dpi: 73 of
+        # its 471 upright codes lay in no region).
+        if art is None:
+            art = _art_like(img, labels, stats, ids, dpi)
+        rest = ids[too_tall & ~art]
+        if len(rest):
+            _n4, rb, rst, _ = _blobs(img.shape, stats, rest, 0.6, 0)
+            rblob = rb[stats[rest, 1] + stats[rest, 3] // 2, stats[rest, 0] + stats[rest, 2] // 2]
+            for i in np.unique(rblob):
+                x, y, bw, bh = (int(v) for v in rst[i, :4])
+                if i and cap_lo <= bh <= hi:
+                    horizontals.append(Box(float(x), float(y), float(x + bw), float(y + bh)))
+                    hsize.append(float(np.median(stats[rest[rblob == i], 3])))
     return Regions(horizontals, verticals, hsize, vsize)
 
 
