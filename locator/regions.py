@@ -41,6 +41,9 @@ NEIGHBOURS_ACROSS = 3
 SHORT_RATIO = 1.3
 # Vertical words closer than this many text heights side by side are one region.
 SIDE_GAP = 1.0
+# More than NEIGHBOURS_ACROSS glyphs across are turned labels side by side
+# only when at least this share of them is wide (turned).
+CROWDED_WIDE_SHARE = 0.7
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,8 +130,12 @@ def text_regions(img: np.ndarray, dpi: float, *, max_text_pt: float = MAX_TEXT_P
     and such neighbouring vertical words are one region, read turned as a
     block of two lines (iCEBreaker schematic at 200 dpi, Tesseract+RapidOCR:
     recall 0.726 -> 0.763; Olimex 0.842 -> 0.861; precision up; Tesseract alone
-    about even, the A2 sample 59 -> 60 of 60). "Alone" counts letter-like neighbours only: drawing
-    marks of glyph size (capacitor plates with their pins, junction dots,
+    about even, the A2 sample 59 -> 60 of 60). More neighbours across are
+    turned labels too when nearly all glyphs of their line are wide (a resistor
+    array: R17D 330E R18 330E ...; upright capitals and digits are few wide
+    glyphs); these glyphs stay in the horizontal regions as well, read both
+    ways (iCEBreaker: 78 -> 95 of 99 vertical codes inside a candidate).
+    "Alone" counts letter-like neighbours only: drawing marks of glyph size (capacitor plates with their pins, junction dots,
     :func:`_art_like`) line up across a row of vertical labels and would
     otherwise make it one horizontal line (iCEBreaker schematic at 200 dpi:
     recall 0.482 -> 0.512, precision 0.929 -> 0.948; A0 sample 0.975 -> 0.983). A false vertical candidate only costs a little OCR on a
@@ -169,7 +176,16 @@ def text_regions(img: np.ndarray, dpi: float, *, max_text_pt: float = MAX_TEXT_P
         # upright one (stacked pin names A7/B7) is not.
         wide = stats[ids, 2] > stats[ids, 3]
         alone |= (per_lblob[lblob] <= NEIGHBOURS_ACROSS) & (lblob != 0) & wide
-        cand = ids[alone & ~art]
+        # More turned labels side by side (a resistor array: R11A R11B ...
+        # with their values) are many glyphs across, nearly all wide; an
+        # upright line of capitals and digits holds few wide glyphs.
+        nl = ~art
+        wide_share = (np.bincount(lb[cy[nl], cx[nl]], weights=wide[nl].astype(float), minlength=len(lst))
+                      / np.maximum(per_lblob, 1))
+        crowded = ((per_lblob[lblob] > NEIGHBOURS_ACROSS) & (lblob != 0) & wide
+                   & (wide_share[lblob] >= CROWDED_WIDE_SHARE))
+        cand = ids[(alone | crowded) & ~art]
+        crowded_ids = ids[crowded & ~art]
         if len(cand):
             n2, vb, vst, _ = _blobs(img.shape, stats, cand, 0, 0.6)
             vy = stats[cand, 1] + stats[cand, 3] // 2
@@ -183,7 +199,7 @@ def text_regions(img: np.ndarray, dpi: float, *, max_text_pt: float = MAX_TEXT_P
                     verticals.append(Box(float(x), float(y), float(x + bw), float(y + bh)))
                     members = cand[vblob == i]
                     vsize.append(float(np.median(stats[members, 2])))
-                    taken[np.isin(ids, members)] = True
+                    taken[np.isin(ids, members[~np.isin(members, crowded_ids)])] = True
             verticals, vsize = _side_by_side(verticals, vsize)
     horizontals: list[Box] = []
     hsize: list[float] = []

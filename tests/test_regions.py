@@ -216,6 +216,62 @@ def test_stacked_upright_pin_names_are_not_candidates(tmp_path):
     assert vertical_text_regions(img, dpi) == []
 
 
+def _resistor(page, x, y, w=15, h=5):
+    """A resistor body (an outline smaller than text's size limit) with its wires."""
+    page.draw_rect(pymupdf.Rect(x, y, x + w, y + h), width=0.6)
+    page.draw_line((x - 30, y + h / 2), (x, y + h / 2), width=0.6)
+    page.draw_line((x + w, y + h / 2), (x + w + 30, y + h / 2), width=0.6)
+
+
+def test_rows_of_labels_joined_by_resistor_bodies_are_each_a_region(tmp_path):
+    # The iCEBreaker schematic: R21A [] 33E / R21C [] 33E / ... at a 7.2 pt
+    # pitch. Each body overlaps the rows above and below it, which joined the
+    # rows into one blob taller than any text: it was dropped whole.
+    from locator.regions import clean_for_ocr, text_regions
+
+    rows = ["R21A", "R21C", "R24A", "R24C", "R20B"]
+
+    def draw(page):
+        for i, name in enumerate(rows):
+            y = 100 + 7.2 * i
+            page.insert_text((60, y), name, fontsize=6.5, fontname="cour")
+            _resistor(page, 80, y - 0.7)
+            page.insert_text((99, y), "33E", fontsize=6.5, fontname="cour")
+    img, dpi = _render(tmp_path, draw, w=300, h=200, dpi=200)
+    regs = text_regions(clean_for_ocr(img, dpi), dpi)
+    k = dpi / 72
+    for i in range(len(rows)):
+        y = (100 + 7.2 * i - 2) * k  # the row's middle, in pixels
+        for x in (66, 104):  # the name and the value
+            assert any(r.x0 <= x * k <= r.x1 and r.y0 <= y <= r.y1 and r.height < 7 * k
+                       for r in regs.horizontal), (rows[i], x)
+
+
+def test_turned_labels_of_a_resistor_array_are_candidates(tmp_path):
+    # A resistor array's turned names and values side by side at a 7.2 pt
+    # pitch (R17D 330E R18 330E R17C 330E): every glyph has more than
+    # NEIGHBOURS_ACROSS neighbours across -- but nearly all of them are wide
+    # (turned), unlike upright text.
+    labels = ["R17D", "330E", "R18", "330E", "R17C", "330E"]
+
+    def draw(page):
+        for i, name in enumerate(labels):
+            page.insert_text((60 + 7.2 * i, 160), name, fontsize=6.5, rotate=90, fontname="cour")
+    img, dpi = _render(tmp_path, draw, dpi=200)
+    regions = vertical_text_regions(img, dpi)
+    for i, name in enumerate(labels):
+        assert _covers(regions, 60 + 7.2 * i - 2, 160 - 3.5 * len(name), 157, dpi), name
+
+
+def test_upright_lowercase_text_is_not_a_turned_array(tmp_path):
+    # Lowercase letters are wide too; a paragraph of them is not turned labels.
+    def draw(page):
+        for i in range(6):
+            page.insert_text((40, 100 + 8 * i), "came some more wax on a moon", fontsize=6)
+    img, dpi = _render(tmp_path, draw, dpi=200)
+    assert vertical_text_regions(img, dpi) == []
+
+
 class _Recorder:
     """Records how it was called: whole images (read) or mosaics (read_block)."""
 
