@@ -143,6 +143,12 @@ def test_bad_pages(capsys, tmp_path, tiny, pages):
 def test_tesseract_not_installed(capsys, tmp_path, tiny, monkeypatch):
     import pytesseract
 
+    from locator.engines import _tessapi
+
+    # Neither the library (for the in-process API) nor the binary.
+    def gone():
+        raise _tessapi.ApiUnavailable("libtesseract not found")
+    monkeypatch.setattr(_tessapi, "_load", gone)
     monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", "/nonexistent/tesseract")
     pdf, cat = tiny
     code, err = _bad(capsys, tmp_path, pdf, "--patterns", cat, "--source", "ocr")

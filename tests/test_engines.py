@@ -315,6 +315,67 @@ def test_tesseract_reads_the_strip():
     assert_words(words, truth, tol_px=3, must={"FIC-101", "LV-3307", "XY-55210-K"})
 
 
+def test_tesseract_in_process_reads_what_the_binary_reads():
+    # The C API of the library the binary is built on, with the binary's
+    # settings: the same words, boxes and confidences, sparse and block modes.
+    from locator.engines.tesseract import TesseractEngine
+
+    img, _ = render_strip(dpi=300, width=300, height=70)
+    api, cli = TesseractEngine(backend="api"), TesseractEngine(backend="cli")
+    assert (api.backend, cli.backend) == ("api", "cli")
+    assert api.version() == cli.version()
+    for read in ("read", "read_block"):
+        a = getattr(api, read)(img, dpi=300)
+        assert a and a == getattr(cli, read)(img, dpi=300)
+    assert api.read(np.full((40, 60), 255, np.uint8), dpi=300) == []  # blank: no words, no error
+
+
+def test_tesseract_backend_is_chosen_by_environment(monkeypatch):
+    from locator.engines import _tessapi
+    from locator.engines.tesseract import TesseractEngine
+    from locator.errors import UsageError
+
+    assert TesseractEngine().backend == "api"  # Debian's libtesseract is there
+    monkeypatch.setenv("LOCATOR_TESSERACT", "cli")
+    assert TesseractEngine().backend == "cli"
+    monkeypatch.setenv("LOCATOR_TESSERACT", "gpu")
+    with pytest.raises(UsageError, match="LOCATOR_TESSERACT"):
+        TesseractEngine()
+    # No library: auto falls back to the binary, which still reads; api refuses.
+    monkeypatch.delenv("LOCATOR_TESSERACT")
+
+    def gone():
+        raise _tessapi.ApiUnavailable("libtesseract not found")
+    monkeypatch.setattr(_tessapi, "_load", gone)
+    eng = TesseractEngine()
+    img, _ = render_strip(dpi=300, width=300, height=70)
+    assert eng.backend == "cli" and "FIC-101" in {w.text for w in eng.read(img, dpi=300)}
+    with pytest.raises(MissingEngineError, match="libtesseract"):
+        TesseractEngine(backend="api")
+
+
+def test_tesseract_in_process_stops_at_its_time_limit():
+    from locator.engines.tesseract import TesseractEngine
+    from locator.errors import EngineError
+
+    img, _ = render_strip(dpi=300, width=300, height=70)
+    big = np.vstack([img] * 40)  # 40 lines of codes: far more than 1 ms of work
+    eng = TesseractEngine(backend="api", timeout=0.001)
+    with pytest.raises(EngineError, match="timed out"):
+        eng.read(big, dpi=300)
+    eng.timeout = 0
+    assert "FIC-101" in {w.text for w in eng.read(img, dpi=300)}  # and reads on afterwards
+
+
+def test_tesseract_in_process_with_a_missing_language_is_a_missing_engine():
+    from locator.engines.tesseract import TesseractEngine
+
+    eng = TesseractEngine(backend="api", lang="zzz")
+    img, _ = render_strip(dpi=300, width=300, height=70)
+    with pytest.raises(MissingEngineError, match="tesseract-ocr-zzz"):
+        eng.read(img, dpi=300)
+
+
 def test_rapidocr_reads_small_codes_with_tight_word_boxes():
     pytest.importorskip("rapidocr_onnxruntime")
     img, truth = render_strip(dpi=200, noise=True)
