@@ -354,6 +354,24 @@ def test_tesseract_backend_is_chosen_by_environment(monkeypatch):
         TesseractEngine(backend="api")
 
 
+def test_tesseract_model_outlives_its_engine_for_the_next_one():
+    # A batch's next file, or the next run in a long-lived process, must not
+    # load the model again; two engines alive at once never share one.
+    from locator.engines.tesseract import TesseractEngine
+
+    img, _ = render_strip(dpi=300, width=300, height=70)
+    first = TesseractEngine(backend="api")
+    first.read(img, dpi=300)
+    model = first._api
+    other = TesseractEngine(backend="api")
+    other.read(img, dpi=300)
+    assert other._api is not model
+    del first
+    again = TesseractEngine(backend="api")
+    assert "FIC-101" in {w.text for w in again.read(img, dpi=300)}
+    assert again._api is model
+
+
 def test_tesseract_in_process_stops_at_its_time_limit():
     from locator.engines.tesseract import TesseractEngine
     from locator.errors import EngineError

@@ -83,6 +83,23 @@ def _free(lib, handle) -> None:
     lib.TessBaseAPIDelete(handle)
 
 
+#: Loaded models no engine is using, by language: a model outlives the engine
+#: that loaded it, so the next run in this process (a batch's next file, a
+#: benchmark's next repeat) does not load it again.
+_idle: dict[str, list[TessApi]] = {}
+
+
+def acquire(lang: str) -> TessApi:
+    """A loaded model for ``lang``: an idle one, else a new one."""
+    free = _idle.get(lang)
+    return free.pop() if free else TessApi(lang)
+
+
+def release(api: TessApi) -> None:
+    """Give a model back for reuse (one user at a time: the API is not thread-safe)."""
+    _idle.setdefault(api.lang, []).append(api)
+
+
 class TessApi:
     """One loaded Tesseract model; read a grey image to TSV rows. Not thread-safe:
     one instance per thread (each worker process builds its own engine)."""
@@ -100,7 +117,7 @@ class TessApi:
         # Tesseract's warnings would go to our stderr, under the progress bar;
         # the binary's go to a pipe pytesseract reads and drops.
         lib.TessBaseAPISetVariable(handle, b"debug_file", os.devnull.encode())
-        self._lib, self._h = lib, handle
+        self._lib, self._h, self.lang = lib, handle, lang
         self._finalizer = weakref.finalize(self, _free, lib, handle)
 
     @staticmethod

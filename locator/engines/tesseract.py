@@ -84,7 +84,14 @@ class TesseractEngine:
             raise MissingEngineError(f"tesseract: the tesseract binary is not installed; "
                                      f"{INSTALL_HINT}") from e
 
-    def __del__(self) -> None:  # reap the probe when version() was never asked for
+    def __del__(self) -> None:
+        api = getattr(self, "_api", None)
+        if api is not None:  # the loaded model goes back for the next engine
+            self._api = None
+            from locator.engines import _tessapi
+
+            _tessapi.release(api)
+        # reap the probe when version() was never asked for
         probe = getattr(self, "_probe", None)
         if probe is not None:
             try:
@@ -142,7 +149,7 @@ class TesseractEngine:
 
         if self._api is None:
             try:
-                self._api = _tessapi.TessApi(self.lang)
+                self._api = _tessapi.acquire(self.lang)
             except _tessapi.ApiUnavailable as e:
                 raise MissingEngineError(
                     f"tesseract: {e}; install the language's data "
