@@ -161,12 +161,23 @@ class Document:
         self.repaired = bool(getattr(self._doc, "is_repaired", False))
         self._dl_page: int | None = None
         self._dl = None
+        self._page_no: int | None = None
+        self._page_obj = None
         self._decode_errors: dict[int, str | None] = {}
 
     # -- pages ---------------------------------------------------------------
     @property
     def page_count(self) -> int:
         return self._doc.page_count
+
+    def _page(self, page: int):
+        # The current page, loaded once: loading a 100,000-path schematic's
+        # page object takes 10 ms, and a page is asked for its frame, text
+        # layer, damage and display list in turn.
+        if self._page_no != page:
+            self._page_obj = self._doc[page - 1]
+            self._page_no = page
+        return self._page_obj
 
     def frame(self, page: int) -> PageFrame:
         """The page's unrotated size (points) and rotation.
@@ -175,7 +186,7 @@ class Document:
         truncated image, a damaged page).
         """
         try:
-            p = self._doc[page - 1]
+            p = self._page(page)
         except Exception as e:
             raise InputFileError(f"{self.path}: page {page} cannot be loaded: {e}") from e
         # page.rect is the rotated view; derotating its size gives the unrotated size.
@@ -194,7 +205,7 @@ class Document:
         if page - 1 >= len(self._frame_px):
             return None
         width_px = self._frame_px[page - 1][0]
-        return width_px * 72.0 / self._doc[page - 1].rect.width
+        return width_px * 72.0 / self._page(page).rect.width
 
     # -- the text layer and damage -------------------------------------------
     def text_layer(self, page: int):
@@ -215,7 +226,7 @@ class Document:
             # is read from the page itself, in unrotated space.
             import pymupdf
 
-            pg = self._doc[page - 1]
+            pg = self._page(page)
             if pg.rotation == 0:
                 return read_text_layer(pg, page, dl=self._display_list(page))
             pymupdf.TOOLS.mupdf_warnings(reset=True)
@@ -247,7 +258,7 @@ class Document:
         if self.kind != "pdf":
             return 0
         try:
-            return count_paths(self._doc[page - 1])
+            return count_paths(self._page(page))
         except Exception:
             return 0
 
@@ -269,7 +280,7 @@ class Document:
 
         out: list[tuple[str, bool]] = []
         try:
-            p = self._doc[page - 1]
+            p = self._page(page)
         except Exception as e:
             return [(f"cannot be loaded ({e})", True)]
         doc = self._doc
@@ -326,7 +337,7 @@ class Document:
             import pymupdf
 
             pymupdf.TOOLS.mupdf_warnings(reset=True)
-            self._dl = self._doc[page - 1].get_displaylist()
+            self._dl = self._page(page).get_displaylist()
             self._dl_page = page
             self._interpreted(page, pymupdf.TOOLS.mupdf_warnings(reset=True))
         return self._dl
@@ -399,6 +410,7 @@ class Document:
     # -- lifecycle -----------------------------------------------------------
     def close(self) -> None:
         self._dl = None
+        self._page_obj = self._page_no = None
         self._doc.close()
 
     def __enter__(self) -> Document:
