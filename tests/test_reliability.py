@@ -462,10 +462,14 @@ def test_batch_killed_worker_is_exit_7(capsys, tmp_path, monkeypatch):
     assert not (tmp_path / "h.csv").exists()
 
 
-def test_real_tesseract_gets_the_tile_timeout(tmp_path):
+@pytest.mark.parametrize("backend, limit", [("cli", 0.02), ("api", 0.001)])
+def test_real_tesseract_gets_the_tile_timeout(tmp_path, monkeypatch, backend, limit):
+    # The binary cannot start in 20 ms; in process, 1 ms is Tesseract's own
+    # deadline (its monitor), which stops recognition.
+    monkeypatch.setenv("LOCATOR_TESSERACT", backend)
     pdf, cat = _pages(tmp_path, 1)
     s = Settings(dpi=100, rotations=(0,), source="ocr", workers=1, cache=False,
-                 tile_timeout=0.02)
+                 tile_timeout=limit)
     r = run(pdf, cat, s)
     [w] = r.report.warnings
     assert "timed out after" in w and "(after one retry)" in w and w.page == 1
