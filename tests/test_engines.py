@@ -372,6 +372,26 @@ def test_tesseract_model_outlives_its_engine_for_the_next_one():
     assert again._api is model
 
 
+def test_tesseract_in_process_keeps_leptonica_off_stderr(capfd, caplog):
+    # Leptonica's complaints went to the binary's stderr, which pytesseract
+    # read and dropped; in process they would land under the progress bar.
+    import ctypes
+    import logging
+
+    from locator.engines import _tessapi
+    from locator.engines.tesseract import TesseractEngine
+
+    TesseractEngine(backend="api")  # loads the library
+    lept = ctypes.CDLL("liblept.so.5")
+    lept.boxClipToRectangle.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
+    lept.boxClipToRectangle.restype = ctypes.c_void_p
+    with caplog.at_level(logging.DEBUG, logger="locator.tesseract"):
+        assert lept.boxClipToRectangle(None, 10, 10) is None  # "Error in ...: box not defined"
+    assert capfd.readouterr().err == ""
+    assert any("boxClipToRectangle" in r.getMessage() for r in caplog.records)
+    assert _tessapi._lept_handler is not None
+
+
 def test_tesseract_in_process_stops_at_its_time_limit():
     from locator.engines.tesseract import TesseractEngine
     from locator.errors import EngineError

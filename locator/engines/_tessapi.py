@@ -74,8 +74,36 @@ def _load():
             f.argtypes, f.restype = args, res
     except AttributeError as e:  # an old or odd build without the C API
         raise ApiUnavailable(f"libtesseract lacks its C API: {e}") from e
+    _quiet_leptonica()
     _lib = lib
     return lib
+
+
+#: Leptonica (the image library Tesseract is built on) prints its complaints
+#: ("Error in boxClipToRectangle: box outside rectangle", harmless: Tesseract
+#: goes on) on stderr, where the binary's went to a pipe pytesseract dropped.
+#: In process they are logged at debug level instead.
+_LEPT_SONAMES = ("liblept.so.5", "libleptonica.so.6", "libleptonica.so")
+_lept_handler = None  # kept alive: Leptonica holds a pointer to it
+
+
+def _quiet_leptonica() -> None:
+    global _lept_handler
+    import logging
+
+    log = logging.getLogger("locator.tesseract")
+    for name in _LEPT_SONAMES:
+        try:
+            lept = ctypes.CDLL(name)
+            setter = lept.leptSetStderrHandler
+        except (OSError, AttributeError):
+            continue
+        _lept_handler = ctypes.CFUNCTYPE(None, ctypes.c_char_p)(
+            lambda msg: log.debug("leptonica: %s", (msg or b"").decode("utf-8", "replace").rstrip()))
+        setter.argtypes = [ctypes.c_void_p]
+        setter.restype = None
+        setter(ctypes.cast(_lept_handler, ctypes.c_void_p))
+        return
 
 
 def _free(lib, handle) -> None:
