@@ -475,6 +475,18 @@ def test_real_tesseract_gets_the_tile_timeout(tmp_path, monkeypatch, backend, li
     assert "timed out after" in w and "(after one retry)" in w and w.page == 1
 
 
+def test_real_tesseract_in_workers_after_reading_in_this_process(tmp_path):
+    # A batch may read one file here (the model then waits, loaded, in this
+    # process) and the next in worker processes forked from it: the workers
+    # must read with it (or their own) and give the same codes, not hang.
+    pdf, cat = _pages(tmp_path, 3)
+    serial = run(pdf, cat, Settings(dpi=150, rotations=(0,), source="ocr", workers=1, cache=False))
+    forked = run(pdf, cat, Settings(dpi=150, rotations=(0,), source="ocr", workers=2, cache=False))
+    codes = sorted(h.matched for h in serial.hits)
+    assert codes == ["CODE-1", "CODE-2", "CODE-3"]
+    assert sorted(h.matched for h in forked.hits) == codes
+
+
 def test_run_warnings_survive_pickling_and_name_their_file():
     import pickle
 
