@@ -2,7 +2,8 @@
 
 A page's words depend on the file's bytes, the page, and every setting that
 changes what OCR sees (DPI, tile grid, text directions, engines and their
-versions, blank skipping) — those make the key. The matcher and catalog are not
+versions, blank skipping), and on the code that reads (a fingerprint of its
+modules' source) — those make the key. The matcher and catalog are not
 in the key: re-running with an edited catalog costs only the matching. Entries
 are small JSON files written atomically; a damaged entry is ignored and
 rewritten; a cache folder that cannot be written only costs speed (a warning).
@@ -10,6 +11,7 @@ rewritten; a cache folder that cannot be written only costs speed (a warning).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -19,8 +21,37 @@ from pathlib import Path
 from locator.geometry import Box
 from locator.model import Word
 
-# Bump when lifting, merging or an engine adapter changes what a page's words are.
+# Bump when the entries' layout changes.
 CACHE_FORMAT = 1
+
+#: Modules that do not change what a page's OCR words are (matching, the
+#: catalog, scoring, output). Every other module of the package is part of
+#: the reader's fingerprint: a change to the region finder, the merge or an
+#: engine adapter reads pages again instead of returning the old words.
+_NOT_READING = {"match.py", "catalog.py", "evaluate.py", "tune.py", "cli.py", "__main__.py"}
+_NOT_READING_DIRS = {"export"}
+
+
+def reader_files() -> list[Path]:
+    """The package's modules that decide what OCR reads (paths relative to it)."""
+    root = Path(__file__).resolve().parent
+    out = []
+    for f in sorted(root.rglob("*.py")):
+        rel = f.relative_to(root)
+        if not ((len(rel.parts) == 1 and rel.name in _NOT_READING)
+                or rel.parts[0] in _NOT_READING_DIRS):
+            out.append(rel)
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def reader_fingerprint() -> str:
+    """A hash of the source of every module that decides what OCR reads."""
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for rel in reader_files():
+        h.update(rel.as_posix().encode() + b"\0" + (root / rel).read_bytes())
+    return h.hexdigest()[:16]
 
 
 def default_folder() -> Path:
@@ -50,8 +81,8 @@ class OcrCache:
     @staticmethod
     def key(content_hash: str, page: int, ocr_settings: dict) -> str:
         """The entry name for one page read with ``ocr_settings`` (JSON-able)."""
-        blob = json.dumps({"format": CACHE_FORMAT, "file": content_hash, "page": page,
-                           **ocr_settings}, sort_keys=True)
+        blob = json.dumps({"format": CACHE_FORMAT, "reader": reader_fingerprint(),
+                           "file": content_hash, "page": page, **ocr_settings}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def _path(self, key: str) -> Path:
