@@ -126,11 +126,12 @@ def main(argv=None) -> None:
             _main_part(a, tmp)
         if a.big and "big" in parts:
             # One process does everything (workers=1): its peak RSS is the
-            # pipeline's; Tesseract runs as a child and is reported apart.
+            # pipeline's, Tesseract's model included (it reads in process;
+            # with LOCATOR_TESSERACT=cli it runs as a child, reported apart).
             big = pipeline_child(a.big, a.patterns, None, 300, cache=False, workers=1)
             print(f"A0 at 300 dpi, Tesseract, 1 worker: {big['seconds']:.1f} s, peak RSS "
                   f"{big['peak_self_mb']:.0f} MB (locator process; target <= 700), "
-                  f"largest Tesseract child {big['peak_children_mb']:.0f} MB")
+                  f"largest child process {big['peak_children_mb']:.0f} MB")
         if a.multi and "multi" in parts:
             multi = _repeat_pages(a.multi, 4, tmp / "multi.pdf")
             one = pipeline_child(multi, a.patterns, None, a.dpi, cache=False, workers=1)
