@@ -37,18 +37,23 @@ def _load():
     global _lib
     if _lib is not None:
         return _lib
-    names = list(_SONAMES)
-    found = ctypes.util.find_library("tesseract")
-    if found:
-        names.append(found)
+    lib = None
     last: Exception | None = None
-    for name in names:
+    for name in _SONAMES:
         try:
             lib = ctypes.CDLL(name)
             break
         except OSError as e:
             last = e
-    else:
+    if lib is None:
+        # Elsewhere (another soname, a non-standard path): ask the system.
+        # Only then: find_library runs ldconfig (or a compiler) in a process.
+        found = ctypes.util.find_library("tesseract")
+        try:
+            lib = ctypes.CDLL(found) if found else None
+        except OSError as e:
+            last = e
+    if lib is None:
         raise ApiUnavailable(f"libtesseract not found ({last})")
     vp, cp, ci = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int
     sigs = {
