@@ -122,10 +122,10 @@ def import_pymupdf():
     return pymupdf
 
 
-
 def _first_error(said: str) -> str | None:
     """The first line of MuPDF's warnings that reports an error, if any."""
     return next((ln for ln in said.splitlines() if "error" in ln), None)
+
 
 class Document:
     """An open PDF or image. Use as a context manager; pages are 1-based.

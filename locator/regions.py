@@ -135,8 +135,8 @@ def text_regions(img: np.ndarray, dpi: float, *, max_text_pt: float = MAX_TEXT_P
     array: R17D 330E R18 330E ...; upright capitals and digits are few wide
     glyphs); these glyphs stay in the horizontal regions as well, read both
     ways (iCEBreaker: 78 -> 95 of 99 vertical codes inside a candidate).
-    "Alone" counts letter-like neighbours only: drawing marks of glyph size (capacitor plates with their pins, junction dots,
-    :func:`_art_like`) line up across a row of vertical labels and would
+    "Alone" counts letter-like neighbours only: drawing marks of glyph size
+    (capacitor plates with their pins, junction dots, :func:`_art_like`) line up across a row of vertical labels and would
     otherwise make it one horizontal line (iCEBreaker schematic at 200 dpi:
     recall 0.482 -> 0.512, precision 0.929 -> 0.948; A0 sample 0.975 -> 0.983). A false vertical candidate only costs a little OCR on a
     small crop (it is read upright too).
@@ -179,13 +179,11 @@ def text_regions(img: np.ndarray, dpi: float, *, max_text_pt: float = MAX_TEXT_P
         # More turned labels side by side (a resistor array: R11A R11B ...
         # with their values) are many glyphs across, nearly all wide; an
         # upright line of capitals and digits holds few wide glyphs.
-        nl = ~art
-        wide_share = (np.bincount(lb[cy[nl], cx[nl]], weights=wide[nl].astype(float), minlength=len(lst))
-                      / np.maximum(per_lblob, 1))
+        wide_share = np.bincount(lb[cy[~art], cx[~art]], weights=wide[~art].astype(float),
+                                 minlength=len(lst)) / np.maximum(per_lblob, 1)
         crowded = ((per_lblob[lblob] > NEIGHBOURS_ACROSS) & (lblob != 0) & wide
                    & (wide_share[lblob] >= CROWDED_WIDE_SHARE))
         cand = ids[(alone | crowded) & ~art]
-        crowded_ids = ids[crowded & ~art]
         if len(cand):
             n2, vb, vst, _ = _blobs(img.shape, stats, cand, 0, 0.6)
             vy = stats[cand, 1] + stats[cand, 3] // 2
@@ -199,22 +197,27 @@ def text_regions(img: np.ndarray, dpi: float, *, max_text_pt: float = MAX_TEXT_P
                     verticals.append(Box(float(x), float(y), float(x + bw), float(y + bh)))
                     members = cand[vblob == i]
                     vsize.append(float(np.median(stats[members, 2])))
-                    taken[np.isin(ids, members[~np.isin(members, crowded_ids)])] = True
+                    taken |= np.isin(ids, members) & ~crowded  # crowded: read both ways
             verticals, vsize = _side_by_side(verticals, vsize)
     horizontals: list[Box] = []
     hsize: list[float] = []
+
+    def line(blob_stats, members) -> None:
+        x, y, bw, bh = (float(v) for v in blob_stats[:4])
+        horizontals.append(Box(x, y, x + bw, y + bh))
+        # The median glyph height: a valve symbol beside a label must not
+        # make the label look large.
+        hsize.append(float(np.median(stats[members, 3])))
+
     keep_blob = np.zeros(len(hst), bool)
     keep_blob[hblob[~taken]] = True
     too_tall = np.zeros(len(ids), bool)  # glyphs of blobs taller than text
     for i in np.flatnonzero(keep_blob):
         if i == 0:
             continue
-        x, y, bw, bh = (int(v) for v in hst[i, :4])
+        bh = int(hst[i, 3])
         if cap_lo <= bh <= hi:
-            horizontals.append(Box(float(x), float(y), float(x + bw), float(y + bh)))
-            # The median glyph height: a valve symbol beside a label must not
-            # make the label look large.
-            hsize.append(float(np.median(stats[ids[(hblob == i) & ~taken], 3])))
+            line(hst[i], ids[(hblob == i) & ~taken])
         elif bh > hi:
             too_tall |= (hblob == i) & ~taken
     if too_tall.any():
@@ -231,10 +234,8 @@ def text_regions(img: np.ndarray, dpi: float, *, max_text_pt: float = MAX_TEXT_P
             _n4, rb, rst, _ = _blobs(img.shape, stats, rest, 0.6, 0)
             rblob = rb[stats[rest, 1] + stats[rest, 3] // 2, stats[rest, 0] + stats[rest, 2] // 2]
             for i in np.unique(rblob):
-                x, y, bw, bh = (int(v) for v in rst[i, :4])
-                if i and cap_lo <= bh <= hi:
-                    horizontals.append(Box(float(x), float(y), float(x + bw), float(y + bh)))
-                    hsize.append(float(np.median(stats[rest[rblob == i], 3])))
+                if i and cap_lo <= int(rst[i, 3]) <= hi:
+                    line(rst[i], rest[rblob == i])
     return Regions(horizontals, verticals, hsize, vsize)
 
 

@@ -151,14 +151,11 @@ class TessApi:
         # the binary's go to a pipe pytesseract reads and drops.
         lib.TessBaseAPISetVariable(handle, b"debug_file", os.devnull.encode())
         self._lib, self._h, self.lang = lib, handle, lang
-        self._finalizer = weakref.finalize(self, _free, lib, handle)
+        weakref.finalize(self, _free, lib, handle)  # at exit too: no "LEAK!" lines
 
     @staticmethod
     def version() -> str:
         return _load().TessVersion().decode("ascii", "replace")
-
-    def close(self) -> None:
-        self._finalizer()
 
     def tsv(self, image: np.ndarray, *, psm: int, dpi: int, timeout: float = 0) -> str:
         """The TSV rows of ``image`` (grey uint8, height x width). Raises

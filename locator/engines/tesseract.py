@@ -22,10 +22,10 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import time
 
 import numpy as np
 
+from locator.engines import _tessapi
 from locator.engines.base import OcrWord
 from locator.errors import EngineError, MissingEngineError, UsageError
 from locator.geometry import Box
@@ -57,8 +57,6 @@ class TesseractEngine:
         if backend not in ("auto", "api", "cli"):
             raise UsageError(f"{BACKEND_ENV}={backend!r}: choose auto, api or cli")
         if backend in ("auto", "api"):
-            from locator.engines import _tessapi
-
             try:
                 self._version = _tessapi.TessApi.version()
                 self.backend = "api"
@@ -88,8 +86,6 @@ class TesseractEngine:
         api = getattr(self, "_api", None)
         if api is not None:  # the loaded model goes back for the next engine
             self._api = None
-            from locator.engines import _tessapi
-
             _tessapi.release(api)
         # reap the probe when version() was never asked for
         probe = getattr(self, "_probe", None)
@@ -99,18 +95,8 @@ class TesseractEngine:
             except Exception:
                 probe.kill()
 
-    def __getstate__(self):  # a loaded model and a running probe stay in their process
-        state = self.__dict__.copy()
-        state["_api"] = None
-        state["_probe"] = None
-        return state
-
     def version(self) -> str:
         if self._version is None:
-            if self._probe is None:  # unpickled: ask again
-                self._probe = subprocess.Popen(
-                    [self._pt.pytesseract.tesseract_cmd, "--version"],
-                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
             out = self._probe.communicate(timeout=60)[0].decode("utf-8", "replace")
             self._probe = None
             m = re.search(r"tesseract\s+v?(\S+)", out)
@@ -145,8 +131,6 @@ class TesseractEngine:
                           data["width"], data["height"]))
 
     def _read_api(self, image: np.ndarray, dpi: int, psm: int) -> str:
-        from locator.engines import _tessapi
-
         if self._api is None:
             try:
                 self._api = _tessapi.acquire(self.lang)
@@ -154,13 +138,12 @@ class TesseractEngine:
                 raise MissingEngineError(
                     f"tesseract: {e}; install the language's data "
                     f"(apt-get install tesseract-ocr-{self.lang})") from e
-        t0 = time.perf_counter()
         try:
             return self._api.tsv(image, psm=psm, dpi=dpi, timeout=self.timeout)
         except TimeoutError as e:
             raise EngineError(f"tesseract: timed out after {self.timeout} s") from e
         except RuntimeError as e:
-            raise EngineError(f"tesseract failed after {time.perf_counter() - t0:.1f} s: {e}") from e
+            raise EngineError(f"tesseract failed: {e}") from e
 
 
 def _words(rows) -> list[OcrWord]:
