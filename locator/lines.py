@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from statistics import median
 
 from locator.geometry import Box
 from locator.model import Word
@@ -144,19 +143,22 @@ def _rows(ws: list[Word], angle: int, min_overlap: float) -> list[list[Word]]:
 
 def _split(row: list[Word], page: int, angle: int, max_gap: float) -> list[Line]:
     """One row cut into lines wherever the gap along it is too wide."""
-    row = sorted(row, key=lambda w: (*_axes(angle, w.box), w.text, w.conf, w.engine))
+    items = sorted(((*_axes(angle, w.box), w.text, w.conf, w.engine, w) for w in row),
+                   key=lambda t: t[:7])
     out: list[Line] = []
     cur: list[Word] = []
     cur_end = 0.0
-    for w in row:
-        start, end, lo, hi = _axes(angle, w.box)
-        if cur:
-            heights = [_axes(angle, cur[-1].box)[3] - _axes(angle, cur[-1].box)[2], hi - lo]
-            if start - cur_end > max_gap * max(median(heights), 1e-6):
-                out.append(_line(cur, page, angle))
-                cur = []
+    prev_h = 0.0
+    for start, end, lo, hi, *_, w in items:
+        h = hi - lo
+        # the gap allowed is max_gap times the mean height of the two words
+        # beside it (the median of two)
+        if cur and start - cur_end > max_gap * max((prev_h + h) / 2, 1e-6):
+            out.append(_line(cur, page, angle))
+            cur = []
         cur.append(w)
         cur_end = end if len(cur) == 1 else max(cur_end, end)
+        prev_h = h
     if cur:
         out.append(_line(cur, page, angle))
     return out

@@ -119,6 +119,10 @@ STRIP_COST = CONFUSION_COST
 MIN_WIRE_STRIPPED = 3
 #: Most cells of one cdist block (bytes of memory, as uint8).
 _BLOCK = 8_000_000
+#: Blocks of fewer cells are compared in this thread: starting cdist's worker
+#: threads costs about a millisecond, more than comparing a page's words
+#: against a bucket of codes (a schematic's match makes ~40 such calls).
+_PARALLEL_CELLS = 1_000_000
 
 
 class MatchWarning(UserWarning):
@@ -430,6 +434,11 @@ def _ignore_chars(ignore: str, cs: bool) -> set[str]:
     return {chr(k) for k in _ignore_table(ignore, cs)} if ignore else set()
 
 
+def _workers(rows: int, cols: int) -> int:
+    """cdist's ``workers`` for a block: all cores only when the block is large."""
+    return -1 if rows * cols >= _PARALLEL_CELLS else 1
+
+
 def _pairs_distance(queries, choices, allowed, process, Levenshtein, np):
     """(query, choice) index pairs within ``allowed[query]`` edits (canonical strings)."""
     kmax = int(allowed.max())
@@ -443,7 +452,8 @@ def _pairs_distance(queries, choices, allowed, process, Levenshtein, np):
     for s in range(0, len(queries), step):
         block = queries[s:s + step]
         m = process.cdist(block, choices, scorer=Levenshtein.distance, score_cutoff=kmax,
-                          dtype=np.uint8 if kmax < 255 else np.int32, workers=-1)
+                          dtype=np.uint8 if kmax < 255 else np.int32,
+                          workers=_workers(len(block), len(choices)))
         qs, cs_ = np.nonzero(m <= allowed[s:s + step, None])
         out.extend(zip((qs + s).tolist(), cs_.tolist()))
     return out
@@ -459,7 +469,7 @@ def _pairs_partial(queries, choices, smin, process, np):
     for s in range(0, len(queries), step):
         block = queries[s:s + step]
         m = process.cdist(block, choices, scorer=fuzz.partial_ratio, score_cutoff=cutoff,
-                          dtype=np.float32, workers=-1)
+                          dtype=np.float32, workers=_workers(len(block), len(choices)))
         qs, cs_ = np.nonzero(m >= cutoff) if cutoff > 0 else np.nonzero(m >= 0)
         out.extend(zip((qs + s).tolist(), cs_.tolist()))
     return out
@@ -741,6 +751,12 @@ def engine_readings(lines: list[Line], rivals: dict[int, set[int]] | None = None
     out: list[Line] = []
     for line in lines:
         ws = line.words
+        if len({w.engine for w in ws}) == 1:
+            # one engine's reading (a text layer's line, a single-engine run):
+            # overlapping words are that source's own, kept side by side and
+            # never rivals -- the line stays as it is
+            out.append(line)
+            continue
         n = len(ws)
         parent = list(range(n))
 
