@@ -11,7 +11,9 @@ digit, at least 4 pt tall), then the document is run twice through
 * ``--source auto`` (no OCR cache: any OCR it decides on is timed), run
   ``--repeat`` + 1 times in this process; the best of the warm runs is the one
   reported (imports excluded; the first run's time is reported too), and, apart,
-  the time of reading and judging the text layer alone (the source plan);
+  the time of reading and judging the text layer alone (the source plan), and
+  the best time of ``--source text`` (the text layer alone, no OCR: what
+  auto's OCR decisions add);
 * ``--source ocr`` at ``--ocr-dpi`` (through an OCR cache in ``OUT/cache``, so a
   rerun reuses the pages; its time is reported only when it was really read).
 
@@ -97,6 +99,13 @@ def bench_document(src: Path, truth, cat: Path, out: Path, *, ocr_dpi: float,
         t = time.perf_counter()
         res_auto = run(src, catalog, auto)
         warm = min(warm, time.perf_counter() - t)
+    # The same document with --source text: the text layer alone, no OCR.
+    # Beside auto's time it shows what auto's OCR decisions cost.
+    text_only = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        res_text = run(src, catalog, Settings(source="text", cache=False, workers=workers))
+        text_only = min(text_only, time.perf_counter() - t)
     ev_a, found_a, dev, src_a = _score(res_auto, truth)
     row = {"document": src.name, "pages": pages, "truth_rows": len(truth),
            "auto": {"found": ev_a.tp, "false_hits": ev_a.fp, "recall": round(ev_a.recall, 4),
@@ -104,6 +113,8 @@ def bench_document(src: Path, truth, cat: Path, out: Path, *, ocr_dpi: float,
                     "seconds_per_page": round(warm / pages, 3),
                     "first_run_seconds": round(cold, 3), "hit_sources": src_a,
                     "text_layer_seconds_per_page": round(min(plan_secs) / pages, 3),
+                    "source_text_seconds_per_page": round(text_only / pages, 3),
+                    "source_text_found": _score(res_text, truth)[0].tp,
                     "tiles_ocrd": res_auto.report.tiles_read,
                     "page_sources": res_auto.report.sources,
                     "text_box_max_dev_pt": round(max(dev), 4) if dev else None,
@@ -220,7 +231,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{row['document']:45} pages {row['pages']}  truth {row['truth_rows']:4d}  "
               f"auto {a['found']:4d} found, {a['false_hits']} false, "
               f"{a['seconds_per_page']:.3f} s/page (text layer {a['text_layer_seconds_per_page']:.3f}"
-              f", {a['tiles_ocrd']} tiles OCR'd; first run {a['first_run_seconds']:.2f} s), "
+              f", {a['tiles_ocrd']} tiles OCR'd; first run {a['first_run_seconds']:.2f} s; "
+              f"--source text {a['source_text_seconds_per_page']:.3f} s/page, "
+              f"{a['source_text_found']} found), "
               f"text boxes max dev {a['text_box_max_dev_pt']} pt  |  "
               f"ocr {o.get('found', '-')} found, {o.get('false_hits', '-')} false, "
               f"{o.get('seconds', '-')} s; found by ocr not auto: "
