@@ -164,6 +164,8 @@ class Tile:
     ``rect_px`` is ``(x0, y0, x1, y1)`` in whole pixels of the page's rendered
     view at ``dpi``; whole pixels make the render exact, so lifting is exact.
     ``page`` is 1-based, as everywhere. ``clip`` gives the same region in unrotated points.
+    ``keep``: when not empty, the only parts of the tile to read (unrotated
+    page points); the rest of the rendered tile is blanked before reading.
     """
 
     page: int
@@ -172,6 +174,7 @@ class Tile:
     frame: PageFrame
     row: int = 0
     col: int = 0
+    keep: tuple[Box, ...] = ()
 
     @property
     def view_clip(self) -> Box:
@@ -189,6 +192,16 @@ class Tile:
     def size_px(self) -> tuple[int, int]:
         x0, y0, x1, y1 = self.rect_px
         return (x1 - x0, y1 - y0)
+
+
+def to_tile_px(page_box: Box, tile: Tile) -> Box:
+    """A box in unrotated page points -> the box in ``tile``'s image pixels
+    (the inverse of :func:`lift`; not clipped to the tile)."""
+    v = tile.frame.box_to_view(page_box)
+    x0, y0 = tile.rect_px[0], tile.rect_px[1]
+    d = tile.dpi
+    return Box(pt_to_px(v.x0, d) - x0, pt_to_px(v.y0, d) - y0,
+               pt_to_px(v.x1, d) - x0, pt_to_px(v.y1, d) - y0)
 
 
 def lift(box_px: Box, tile: Tile) -> Box:

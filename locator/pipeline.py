@@ -27,7 +27,7 @@ from locator.model import Hit, RunWarning, Word, in_file
 from locator.regions import Mosaic, clean_for_ocr, flatten_background, text_regions
 from locator.settings import Settings
 from locator.textlayer import SourcePlan, combine, plan_page
-from locator.tiling import grid, is_blank
+from locator.tiling import blank_outside, grid, is_blank
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -310,7 +310,7 @@ def process_tile(doc: Document, tile: Tile, engines: list[Engine],
     answer that is not a list of words, more than ``settings.tile_timeout``
     seconds) is retried once, then recorded."""
     try:
-        img = doc.render(tile)
+        img = blank_outside(doc.render(tile), tile)
     except InputFileError as e:  # a broken content stream: the other pages still count
         return TileOutcome(tile, [], error=str(e))
     if settings.skip_blank and is_blank(img):
@@ -675,7 +675,10 @@ def source_tiles(sp: SourcePlan, frame, dpi: float, settings: Settings) -> list[
         v = frame.box_to_view(r)
         within = (math.floor(v.x0 * k), math.floor(v.y0 * k),
                   math.ceil(v.x1 * k), math.ceil(v.y1 * k))
-        tiles += grid(sp.page, frame, dpi, settings.tile, settings.overlap, within=within)
+        for t in grid(sp.page, frame, dpi, settings.tile, settings.overlap, within=within):
+            # only the regions are read: the rest of the tile is blanked
+            keep = tuple(b for b in sp.regions if b.intersection_area(t.clip) > 0)
+            tiles.append(replace(t, keep=keep))
     return tiles
 
 

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from locator.geometry import PageFrame, Tile, pt_to_px
+from locator.geometry import PageFrame, Tile, pt_to_px, to_tile_px
 
 
 def starts(length: int, tile: int, overlap: int) -> list[int]:
@@ -70,6 +70,31 @@ def grid(page: int, frame: PageFrame, dpi: float, tile: int, overlap: int, *,
         for c, x in enumerate(starts(w, tile, overlap)):
             out.append(Tile(page=page, rect_px=(ox + x, oy + y, ox + x + tw, oy + y + th),
                             dpi=dpi, frame=frame, row=r, col=c))
+    return out
+
+
+def blank_outside(img: np.ndarray, tile: Tile) -> np.ndarray:
+    """``img`` (the rendered ``tile``) with everything outside ``tile.keep`` white.
+
+    A page whose text layer lacks only some regions (images, broken words) is
+    read there only; regions close together share one tile, and the ink
+    between them (text the layer already holds) would cost OCR time and give
+    words that are dropped again. Pixels partly inside a region are kept.
+    """
+    if not tile.keep:
+        return img
+    h, w = img.shape[:2]
+    mask = np.zeros((h, w), dtype=bool)
+    for box in tile.keep:
+        b = to_tile_px(box, tile)
+        x0, y0 = max(0, math.floor(b.x0)), max(0, math.floor(b.y0))
+        x1, y1 = min(w, math.ceil(b.x1)), min(h, math.ceil(b.y1))
+        if x1 > x0 and y1 > y0:
+            mask[y0:y1, x0:x1] = True
+    if mask.all():
+        return img
+    out = img.copy()
+    out[~mask] = 255
     return out
 
 

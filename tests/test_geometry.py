@@ -7,7 +7,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from locator.geometry import Box, PageFrame, Tile, lift, pt_to_px, rotate_image_box_back
+from locator.geometry import (Box, PageFrame, Tile, lift, pt_to_px, rotate_image_box_back,
+                               to_tile_px)
 from locator.tiling import grid, interior_edges, is_blank, starts, view_size_px
 
 sizes = st.floats(min_value=50, max_value=3400, allow_nan=False)
@@ -68,6 +69,23 @@ def test_tiles_same_size_inside_page_and_overlapping(w, h, dpi, tile, frac):
         assert a + tw - b >= overlap  # neighbours overlap by at least `overlap`
 
 
+def test_blank_outside_keeps_only_the_tile_regions():
+    import numpy as np
+
+    from locator.tiling import blank_outside
+
+    frame = PageFrame(200, 100, 0)
+    tile = Tile(page=1, rect_px=(0, 0, 200, 100), dpi=72.0, frame=frame)
+    img = np.zeros((100, 200), dtype=np.uint8)
+    assert blank_outside(img, tile) is img  # no regions: the whole tile is read
+    kept = Tile(page=1, rect_px=(0, 0, 200, 100), dpi=72.0, frame=frame,
+                keep=(Box(10, 10, 20.5, 30), Box(150, 50, 160, 60)))
+    out = blank_outside(img, kept)
+    assert (out[10:30, 10:21] == 0).all() and (out[50:60, 150:160] == 0).all()
+    assert int((out == 0).sum()) == 20 * 11 + 10 * 10  # a pixel partly inside is kept
+    assert (img == 0).all()  # the rendered tile is not changed in place
+
+
 def test_starts_snaps_edge_tile_inward():
     assert starts(4000, 1600, 200) == [0, 1400, 2400]
     assert starts(1600, 1600, 200) == [0]
@@ -90,6 +108,9 @@ def test_a_box_read_from_any_tile_that_holds_it_lifts_back(w, h, rot, dpi, tile,
         # what an engine reports: the box in the tile image's pixels
         px = Box(pt_to_px(view.x0, dpi) - t.rect_px[0], pt_to_px(view.y0, dpi) - t.rect_px[1],
                  pt_to_px(view.x1, dpi) - t.rect_px[0], pt_to_px(view.y1, dpi) - t.rect_px[1])
+        mapped = to_tile_px(drawn, t)  # the inverse of lift, used to blank tiles
+        for a, b in zip((mapped.x0, mapped.y0, mapped.x1, mapped.y1), (px.x0, px.y0, px.x1, px.y1)):
+            assert a == pytest.approx(b, abs=1e-6)
         back = lift(px, t)
         for a, b in zip((back.x0, back.y0, back.x1, back.y1),
                         (drawn.x0, drawn.y0, drawn.x1, drawn.y1)):

@@ -46,12 +46,14 @@ class Recorder:
 
     def __init__(self) -> None:
         self.shapes: list[tuple[int, int]] = []
+        self.images: list = []
 
     def version(self) -> str:
         return "rec 0"
 
     def read(self, image, *, dpi):
         self.shapes.append(image.shape)
+        self.images.append(image.copy())
         return []
 
 
@@ -174,6 +176,45 @@ def test_embedded_image_in_vector_page_is_the_only_region_ocrd(tmp_path):
     assert report.tiles == 1 and rec.shapes == [(767, 1059)]  # 184 x 254 pt
     assert report.sources[1] == "text+ocr (OCR of 1 image region)"
     assert {w.text for w in words} == {"FIC-101", "PT-2034", "LT-3307"}
+
+
+def test_regions_sharing_a_tile_are_read_alone(tmp_path):
+    """Two images close together are read in one tile; the vector text between
+    them (the text layer holds it) is blanked, not OCR'd and dropped again."""
+    from locator.geometry import to_tile_px
+    from locator.pipeline import source_tiles
+    from tests.docmaker import codes_pixmap
+
+    pdf = tmp_path / "two-images.pdf"
+    doc = pymupdf.open()
+    page = doc.new_page(width=600, height=420)
+    between = pymupdf.Rect(405, 240, 475, 262)
+    page.insert_text((408, 255), "LT-3307", fontsize=9, fontname="helv")
+    for rect, codes in (((320, 200, 400, 300), [("XV-5521", 8, 30, 11, 0)]),
+                        ((480, 200, 560, 300), [("HS-6620", 8, 30, 11, 0)])):
+        pix, _ = codes_pixmap(codes, 80, 100)
+        page.insert_image(pymupdf.Rect(*rect), pixmap=pix)
+    doc.save(pdf)
+    plan = _plan(pdf)
+    assert plan.ocr == "regions" and len(plan.regions) == 2
+    settings = Settings(dpi=300, skip_blank=False, text_regions=False, clean=False,
+                        rotations=(0,))
+    with Document(pdf) as d:
+        (tile,) = source_tiles(plan, d.frame(1), 300, settings)
+    assert set(tile.keep) == set(plan.regions)
+    rec = Recorder()
+    words, report = _words(pdf, rec, dpi=300, skip_blank=False, text_regions=False, clean=False)
+    (img,) = rec.images
+    assert img.shape == (tile.size_px[1], tile.size_px[0])
+    inside = img.copy()
+    for r in plan.regions:  # each image is there, as drawn
+        b = to_tile_px(r, tile)
+        assert (img[int(b.y0) + 3:int(b.y1) - 3, int(b.x0) + 3:int(b.x1) - 3] < 128).any()
+        inside[max(0, int(b.y0)):int(b.y1) + 1, max(0, int(b.x0)):int(b.x1) + 1] = 255
+    assert (inside == 255).all()  # nothing else: the vector text between them is gone
+    g = to_tile_px(Box(between.x0, between.y0, between.x1, between.y1), tile)
+    assert (img[int(g.y0):int(g.y1), int(g.x0):int(g.x1)] == 255).all()
+    assert "LT-3307" in {w.text for w in words}  # still found: from the text layer
 
 
 def test_image_under_an_invisible_ocr_layer_is_not_ocrd_again(tmp_path):
