@@ -359,10 +359,18 @@ def _literal_candidates(lines: list[Line], catalog: Catalog, key: tuple, idxs: l
             t = texts[ti]
             p_strings = (pnorm[pi], pfold[pi], pcanon[pi])
             t_strings = (t, tfold[ti], canon[ti])
+            exact_sc = None
             if whole_word:
                 if _glued(pcanon[pi], canon[ti]):
                     continue
-                sc, span = _score(p_strings, t_strings, classes, cs), None
+                if classes and all(w[5] for w in strings[t]):
+                    # only a text layer's exact words read this way: they get
+                    # no confusion credit (scored below), and the score without
+                    # it is never above the score with it
+                    sc = exact_sc = _score(p_strings, t_strings, (), cs)
+                else:
+                    sc = _score(p_strings, t_strings, classes, cs)
+                span = None
             else:
                 sc, span = _partial_score(p_strings, t_strings, classes, cs)
             if sc < catalog.patterns[pi].min_score:
@@ -370,7 +378,6 @@ def _literal_candidates(lines: list[Line], catalog: Catalog, key: tuple, idxs: l
             read = t if span is None else t[span[0]:span[1]]
             if _excluded(prep, pi, read, cs):
                 continue
-            exact_sc = None
             for (li, a, b, variant, j, is_exact, cut) in strings[t]:
                 wsc = sc
                 if is_exact and classes:
