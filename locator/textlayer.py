@@ -204,9 +204,11 @@ def read_text_layer(page, page_no: int, dl=None) -> TextLayer:
     lines: dict[tuple[int, int], tuple[int, bool, bool]] = {}
     images: list[tuple[Box, int, int]] = []
     tb = -1
+    image_block, text_block = mupdf.FZ_STEXT_BLOCK_IMAGE, mupdf.FZ_STEXT_BLOCK_TEXT
+    is_cid = mupdf.FZ_STEXT_UNICODE_IS_CID
     for block in tp.this:
         bt = block.m_internal.type
-        if bt == mupdf.FZ_STEXT_BLOCK_IMAGE:
+        if bt == image_block:
             r = block.m_internal.bbox
             try:
                 im = block.i_image()
@@ -215,17 +217,20 @@ def read_text_layer(page, page_no: int, dl=None) -> TextLayer:
                 w_px = h_px = 0
             images.append((Box(r.x0, r.y0, r.x1, r.y1), w_px, h_px))
             continue
-        if bt != mupdf.FZ_STEXT_BLOCK_TEXT:
+        if bt != text_block:
             continue
         tb += 1
         for ln, line in enumerate(block):
             li = line.m_internal
             fc = li.first_char
             visible = True if fc is None else (fc.argb >> 24) != 0
-            unmapped = fc is not None and bool(fc.flags & mupdf.FZ_STEXT_UNICODE_IS_CID)
-            lines[(tb, ln)] = (_angle(li.dir.x, li.dir.y), visible, unmapped)
+            unmapped = fc is not None and bool(fc.flags & is_cid)
+            d = li.dir
+            lines[(tb, ln)] = (_angle(d.x, d.y), visible, unmapped)
 
     seen: set[tuple] = set()
+    judged: dict[str, tuple[bool | None, bool]] = {}  # text -> (plausible, bad char)
+    hidden: list[tuple[float, float]] = []  # centres of invisible words
     for x0, y0, x1, y1, text, b, ln, _ in raw_words:
         key = (text, round(x0, 2), round(y0, 2), round(x1, 2), round(y1, 2))
         if key in seen:  # KiCad emits some text twice: same text, same box
@@ -238,20 +243,23 @@ def read_text_layer(page, page_no: int, dl=None) -> TextLayer:
         box = Box(x0, y0, x1, y1)
         if not visible:
             layer.invisible += 1
-        ok = False if unmapped else plausible(text)
+            hidden.append(((x0 + x1) / 2, (y0 + y1) / 2))  # (a duplicate's centre is the same)
+        # a drawing repeats its texts (GND, 10k, R1): each is judged once
+        verdict = judged.get(text)
+        if verdict is None:
+            verdict = judged[text] = (plausible(text), has_bad_char(text))
+        ok = False if unmapped else verdict[0]
         if ok is not None:
             layer.judged += 1
             layer.plausible += bool(ok)
-        if unmapped or has_bad_char(text):
+        if unmapped or verdict[1]:
             layer.broken.append(box)
             continue
         layer.words.append(Word(text=text, conf=TEXT_CONF, box=box, page=page_no,
                                 engine=TEXT_ENGINE, angle=angle, source="text"))
 
-    hidden = [((x0 + x1) / 2, (y0 + y1) / 2) for x0, y0, x1, y1, _t, b, ln, _ in raw_words
-              if not lines.get((b, ln), (0, True, False))[1]]
     for box, w_px, h_px in images:
-        covered = any(box.contains_point(x, y) for x, y in hidden)
+        covered = any(box.x0 <= x <= box.x1 and box.y0 <= y <= box.y1 for x, y in hidden)
         layer.images.append(ImageArea(box=box, width_px=w_px, height_px=h_px, covered=covered))
     return layer
 
