@@ -166,6 +166,8 @@ class Tile:
     ``page`` is 1-based, as everywhere. ``clip`` gives the same region in unrotated points.
     ``keep``: when not empty, the only parts of the tile to read (unrotated
     page points); the rest of the rendered tile is blanked before reading.
+    ``images_only``: draw only the page's images (``keep`` are image regions;
+    the page's line art and text over them are not drawn).
     """
 
     page: int
@@ -175,6 +177,7 @@ class Tile:
     row: int = 0
     col: int = 0
     keep: tuple[Box, ...] = ()
+    images_only: bool = False
 
     @property
     def view_clip(self) -> Box:

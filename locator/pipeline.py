@@ -678,7 +678,7 @@ def source_tiles(sp: SourcePlan, frame, dpi: float, settings: Settings) -> list[
         for t in grid(sp.page, frame, dpi, settings.tile, settings.overlap, within=within):
             # only the regions are read: the rest of the tile is blanked
             keep = tuple(b for b in sp.regions if b.intersection_area(t.clip) > 0)
-            tiles.append(replace(t, keep=keep))
+            tiles.append(replace(t, keep=keep, images_only=sp.images_only))
     return tiles
 
 
@@ -686,7 +686,8 @@ def source_key(sp: SourcePlan) -> dict:
     """What a plan adds to the OCR cache key: the regions, when only they are read."""
     if sp.ocr != "regions":
         return {}
-    return {"regions": [[round(v, 2) for v in (r.x0, r.y0, r.x1, r.y1)] for r in sp.regions]}
+    return {"regions": [[round(v, 2) for v in (r.x0, r.y0, r.x1, r.y1)] for r in sp.regions],
+            "images_only": sp.images_only}
 
 
 # -- symbols (issue 9): found by example on the same tiles ------------------------

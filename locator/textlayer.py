@@ -22,6 +22,8 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from locator.geometry import Box, PageFrame
 from locator.model import Word
 
@@ -116,13 +118,17 @@ def plausible(text: str) -> bool | None:
 
 @dataclass(frozen=True, slots=True)
 class ImageArea:
-    """An image drawn on the page: where (page points), its pixel size, and
-    whether invisible text lies on it (an OCR layer: the image is covered)."""
+    """An image drawn on the page: where (page points, as much of it as the page
+    shows), its pixel size, and whether invisible text lies on it (an OCR layer:
+    the image is covered). ``drawing``: MuPDF's image and its placement (image
+    space -> unrotated page points), to draw the image alone (see
+    :func:`draw_images`); not compared."""
 
     box: Box
     width_px: int
     height_px: int
     covered: bool
+    drawing: tuple | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -174,25 +180,54 @@ def _angle(dx: float, dy: float) -> int:
     return int(round(math.degrees(math.atan2(-dy, dx)) / 90.0)) % 4 * 90
 
 
-def read_text_layer(page, page_no: int, dl=None) -> TextLayer:
+def _text_page(page):
+    import pymupdf
+
+    return page.get_textpage(flags=pymupdf.TEXTFLAGS_WORDS | pymupdf.TEXT_PRESERVE_IMAGES)
+
+
+def _image_block(block) -> tuple[Box, int, int, tuple]:
+    """An image block of a text page: its box (page points, clipped to what the
+    page shows), pixel size, and (image, placement) for drawing it."""
+    r = block.m_internal.bbox
+    try:
+        im = block.i_image()
+        w_px, h_px = int(im.w()), int(im.h())
+        t = block.i_transform()
+        drawing = (im, (t.a, t.b, t.c, t.d, t.e, t.f))
+    except Exception:
+        w_px = h_px = 0
+        drawing = None
+    return Box(r.x0, r.y0, r.x1, r.y1), w_px, h_px, drawing
+
+
+def page_images(page) -> list[ImageArea]:
+    """The images a PyMuPDF page draws, in drawing order (one interpretation;
+    ``covered`` is not judged here)."""
+    import pymupdf
+
+    out = []
+    tp = _text_page(page)  # held: its blocks live as long as it does
+    for block in tp.this:
+        if block.m_internal.type == pymupdf.mupdf.FZ_STEXT_BLOCK_IMAGE:
+            box, w_px, h_px, drawing = _image_block(block)
+            out.append(ImageArea(box, w_px, h_px, False, drawing))
+    return out
+
+
+def read_text_layer(page, page_no: int) -> TextLayer:
     """Read a PyMuPDF page's text layer: words, their direction, duplicates, images.
 
     One interpretation of the page. Words and boxes equal ``page.get_text("words")``
     (unrotated space, also on pages with ``/Rotate``), less exact duplicates,
     with KiCad's overbar markup removed from the text (``~{RST}`` -> ``RST``);
     ``Word.angle`` comes from the direction of the word's line, so vertical
-    labels group into lines. ``dl``: the page's display list, when the caller
-    has one (the text is then taken from it without interpreting the page again).
+    labels group into lines.
     """
     import pymupdf
 
     mupdf = pymupdf.mupdf
-    flags = pymupdf.TEXTFLAGS_WORDS | pymupdf.TEXT_PRESERVE_IMAGES
-    if dl is not None:
-        tp = pymupdf.TextPage(dl.get_textpage(flags=flags))  # the list gives MuPDF's bare page
-        tp.parent = page
-    else:
-        tp = page.get_textpage(flags=flags)
+    tp = _text_page(page)
     raw_words = tp.extractWORDS()
     layer = TextLayer(page=page_no, raw=len(raw_words))
 
@@ -202,20 +237,14 @@ def read_text_layer(page, page_no: int, dl=None) -> TextLayer:
     # ToUnicode map; MuPDF then reports the glyph's CID) holds garbage: checking
     # only the first glyph keeps this to one look per line.
     lines: dict[tuple[int, int], tuple[int, bool, bool]] = {}
-    images: list[tuple[Box, int, int]] = []
+    images: list[tuple[Box, int, int, tuple | None]] = []
     tb = -1
     image_block, text_block = mupdf.FZ_STEXT_BLOCK_IMAGE, mupdf.FZ_STEXT_BLOCK_TEXT
     is_cid = mupdf.FZ_STEXT_UNICODE_IS_CID
     for block in tp.this:
         bt = block.m_internal.type
         if bt == image_block:
-            r = block.m_internal.bbox
-            try:
-                im = block.i_image()
-                w_px, h_px = int(im.w()), int(im.h())
-            except Exception:
-                w_px = h_px = 0
-            images.append((Box(r.x0, r.y0, r.x1, r.y1), w_px, h_px))
+            images.append(_image_block(block))
             continue
         if bt != text_block:
             continue
@@ -258,10 +287,53 @@ def read_text_layer(page, page_no: int, dl=None) -> TextLayer:
         layer.words.append(Word(text=text, conf=TEXT_CONF, box=box, page=page_no,
                                 engine=TEXT_ENGINE, angle=angle, source="text"))
 
-    for box, w_px, h_px in images:
+    for box, w_px, h_px, drawing in images:
         covered = any(box.x0 <= x <= box.x1 and box.y0 <= y <= box.y1 for x, y in hidden)
-        layer.images.append(ImageArea(box=box, width_px=w_px, height_px=h_px, covered=covered))
+        layer.images.append(ImageArea(box=box, width_px=w_px, height_px=h_px, covered=covered,
+                                      drawing=drawing))
     return layer
+
+
+def draw_images(images: list[ImageArea], view_px: tuple[int, int, int, int],
+                to_view: tuple, dpi: float) -> np.ndarray:
+    """The page's images alone, drawn in drawing order into the view pixels
+    ``view_px`` (x0, y0, x1, y1) at ``dpi``, on white: a grey ``uint8`` array.
+
+    ``to_view`` is the page's unrotated-to-view matrix (PyMuPDF's
+    ``page.rotation_matrix``, as a 6-tuple). Stencil masks are painted black.
+    Nothing else of the page is drawn: an image region is read from the image
+    itself, without the page's line art or text over it (that text is in the
+    text layer), and without a display list of the whole page.
+    """
+    import pymupdf
+
+    mupdf = pymupdf.mupdf
+    pix = pymupdf.Pixmap(pymupdf.csGRAY, pymupdf.IRect(*view_px), False)
+    pix.clear_with(255)
+    view = pymupdf.Rect(*view_px) * (72.0 / dpi)
+    scale = pymupdf.Matrix(dpi / 72.0, dpi / 72.0)
+    rot = pymupdf.Matrix(*to_view)
+    dev = mupdf.fz_new_draw_device(mupdf.FzMatrix(), pix.this)
+    black = mupdf.new_floats(1)
+    mupdf.floats_setitem(black, 0, 0.0)
+    try:
+        for im in images:
+            b = im.box
+            if im.drawing is None or not (pymupdf.Rect(b.x0, b.y0, b.x1, b.y1) * rot).intersects(view):
+                continue
+            image, placement = im.drawing
+            m = pymupdf.Matrix(*placement) * rot * scale
+            ctm = mupdf.FzMatrix(m.a, m.b, m.c, m.d, m.e, m.f)
+            if image.imagemask():
+                mupdf.fz_fill_image_mask(dev, image, ctm, mupdf.fz_device_gray(), black, 1.0,
+                                         mupdf.FzColorParams())
+            else:
+                mupdf.fz_fill_image(dev, image, ctm, 1.0, mupdf.FzColorParams())
+        mupdf.fz_close_device(dev)
+    finally:
+        mupdf.delete_floats(black)
+    img = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.stride)
+    return img[:, : pix.width].copy()
 
 
 _PAINT = re.compile(rb"(?<=\s)(?:[fFSsBb]\*?)(?=\s|$)")
@@ -301,7 +373,9 @@ class SourcePlan:
     ``text``: the text-layer words to keep (page points). ``ocr``: ``"none"``,
     ``"page"`` (every tile) or ``"regions"`` (only tiles over ``regions``,
     page points, unrotated; OCR words whose centre lies outside them are
-    dropped). ``reason`` says why, for the run report.
+    dropped). ``reason`` says why, for the run report. ``images_only``: the
+    regions hold only images (no broken words), so they are read from the
+    images themselves (:func:`draw_images`), not from a render of the page.
     """
 
     page: int
@@ -309,6 +383,7 @@ class SourcePlan:
     ocr: str = "page"
     regions: tuple[Box, ...] = ()
     reason: str = ""
+    images_only: bool = False  # the regions are images: read from the images alone
 
     @property
     def label(self) -> str:
@@ -405,7 +480,7 @@ def plan_page(page: int, layer: TextLayer | None, frame: PageFrame, source: str,
         return SourcePlan(page, text=words, ocr="page",
                           reason=", ".join(what) + " covering most of the page")
     return SourcePlan(page, text=words, ocr="regions", regions=tuple(regions),
-                      reason="OCR of " + ", ".join(what))
+                      reason="OCR of " + ", ".join(what), images_only=not layer.broken)
 
 
 def combine(plan: SourcePlan, ocr_words: list[Word], *, same: float = 0.5) -> list[Word]:

@@ -115,6 +115,50 @@ def mixed_pdf(path: Path, vector: list[Code], scanned: list[Code], *, width=600,
     return truth
 
 
+def bilevel_pdf(path: Path, vector: list[Code], scanned: list[Code], *, width=600, height=420,
+                image_rect=(320, 200, 570, 380), dpi=200, clip: tuple | None = None,
+                stencil: bool = True) -> dict[str, Box]:
+    """Vector text plus a 1-bit scan of other codes, drawn as a stencil mask
+    (``/ImageMask``: the fill colour is painted where the scan has ink, as
+    bilevel scans are often placed) or as a 1-bit grey image. ``clip``
+    (x0, y0, x1, y1, page points) shows only that part of the image."""
+    import numpy as np
+
+    doc = pymupdf.open()
+    page = doc.new_page(width=width, height=height)
+    for text, x, y, size, angle in vector:
+        page.insert_text((x, y), text, fontsize=size, fontname="helv", rotate=angle)
+    truth = {}
+    for text, *_ in vector:
+        (r,) = page.search_for(text)
+        truth[text] = Box(r.x0, r.y0, r.x1, r.y1)
+    rect = pymupdf.Rect(*image_rect)
+    pix, img_truth = codes_pixmap(scanned, rect.width, rect.height, dpi)
+    a = np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.stride)[:, :pix.width]
+    ink = a < 128
+    # a stencil's 0 samples are painted; a 1-bit grey image's 0 samples are black
+    bits = np.packbits(~ink, axis=1).tobytes()
+    kind = "/ImageMask true" if stencil else "/ColorSpace /DeviceGray"
+    xref = doc.get_new_xref()
+    doc.update_object(xref, f"<< /Type /XObject /Subtype /Image /Width {pix.width} "
+                            f"/Height {pix.height} {kind} /BitsPerComponent 1 /Length 0 >>")
+    doc.update_stream(xref, bits)
+    fonts = doc.xref_get_key(page.xref, "Resources/Font")[1]
+    doc.xref_set_key(page.xref, "Resources", f"<< /Font {fonts} /XObject << /Scan {xref} 0 R >> >>")
+    # PDF user space: origin bottom left
+    h = page.rect.height
+    draw = (f"q 0 0 0.6 rg {rect.width:g} 0 0 {rect.height:g} {rect.x0:g} {h - rect.y1:g} cm "
+            f"/Scan Do Q")
+    if clip is not None:
+        x0, y0, x1, y1 = clip
+        draw = f"q {x0:g} {h - y1:g} {x1 - x0:g} {y1 - y0:g} re W n {draw} Q"
+    (first, *_) = page.get_contents()
+    doc.update_stream(first, doc.xref_stream(first) + b"\n" + draw.encode())
+    truth.update(_place(img_truth, rect.width, rect.height, rect))
+    doc.save(path)
+    return truth
+
+
 def curves_pdf(path: Path, codes: list[Code], *, width=500, height=350,
                real_text: list[Code] = ()) -> dict[str, Box]:
     """``codes`` drawn as curves (glyph outlines, no text), plus optional real text.

@@ -18,7 +18,8 @@ from locator.settings import Settings
 from locator.textlayer import (SourcePlan, TextLayer, combine, plan_page, plausible,
                                read_text_layer)
 from tests.conftest import SMALL_PAGE_CODES, draw_codes, write_catalog
-from tests.docmaker import curves_pdf, layer_boxes, mixed_pdf, scan_pdf, unmapped_font_pdf
+from tests.docmaker import (bilevel_pdf, curves_pdf, layer_boxes, mixed_pdf, scan_pdf,
+                             unmapped_font_pdf)
 
 VECTOR = [("FIC-101", 40, 60, 10, 0), ("PT-2034", 200, 120, 9, 0), ("LT-3307", 60, 200, 10, 0)]
 SCANNED = [("XV-5521", 20, 40, 11, 0), ("HS-6620", 20, 110, 10, 0)]
@@ -217,6 +218,55 @@ def test_regions_sharing_a_tile_are_read_alone(tmp_path):
     assert "LT-3307" in {w.text for w in words}  # still found: from the text layer
 
 
+@pytest.mark.parametrize("rotation", [0, 90, 180, 270])
+def test_image_regions_are_drawn_from_the_images_alone(tmp_path, rotation):
+    """An image region is read from the image itself, as the page places it:
+    the page's line art over the image is not drawn (its text is in the layer)."""
+    from dataclasses import replace
+
+    from locator.geometry import to_tile_px
+    from locator.pipeline import source_tiles
+
+    plain = tmp_path / "plain.pdf"
+    mixed_pdf(plain, VECTOR, SCANNED, image_rect=(320, 200, 570, 380))
+    doc = pymupdf.open(plain)
+    doc[0].draw_line((330, 360), (560, 360), color=(0, 0, 0), width=2)  # over the scan
+    doc[0].set_rotation(rotation)
+    pdf = tmp_path / "lined.pdf"
+    doc.save(pdf)
+    plan = _plan(pdf)
+    assert plan.ocr == "regions" and plan.images_only
+    with Document(pdf) as d:
+        d.text_layer(1)
+        (tile,) = source_tiles(plan, d.frame(1), 200, Settings(dpi=200))
+        assert tile.images_only
+        drawn = d.render(tile).astype(int)
+        page = d.render(replace(tile, images_only=False)).astype(int)
+    assert drawn.shape == page.shape == (tile.size_px[1], tile.size_px[0])
+    line = to_tile_px(Box(335, 359, 555, 361), tile)
+    on_line = (slice(int(line.y0), int(line.y1) + 1), slice(int(line.x0), int(line.x1) + 1))
+    assert page[on_line].min() < 100 and drawn[on_line].min() > 200
+    scan = to_tile_px(Box(322, 202, 568, 350), tile)  # the scan, above the line
+    inside = (slice(int(scan.y0), int(scan.y1)), slice(int(scan.x0), int(scan.x1)))
+    assert (drawn[inside] < 128).sum() > 300  # its codes are drawn ...
+    assert abs(drawn[inside] - page[inside]).mean() < 2  # ... where the page shows them
+
+
+def test_a_document_that_has_not_read_the_layer_draws_the_same_images(tmp_path):
+    """A worker process renders image regions without reading the text layer first."""
+    from locator.pipeline import source_tiles
+
+    pdf = tmp_path / "mixed.pdf"
+    mixed_pdf(pdf, VECTOR, SCANNED)
+    plan = _plan(pdf)
+    with Document(pdf) as d:
+        (tile,) = source_tiles(plan, d.frame(1), 300, Settings(dpi=300))
+        fresh = d.render(tile)
+    with Document(pdf) as d:
+        d.text_layer(1)
+        assert (d.render(tile) == fresh).all()
+
+
 def test_image_under_an_invisible_ocr_layer_is_not_ocrd_again(tmp_path):
     """A scan with a good invisible text layer (what OCR software writes) is read from it."""
     pdf = tmp_path / "ocrd-scan.pdf"
@@ -341,6 +391,31 @@ def test_partial_text_layer_gets_every_code_from_both_parts(tmp_path, rotation):
     for code, *_ in SCANNED:
         assert by[code].source == "ocr" and _near(by[code].box, truth[code], 2.0)
     assert all(h.file == str(pdf) for h in result.hits)
+
+
+@pytest.mark.parametrize("stencil", [True, False], ids=["stencil-mask", "1-bit-grey"])
+def test_a_bilevel_scan_in_a_vector_page_is_read(tmp_path, stencil):
+    """A 1-bit scan placed as a stencil mask (painted in the fill colour) or as a
+    1-bit grey image: its codes are read from the image."""
+    pdf = tmp_path / "bilevel.pdf"
+    truth = bilevel_pdf(pdf, VECTOR, SCANNED, stencil=stencil)
+    assert _plan(pdf).images_only
+    by = {h.matched: h for h in _hits(pdf, list(truth), tmp_path).hits}
+    assert set(by) == set(truth)
+    for code, *_ in SCANNED:
+        assert by[code].source == "ocr" and _near(by[code].box, truth[code], 2.0)
+
+
+def test_a_clipped_image_is_read_as_far_as_the_page_shows_it(tmp_path):
+    """The part of an image a clipping path hides is not read."""
+    pdf = tmp_path / "clipped.pdf"
+    shown, hidden = ("XV-5521", 20, 40, 11, 0), ("HS-6620", 150, 110, 10, 0)
+    truth = bilevel_pdf(pdf, VECTOR, [shown, hidden], clip=(320, 200, 440, 380))
+    (region,) = _plan(pdf).regions
+    assert region.x1 < 445  # the image as far as the page shows it
+    result = _hits(pdf, list(truth), tmp_path)
+    assert {h.matched for h in result.hits} == set(truth) - {"HS-6620"}
+    assert not [w for w in result.words if w.source == "ocr" and w.box.x0 > 442]
 
 
 def test_scan_without_text_is_ocrd_end_to_end(tmp_path):
