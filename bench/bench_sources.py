@@ -17,7 +17,8 @@ digit, at least 4 pt tall), then the document is run twice through
 * ``--source ocr`` at ``--ocr-dpi`` (through an OCR cache in ``OUT/cache``, so a
   rerun reuses the pages; its time is reported only when it was really read).
 
-Both are scored against the truth (:func:`locator.evaluate.evaluate`); the
+All documents are timed before any is read with OCR (a long OCR run in the
+same process slows the timings after it). Both are scored against the truth (:func:`locator.evaluate.evaluate`); the
 report says which truth rows each finds and the other misses, seconds per page,
 and how far the text layer's hit boxes are from the truth's (the truth *is*
 the text layer, so this should be 0). Last, a generated page whose text layer
@@ -73,8 +74,8 @@ def _score(result, truth):
     return ev, found, dev, sources
 
 
-def bench_document(src: Path, truth, cat: Path, out: Path, *, ocr_dpi: float,
-                   workers: int, skip_ocr: bool, repeat: int = 3) -> dict:
+def bench_document(src: Path, truth, cat: Path, *, workers: int, repeat: int = 3) -> dict:
+    """The ``--source auto`` and ``--source text`` figures of one document."""
     from locator.catalog import load_catalog
     from locator.documents import Document
     from locator.pipeline import run
@@ -118,22 +119,32 @@ def bench_document(src: Path, truth, cat: Path, out: Path, *, ocr_dpi: float,
                     "tiles_ocrd": res_auto.report.tiles_read,
                     "page_sources": res_auto.report.sources,
                     "text_box_max_dev_pt": round(max(dev), 4) if dev else None,
-                    "text_boxes_over_0.5pt": sum(d > 0.5 for d in dev)}}
-    if not skip_ocr:
-        ocr = Settings(source="ocr", dpi=ocr_dpi, workers=workers, cache=True,
-                       cache_dir=str(out / "cache"))
-        t = time.perf_counter()
-        res_ocr = run(src, catalog, ocr)
-        secs = time.perf_counter() - t
-        ev_o, found_o, _, _ = _score(res_ocr, truth)
-        row["ocr"] = {"dpi": ocr_dpi, "found": ev_o.tp, "false_hits": ev_o.fp,
-                      "recall": round(ev_o.recall, 4), "precision": round(ev_o.precision, 4),
-                      "seconds": round(secs, 1) if res_ocr.report.pages_cached < pages else None,
-                      "pages_from_cache": res_ocr.report.pages_cached}
-        only_ocr = sorted(found_o - found_a)
-        row["found_by_ocr_not_auto"] = [truth.iloc[i]["matched"] for i in only_ocr]
-        row["found_by_auto_not_ocr"] = len(found_a - found_o)
+                    "text_boxes_over_0.5pt": sum(d > 0.5 for d in dev)},
+           "_found": found_a}
     return row
+
+
+def add_ocr(row: dict, src: Path, truth, cat: Path, out: Path, *, ocr_dpi: float,
+            workers: int) -> None:
+    """The ``--source ocr`` figures of one document, beside its ``auto`` ones."""
+    from locator.catalog import load_catalog
+    from locator.pipeline import run
+    from locator.settings import Settings
+
+    ocr = Settings(source="ocr", dpi=ocr_dpi, workers=workers, cache=True,
+                   cache_dir=str(out / "cache"))
+    t = time.perf_counter()
+    res_ocr = run(src, load_catalog(cat), ocr)
+    secs = time.perf_counter() - t
+    ev_o, found_o, _, _ = _score(res_ocr, truth)
+    pages = row["pages"]
+    row["ocr"] = {"dpi": ocr_dpi, "found": ev_o.tp, "false_hits": ev_o.fp,
+                  "recall": round(ev_o.recall, 4), "precision": round(ev_o.precision, 4),
+                  "seconds": round(secs, 1) if res_ocr.report.pages_cached < pages else None,
+                  "pages_from_cache": res_ocr.report.pages_cached}
+    found_a = row["_found"]
+    row["found_by_ocr_not_auto"] = [truth.iloc[i]["matched"] for i in sorted(found_o - found_a)]
+    row["found_by_auto_not_ocr"] = len(found_a - found_o)
 
 
 def make_partial_page(path: Path) -> dict:
@@ -215,17 +226,22 @@ def main(argv: list[str] | None = None) -> int:
     from locator.documents import import_pymupdf
 
     import_pymupdf()
-    rows = []
+    docs = []
     for gt_path in sorted((args.realdocs / "gt").glob("*.words.json")):
         if args.only and args.only not in gt_path.name:
             continue
         made = truth_and_catalog(args.realdocs, gt_path, args.out)
-        if made is None:
-            continue
-        src, truth, cat = made
-        row = bench_document(src, truth, cat, args.out, ocr_dpi=args.ocr_dpi,
-                             workers=args.workers, skip_ocr=args.skip_ocr, repeat=args.repeat)
-        rows.append(row)
+        if made is not None:
+            docs.append(made)
+    # Every document's auto and text timings first, then the OCR comparisons:
+    # a long OCR run leaves the process's memory and MuPDF's caches full of that
+    # document, which slowed the next document's timed runs by about 10 %.
+    rows = [bench_document(src, truth, cat, workers=args.workers, repeat=args.repeat)
+            for src, truth, cat in docs]
+    for row, (src, truth, cat) in zip(rows, docs):
+        if not args.skip_ocr:
+            add_ocr(row, src, truth, cat, args.out, ocr_dpi=args.ocr_dpi, workers=args.workers)
+        row.pop("_found")
         a = row["auto"]
         o = row.get("ocr", {})
         print(f"{row['document']:45} pages {row['pages']}  truth {row['truth_rows']:4d}  "
