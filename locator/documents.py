@@ -42,24 +42,6 @@ _IMAGE_MAGIC = (
 )
 
 
-def import_pymupdf():
-    """Import PyMuPDF without its optional layout analyser.
-
-    PyMuPDF 2 pulls in ``pymupdf_layout``, whose import loads an ONNX
-    layout model: about 2.5 s per process, for a feature this tool never
-    uses. Marking ``pymupdf.layout`` unimportable before PyMuPDF is first
-    imported makes PyMuPDF skip it (it treats the ImportError as "not
-    installed"). No effect if PyMuPDF was imported already.
-    """
-    import sys
-
-    if "pymupdf" not in sys.modules:
-        sys.modules.setdefault("pymupdf.layout", None)
-    import pymupdf
-
-    return pymupdf
-
-
 def sniff(path: Path) -> str:
     """``"pdf"`` or ``"image"`` from the file's first bytes, else raise.
 
@@ -361,8 +343,6 @@ class Document:
         pymupdf = import_pymupdf()
 
         if tile.images_only and self.kind == "pdf":
-            from locator.textlayer import draw_images
-
             try:
                 m = self._page(tile.page).rotation_matrix
                 return draw_images(self._page_images(tile.page), tile.rect_px,
@@ -548,3 +528,45 @@ def parse_pages(spec: str | None, page_count: int) -> list[int]:
                 f"--pages {spec!r}: page {hi} does not exist; the document has {page_count}")
         pages.update(range(lo, hi + 1))
     return sorted(pages)
+
+
+def draw_images(images: list, view_px: tuple[int, int, int, int],
+                to_view: tuple, dpi: float) -> np.ndarray:
+    """The page's images alone, drawn in drawing order into the view pixels
+    ``view_px`` (x0, y0, x1, y1) at ``dpi``, on white: a grey ``uint8`` array.
+
+    ``images`` are :class:`locator.textlayer.ImageArea` with their drawing;
+    ``to_view`` is the page's unrotated-to-view matrix (PyMuPDF's
+    ``page.rotation_matrix``, as a 6-tuple). Stencil masks are painted black.
+    Nothing else of the page is drawn: an image region is read from the image
+    itself, without the page's line art or text over it (that text is in the
+    text layer), and without a display list of the whole page.
+    """
+    pymupdf = import_pymupdf()
+    mupdf = pymupdf.mupdf
+    pix = pymupdf.Pixmap(pymupdf.csGRAY, pymupdf.IRect(*view_px), False)
+    pix.clear_with(255)
+    view = pymupdf.Rect(*view_px) * (72.0 / dpi)
+    scale = pymupdf.Matrix(dpi / 72.0, dpi / 72.0)
+    rot = pymupdf.Matrix(*to_view)
+    dev = mupdf.fz_new_draw_device(mupdf.FzMatrix(), pix.this)
+    black = mupdf.new_floats(1)
+    mupdf.floats_setitem(black, 0, 0.0)
+    try:
+        for im in images:
+            b = im.box
+            if im.drawing is None or not (pymupdf.Rect(b.x0, b.y0, b.x1, b.y1) * rot).intersects(view):
+                continue
+            image, placement = im.drawing
+            m = pymupdf.Matrix(*placement) * rot * scale
+            ctm = mupdf.FzMatrix(m.a, m.b, m.c, m.d, m.e, m.f)
+            if image.imagemask():
+                mupdf.fz_fill_image_mask(dev, image, ctm, mupdf.fz_device_gray(), black, 1.0,
+                                         mupdf.FzColorParams())
+            else:
+                mupdf.fz_fill_image(dev, image, ctm, 1.0, mupdf.FzColorParams())
+        mupdf.fz_close_device(dev)
+    finally:
+        mupdf.delete_floats(black)
+    img = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.stride)
+    return img[:, : pix.width].copy()

@@ -152,7 +152,6 @@ def text_regions(img: np.ndarray, dpi: float, *, max_text_pt: float = MAX_TEXT_P
     cy = stats[ids, 1] + stats[ids, 3] // 2
     cx = stats[ids, 0] + stats[ids, 2] // 2
     hblob = hb[cy, cx]
-    per_hblob = np.bincount(hblob, minlength=len(hst))
     verticals: list[Box] = []
     vsize: list[float] = []
     taken = np.zeros(len(ids), bool)  # glyphs that went into a vertical word
@@ -297,7 +296,6 @@ class Mosaic:
 
         H, W = img.shape[:2]
         self.slots: list[_Slot] = []
-        pieces = []
         crops = [(it[0], it[1], it[2] if len(it) > 2 else None) for it in items]
         scales = []
         prepared = []

@@ -22,8 +22,6 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from locator.geometry import Box, PageFrame
 from locator.model import Word
 
@@ -122,7 +120,7 @@ class ImageArea:
     shows), its pixel size, and whether invisible text lies on it (an OCR layer:
     the image is covered). ``drawing``: MuPDF's image and its placement (image
     space -> unrotated page points), to draw the image alone (see
-    :func:`draw_images`); not compared."""
+    :func:`locator.documents.draw_images`); not compared."""
 
     box: Box
     width_px: int
@@ -186,7 +184,7 @@ def _text_page(page):
     return page.get_textpage(flags=pymupdf.TEXTFLAGS_WORDS | pymupdf.TEXT_PRESERVE_IMAGES)
 
 
-def _image_block(block) -> tuple[Box, int, int, tuple]:
+def _image_block(block) -> tuple[Box, int, int, tuple | None]:
     """An image block of a text page: its box (page points, clipped to what the
     page shows), pixel size, and (image, placement) for drawing it."""
     r = block.m_internal.bbox
@@ -292,48 +290,6 @@ def read_text_layer(page, page_no: int) -> TextLayer:
         layer.images.append(ImageArea(box=box, width_px=w_px, height_px=h_px, covered=covered,
                                       drawing=drawing))
     return layer
-
-
-def draw_images(images: list[ImageArea], view_px: tuple[int, int, int, int],
-                to_view: tuple, dpi: float) -> np.ndarray:
-    """The page's images alone, drawn in drawing order into the view pixels
-    ``view_px`` (x0, y0, x1, y1) at ``dpi``, on white: a grey ``uint8`` array.
-
-    ``to_view`` is the page's unrotated-to-view matrix (PyMuPDF's
-    ``page.rotation_matrix``, as a 6-tuple). Stencil masks are painted black.
-    Nothing else of the page is drawn: an image region is read from the image
-    itself, without the page's line art or text over it (that text is in the
-    text layer), and without a display list of the whole page.
-    """
-    import pymupdf
-
-    mupdf = pymupdf.mupdf
-    pix = pymupdf.Pixmap(pymupdf.csGRAY, pymupdf.IRect(*view_px), False)
-    pix.clear_with(255)
-    view = pymupdf.Rect(*view_px) * (72.0 / dpi)
-    scale = pymupdf.Matrix(dpi / 72.0, dpi / 72.0)
-    rot = pymupdf.Matrix(*to_view)
-    dev = mupdf.fz_new_draw_device(mupdf.FzMatrix(), pix.this)
-    black = mupdf.new_floats(1)
-    mupdf.floats_setitem(black, 0, 0.0)
-    try:
-        for im in images:
-            b = im.box
-            if im.drawing is None or not (pymupdf.Rect(b.x0, b.y0, b.x1, b.y1) * rot).intersects(view):
-                continue
-            image, placement = im.drawing
-            m = pymupdf.Matrix(*placement) * rot * scale
-            ctm = mupdf.FzMatrix(m.a, m.b, m.c, m.d, m.e, m.f)
-            if image.imagemask():
-                mupdf.fz_fill_image_mask(dev, image, ctm, mupdf.fz_device_gray(), black, 1.0,
-                                         mupdf.FzColorParams())
-            else:
-                mupdf.fz_fill_image(dev, image, ctm, 1.0, mupdf.FzColorParams())
-        mupdf.fz_close_device(dev)
-    finally:
-        mupdf.delete_floats(black)
-    img = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.stride)
-    return img[:, : pix.width].copy()
 
 
 _PAINT = re.compile(rb"(?<=\s)(?:[fFSsBb]\*?)(?=\s|$)")

@@ -308,7 +308,7 @@ def test_bad_regex(tmp_path):
 
 def test_duplicate_ids(tmp_path):
     msg = error_of(tmp_path, "patterns:\n  - {id: A, text: A}\n  - B\n  - {id: A, text: C}\n")
-    assert f"codes.yaml line 4: duplicate id 'A' (first defined at " in msg
+    assert "codes.yaml line 4: duplicate id 'A' (first defined at " in msg
     assert "line 2)" in msg
 
 

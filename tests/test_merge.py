@@ -5,7 +5,7 @@ from __future__ import annotations
 import pymupdf
 import pytest
 
-from locator.geometry import Box, PageFrame, Tile
+from locator.geometry import Box, PageFrame
 from locator.merge import Candidate, is_cut, merge_page, stitch_text
 from locator.model import Word
 from locator.pipeline import read_document

@@ -11,7 +11,7 @@ import pymupdf
 import pytest
 
 from locator.documents import Document
-from locator.geometry import Box, PageFrame
+from locator.geometry import Box
 from locator.model import Word
 from locator.pipeline import RunReport, read_document, run
 from locator.settings import Settings
