@@ -124,14 +124,8 @@ def bilevel_pdf(path: Path, vector: list[Code], scanned: list[Code], *, width=60
     (x0, y0, x1, y1, page points) shows only that part of the image."""
     import numpy as np
 
-    doc = pymupdf.open()
-    page = doc.new_page(width=width, height=height)
-    for text, x, y, size, angle in vector:
-        page.insert_text((x, y), text, fontsize=size, fontname="helv", rotate=angle)
-    truth = {}
-    for text, *_ in vector:
-        (r,) = page.search_for(text)
-        truth[text] = Box(r.x0, r.y0, r.x1, r.y1)
+    doc, truth = codes_page(vector, width, height)
+    page = doc[0]
     rect = pymupdf.Rect(*image_rect)
     pix, img_truth = codes_pixmap(scanned, rect.width, rect.height, dpi)
     a = np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.stride)[:, :pix.width]
