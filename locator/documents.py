@@ -537,8 +537,9 @@ def draw_images(images: list, view_px: tuple[int, int, int, int],
 
     ``images`` are :class:`locator.textlayer.ImageArea` with their drawing;
     ``to_view`` is the page's unrotated-to-view matrix (PyMuPDF's
-    ``page.rotation_matrix``, as a 6-tuple). Stencil masks are painted black.
-    Nothing else of the page is drawn: an image region is read from the image
+    ``page.rotation_matrix``, as a 6-tuple). Stencil masks are painted black;
+    an image with a soft mask (alpha) or a stencil ``/Mask`` is drawn through
+    it, its transparent parts white. Nothing else of the page is drawn: an image region is read from the image
     itself, without the page's line art or text over it (that text is in the
     text layer), and without a display list of the whole page.
     """
@@ -563,8 +564,16 @@ def draw_images(images: list, view_px: tuple[int, int, int, int],
             if image.imagemask():
                 mupdf.fz_fill_image_mask(dev, image, ctm, mupdf.fz_device_gray(), black, 1.0,
                                          mupdf.FzColorParams())
-            else:
-                mupdf.fz_fill_image(dev, image, ctm, 1.0, mupdf.FzColorParams())
+                continue
+            # an image with a soft mask or a stencil /Mask: drawn through it,
+            # as MuPDF's interpreter does (its transparent parts stay white)
+            mask = image.mask()
+            masked = mask.m_internal is not None
+            if masked:
+                mupdf.fz_clip_image_mask(dev, mask, ctm, mupdf.FzRect(mupdf.FzRect.Fixed_INFINITE))
+            mupdf.fz_fill_image(dev, image, ctm, 1.0, mupdf.FzColorParams())
+            if masked:
+                mupdf.fz_pop_clip(dev)
         mupdf.fz_close_device(dev)
     finally:
         mupdf.delete_floats(black)

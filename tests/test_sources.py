@@ -406,6 +406,39 @@ def test_a_bilevel_scan_in_a_vector_page_is_read(tmp_path, stencil):
         assert by[code].source == "ocr" and _near(by[code].box, truth[code], 2.0)
 
 
+def test_a_transparent_image_is_read_through_its_soft_mask(tmp_path):
+    """A logo with an alpha channel (a soft mask): black everywhere, its alpha
+    the ink. Drawn alone it must be drawn through the mask, as the page shows
+    it -- not as a black rectangle."""
+    import numpy as np
+
+    from locator.pipeline import source_tiles
+    from tests.docmaker import codes_pixmap
+
+    grey, _ = codes_pixmap(SCANNED, 250, 180, 200)
+    g = np.frombuffer(grey.samples, np.uint8).reshape(grey.height, grey.stride)[:, :grey.width]
+    rgba = np.zeros((grey.height, grey.width, 4), np.uint8)
+    rgba[..., 3] = 255 - g  # opaque ink, transparent paper
+    pix = pymupdf.Pixmap(pymupdf.csRGB, grey.width, grey.height, rgba.tobytes(), True)
+    doc = pymupdf.open()
+    page = doc.new_page(width=600, height=420)
+    for text, x, y, size, _a in VECTOR:
+        page.insert_text((x, y), text, fontsize=size, fontname="helv")
+    rect = pymupdf.Rect(320, 200, 570, 380)
+    page.insert_image(rect, pixmap=pix)
+    pdf = tmp_path / "alpha.pdf"
+    doc.save(pdf)
+    plan = _plan(pdf)
+    assert plan.images_only
+    with Document(pdf) as d:
+        (tile,) = source_tiles(plan, d.frame(1), 300, Settings(dpi=300))
+        img = d.render(tile)
+    assert 0.001 < (img < 128).mean() < 0.1  # ink on white, not a black block
+    by = {h.matched: h for h in _hits(pdf, [c for c, *_ in SCANNED], tmp_path).hits}
+    assert set(by) == {c for c, *_ in SCANNED}
+    assert all(h.source == "ocr" for h in by.values())
+
+
 def test_a_clipped_image_is_read_as_far_as_the_page_shows_it(tmp_path):
     """The part of an image a clipping path hides is not read."""
     pdf = tmp_path / "clipped.pdf"
