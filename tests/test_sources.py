@@ -439,6 +439,32 @@ def test_a_transparent_image_is_read_through_its_soft_mask(tmp_path):
     assert all(h.source == "ocr" for h in by.values())
 
 
+def test_image_regions_read_by_worker_processes(tmp_path):
+    """Two images far apart are two tiles, read by two worker processes, which
+    draw the images without having read the text layer."""
+    from tests.docmaker import codes_pixmap
+
+    doc = pymupdf.open()
+    page = doc.new_page(width=1191, height=842)
+    for text, x, y, size, _a in VECTOR:
+        page.insert_text((x, y), text, fontsize=size, fontname="helv")
+    truth = {}
+    for code, rect in (("XV-5521", (60, 600, 260, 680)), ("HS-6620", (900, 80, 1100, 160))):
+        pix, _ = codes_pixmap([(code, 20, 40, 12, 0)], 200, 80, 200)
+        page.insert_image(pymupdf.Rect(*rect), pixmap=pix)
+        truth[code] = rect
+    pdf = tmp_path / "two-far.pdf"
+    doc.save(pdf)
+    plan = _plan(pdf)
+    assert plan.images_only and len(plan.regions) == 2
+    result = _hits(pdf, list(truth), tmp_path, workers=2)
+    assert result.report.tiles == 2 and result.report.tiles_read == 2
+    by = {h.matched: h for h in result.hits}
+    assert set(by) == set(truth)
+    for code, (x0, y0, x1, y1) in truth.items():
+        assert by[code].source == "ocr" and Box(x0, y0, x1, y1).contains_point(*by[code].box.center)
+
+
 def test_a_clipped_image_is_read_as_far_as_the_page_shows_it(tmp_path):
     """The part of an image a clipping path hides is not read."""
     pdf = tmp_path / "clipped.pdf"
