@@ -337,8 +337,7 @@ class Document:
 
         The clip is the tile's view box; because the tile is aligned to whole
         pixels the pixmap covers exactly ``tile.rect_px``. A tile with
-        ``images_only`` shows the page's images alone
-        (:func:`locator.textlayer.draw_images`).
+        ``images_only`` shows the page's images alone (:func:`draw_images`).
         """
         pymupdf = import_pymupdf()
 
@@ -539,9 +538,10 @@ def draw_images(images: list, view_px: tuple[int, int, int, int],
     ``to_view`` is the page's unrotated-to-view matrix (PyMuPDF's
     ``page.rotation_matrix``, as a 6-tuple). Stencil masks are painted black;
     an image with a soft mask (alpha) or a stencil ``/Mask`` is drawn through
-    it, its transparent parts white. Nothing else of the page is drawn: an image region is read from the image
-    itself, without the page's line art or text over it (that text is in the
-    text layer), and without a display list of the whole page.
+    it, its transparent parts white. Nothing else of the page is drawn: an
+    image region is read from the image itself, without the page's line art
+    or text over it (that text is in the text layer), and without a display
+    list of the whole page.
     """
     pymupdf = import_pymupdf()
     mupdf = pymupdf.mupdf
