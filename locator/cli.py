@@ -16,7 +16,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
-import click
 import typer
 from rich.console import Console
 from typer.core import TyperGroup
@@ -33,7 +32,7 @@ _GROUP_FLAGS = {"--help", "-h", "--version", "--install-completion", "--show-com
 class _DefaultRun(TyperGroup):
     """Makes ``locate DOC ...`` mean ``locate run DOC ...``."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in _GROUP_FLAGS:
             args = ["run", *args]
         return super().parse_args(ctx, args)
@@ -719,15 +718,6 @@ def review_cmd(
         err.print(f"wrote {len(rv.truth)} truth rows (the hits marked correct) to {truth_out}")
 
 
-def _click_exceptions():
-    """The click exception module Typer really raises from (typer >= 0.29 vendors click)."""
-    try:
-        from typer._click import exceptions
-    except ImportError:  # older typer uses the click package itself
-        from click import exceptions
-    return exceptions
-
-
 @app.command("crop", help="Cut an example symbol out of a document, for a catalog's "
                            "'symbol:' entry: a grey PNG that records its DPI.")
 def crop_cmd(
@@ -764,7 +754,6 @@ def crop_cmd(
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``locate`` script: run the app, map errors to exit codes."""
-    ce = _click_exceptions()
     try:
         rv = app(args=argv, prog_name="locate", standalone_mode=False)
         # Typer turns Ctrl-C into Exit(130), and an Exit outside standalone mode
@@ -776,12 +765,16 @@ def main(argv: list[str] | None = None) -> None:
     except LocatorError as e:
         err.print(f"locate: error: {e}", markup=False, soft_wrap=True)
         sys.exit(e.exit_code)
-    except (typer.Exit, click.exceptions.Exit) as e:
+    except typer.Exit as e:
         sys.exit(e.exit_code)
-    except (ce.ClickException, click.ClickException) as e:  # bad options: exit 2
-        e.show(file=sys.stderr)
+    except typer.TyperException as e:  # bad options (click's usage errors): exit 2
+        show = getattr(e, "show", None)  # usage and hint, as click prints them
+        if show is not None:
+            show(file=sys.stderr)
+        else:
+            err.print(f"locate: error: {e.format_message()}", markup=False, soft_wrap=True)
         sys.exit(e.exit_code)
-    except (KeyboardInterrupt, typer.Abort, click.exceptions.Abort):
+    except (KeyboardInterrupt, typer.Abort):
         err.print("locate: interrupted")
         sys.exit(INTERRUPTED_EXIT_CODE)
     except Exception as e:  # a bug: say so plainly; the traceback only on request
