@@ -2,14 +2,17 @@
 #   make demo   install Tesseract + a virtual environment + locator, then find the
 #               example catalog's codes in the scanned sample drawing
 #   make test   install the same plus every engine and the test tools, then run the suite
-# Both are idempotent: a second run installs nothing new.
+# Both are idempotent: a second run installs nothing new. Both install exactly
+# the versions pinned in requirements/constraints.txt (the lock); `make lock`
+# re-resolves it on purpose (see README "Installing").
 
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
+LOCK   := requirements/constraints.txt
 
-.PHONY: demo test install install-test system clean
+.PHONY: demo test install install-test system check lock clean
 
 demo: install
 	$(VENV)/bin/locate samples/drawing-a2-scan200.pdf --patterns patterns/sample-a2.yaml \
@@ -28,18 +31,33 @@ $(PY):
 	$(PIP) install --upgrade pip
 
 # The stamp files make re-runs free until pyproject.toml changes.
-$(VENV)/.base: pyproject.toml | $(PY)
-	$(PIP) install -e .
+$(VENV)/.base: pyproject.toml $(LOCK) | $(PY)
+	$(PIP) install -c $(LOCK) -e .
 	touch $@
 
 # The engines' extras bring torch and torchvision: installed together in one
 # resolve so their builds match (they run on the CPU here).
-$(VENV)/.test: pyproject.toml | $(PY)
-	$(PIP) install -e '.[all,test]'
+$(VENV)/.test: pyproject.toml $(LOCK) | $(PY)
+	$(PIP) install -c $(LOCK) -e '.[all,test,dev]'
 	touch $@ $(VENV)/.base
 
 install: system $(VENV)/.base
 install-test: system $(VENV)/.test
 
+# The checks CI runs besides the tests: installed packages agree with each
+# other, and every module the code imports is declared (and nothing unused).
+check: install-test
+	$(PY) -m pip check
+	$(VENV)/bin/deptry locator bench samples tests
+
+# Re-resolve the lock on purpose (newest versions pyproject.toml and
+# requirements/pins.in allow), then `make test` before committing it.
+lock:
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip --disable-pip-version-check -q install pip-tools
+	.venv-lock/bin/pip-compile -q --upgrade --strip-extras --extra all --extra test \
+	    --extra dev --no-emit-index-url --no-emit-find-links -o $(LOCK) \
+	    pyproject.toml requirements/pins.in
+
 clean:
-	rm -rf $(VENV) demo-hits.csv
+	rm -rf $(VENV) .venv-lock demo-hits.csv

@@ -1,0 +1,88 @@
+"""Cache-hit benchmark (issues 8 and 17): a re-run with an edited catalog against the first run.
+
+    python -m bench.bench_cache --doc samples/generated/drawing-a0-scan200.pdf \
+        --patterns patterns/sample-a0.yaml --dpi 200 [--python .venv/bin/python ...] [--repeat 3]
+
+Each figure is the wall time of the ``locate`` command as a user runs it
+(``python -m locator``, a fresh process: interpreter start, imports, reading,
+matching, writing the table), because that is what a re-run costs the user;
+the import of the PDF library counts. For every interpreter given (one per
+virtual environment, for example one with PyMuPDF 1.28 and one with 2.0), in
+one run and interleaved: a first run with an empty cache folder, then
+``--repeat`` re-runs with the catalog minus its last entry (the cache hit);
+the best re-run is reported, and its ratio to the first run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _edited_catalog(src: Path, dst: Path) -> Path:
+    import yaml
+
+    data = yaml.safe_load(src.read_text())
+    data["patterns"] = data["patterns"][:-1]
+    dst.write_text(yaml.safe_dump(data, sort_keys=False))
+    return dst
+
+
+def _locate(python: str, args: list[str]) -> float:
+    t = time.perf_counter()
+    r = subprocess.run([python, "-m", "locator", *args], cwd=ROOT, capture_output=True,
+                       text=True)
+    sec = time.perf_counter() - t
+    if r.returncode != 0:
+        raise SystemExit(f"{python}: locate failed ({r.returncode}):\n{r.stderr[-2000:]}")
+    return sec
+
+
+def _pdf_library(python: str) -> str:
+    r = subprocess.run([python, "-c", "import pymupdf; print(pymupdf.VersionBind)"],
+                       capture_output=True, text=True, check=True)
+    return r.stdout.strip()
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--doc", type=Path, required=True)
+    ap.add_argument("--patterns", type=Path, required=True)
+    ap.add_argument("--dpi", type=float, default=200)
+    ap.add_argument("--python", action="append",
+                    help="an interpreter to measure (repeatable; default: this one)")
+    ap.add_argument("--repeat", type=int, default=3, help="cache-hit re-runs (best kept)")
+    a = ap.parse_args(argv)
+    pythons = a.python or [sys.executable]
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        edited = _edited_catalog(a.patterns, tmp_path / "edited.yaml")
+        first: dict[str, float] = {}
+        hits: dict[str, list[float]] = {p: [] for p in pythons}
+        common = ["--dpi", f"{a.dpi:g}", "-q"]
+        for k, py in enumerate(pythons):
+            cache = tmp_path / f"cache{k}"
+            first[py] = _locate(py, [str(a.doc), "--patterns", str(a.patterns), *common,
+                                     "--cache", str(cache), "-o", str(tmp_path / "a.csv")])
+        for _ in range(a.repeat):  # interleaved, so a busy moment hits every interpreter
+            for k, py in enumerate(pythons):
+                cache = tmp_path / f"cache{k}"
+                hits[py].append(_locate(py, [str(a.doc), "--patterns", str(edited), *common,
+                                             "--cache", str(cache),
+                                             "-o", str(tmp_path / "b.csv")]))
+        print(f"{'interpreter':40s} {'PyMuPDF':>8s} {'first s':>8s} {'hit s':>7s} {'ratio':>6s}")
+        for py in pythons:
+            best = min(hits[py])
+            print(f"{py:40s} {_pdf_library(py):>8s} {first[py]:8.2f} {best:7.2f} "
+                  f"{best / first[py]:6.3f}")
+        print("target: ratio <= 0.05")
+
+
+if __name__ == "__main__":
+    main()
