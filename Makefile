@@ -12,7 +12,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 LOCK   := requirements/constraints.txt
 
-.PHONY: demo test install install-test system check lock clean
+.PHONY: demo test install install-test system check check-pythons lock clean
 
 demo: install
 	$(VENV)/bin/locate samples/drawing-a2-scan200.pdf --patterns patterns/sample-a2.yaml \
@@ -50,13 +50,18 @@ check: install-test
 	$(PY) -m pip check
 	$(VENV)/bin/deptry locator bench samples tests
 
+# The lock resolves for the declared Pythons this machine does not run.
+check-pythons: install-test
+	bash scripts/check-pythons.sh
+
 # Re-resolve the lock on purpose (newest versions pyproject.toml and
 # requirements/pins.in allow), then `make test` before committing it.
 lock:
 	$(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/python -m pip --disable-pip-version-check -q install pip-tools
 	.venv-lock/bin/pip-compile -q --upgrade --strip-extras --extra all --extra test \
-	    --extra dev --no-emit-index-url --no-emit-find-links -o $(LOCK) \
+	    --extra dev --no-emit-index-url --no-emit-find-links --unsafe-package locator \
+	    -o $(LOCK) \
 	    pyproject.toml requirements/pins.in
 
 clean:
