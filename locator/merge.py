@@ -24,7 +24,7 @@ Reads are taken most confident first; each new read of a kept place is
   it claims each word once and merges overlapping hits of one pattern into
   one hit, so the right reading is found whichever engine was the more
   confident, and a code only one engine read is still reported. The matcher
-  reads such a line once per engine (:func:`locator.match.engine_readings`),
+  reads such a line once per engine (:func:`locator.readings.engine_readings`),
   so two readings side by side never break a code of several words. One place
   holds one code: where the two readings name *different* catalog codes, the
   matcher keeps the better-scoring one (then the longer code, then the more
