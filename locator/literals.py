@@ -24,7 +24,7 @@ from rapidfuzz.distance import Levenshtein
 from locator.lines import Line
 from locator.matcher import Claim, Forms, LiteralKey, Matcher, keep
 from locator.normalize import OCR_STRIP_CHARS, STRIP_CHARS, canonical, fold, ignore_chars
-from locator.scoring import CONFUSION_COST, partial_score, score
+from locator.scoring import CONFUSION_COST, names_another_code, partial_score, score
 
 #: How many more words than the pattern has a window may join (OCR splits).
 WINDOW_SLACK = 2
@@ -198,10 +198,16 @@ def _add_pair(best: dict, lines: Sequence[Line], m: Matcher, key: LiteralKey, t:
     exact_sc = sc if all_exact else None
     if sc < smin:
         return
-    read = t.norm if span is None else t.norm[span[0]:span[1]]
-    if m.excluded(pi, read, key.case_sensitive):
+    read = t if span is None else Forms(*(x[span[0]:span[1]] for x in t))
+    if m.excluded(pi, read.norm, key.case_sensitive):
         return
+    # another code read right is no misread of this one (issue 20); with and
+    # without confusion credit (a text layer's exact words have none)
+    other = {ex: names_another_code(p, read, () if ex else key.confusions, exact=ex)
+             for ex in {w.exact for w in wins}}
     for w in wins:
+        if other[w.exact]:
+            continue
         wsc = sc
         if w.exact and key.confusions:
             if exact_sc is None:  # the same pair scored without confusion credit

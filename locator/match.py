@@ -227,6 +227,7 @@ def _greedy(cands: list[Claim], dropped: set[int], generic: list[bool],
     lines, rivals = readings.lines, readings.rivals
     owner: dict[Word, int] = {}
     accepted: list[int] = []
+    ambiguous: set[int] = set()  # owners of a read that ties two codes
     for k, c in enumerate(cands):
         if k in dropped:
             continue
@@ -248,8 +249,15 @@ def _greedy(cands: list[Claim], dropped: set[int], generic: list[bool],
             accepted.append(k)
             continue
         if all(_true_tie(cands[j], c, lines, generic) for j in owners):
-            accepted.append(k)
-    return accepted
+            if all(cands[j].code == c.code for j in owners):
+                accepted.append(k)  # one code listed twice (two ids, two labels)
+            else:
+                # one read, as close to two codes: it names neither (issue 20)
+                ambiguous |= owners
+    # a tie was accepted on exactly its owner's words, so the first word's
+    # owner says whether the read was ambiguous
+    return [k for k in accepted
+            if owner[lines[cands[k].li].words[cands[k].a]] not in ambiguous]
 
 
 def _true_tie(o: Claim, c: Claim, lines: tuple[Line, ...], generic: list[bool]) -> bool:

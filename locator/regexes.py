@@ -97,10 +97,25 @@ def _pattern_candidates(lines: Sequence[Line], texts: list[LineText], m: Matcher
             if m.excluded(pi, matched, key.case_sensitive):
                 continue
             a, b = words
-            out.append(Claim(pi, li, a, b, sc, matched, len(matched),
-                             matched if key.case_sensitive else fold(matched), True,
-                             mean_conf(lines[li], a, b)))
+            conf = mean_conf(lines[li], a, b)
+            out.append(Claim(pi, li, a, b, read_score(sc, conf), matched, len(matched),
+                             matched if key.case_sensitive else fold(matched), True, conf))
     return out
+
+
+def read_score(shape: float, conf: float) -> float:
+    r"""A regex hit's score: its match score (``shape``, how far the read is
+    from the pattern) times the engine's confidence in the read (0-100).
+
+    A regex names no code to compare the read with: ``25-KA-9101`` read for
+    23-KA-9101 matches ``\d{2}-[A-Z]{2}-\d{4}`` exactly, and only the engine's
+    confidence (48) says it may be wrong. A text layer's words (100) keep
+    the match score. ``min_score`` is compared with the match score alone.
+
+    >>> read_score(100.0, 48.0), read_score(100.0, 100.0)
+    (48.0, 100.0)
+    """
+    return shape * max(0.0, min(conf, 100.0)) / 100.0
 
 
 def _match_words(lt: LineText, span: tuple[int, int],
@@ -122,4 +137,4 @@ def _match_words(lt: LineText, span: tuple[int, int],
     return lt.words[k0], lt.words[k1] + 1
 
 
-__all__ = ["regex_candidates", "line_text", "LineText", "MatchWarning"]
+__all__ = ["regex_candidates", "line_text", "read_score", "LineText", "MatchWarning"]

@@ -19,6 +19,8 @@ from locator.normalize import confusable, is_confusable
 
 #: Cost of one substitution inside an OCR confusion class, in edits.
 CONFUSION_COST = 0.15
+#: Characters a code is written with besides letters and digits (and spaces).
+CODE_SEPARATORS = "-./_ %+#:"
 
 
 def cost(p: tuple[str, str, str], t: tuple[str, str, str], classes: tuple[str, ...],
@@ -80,6 +82,72 @@ def partial_score(p: Forms, t: Forms, classes: tuple[str, ...],
     return best
 
 
+def code_shaped(s: str) -> bool:
+    """Whether ``s`` looks like a code: a letter and a digit, and nothing but
+    letters, digits, spaces and the separators codes are written with
+    (:data:`CODE_SEPARATORS`).
+
+    >>> code_shaped("la01-ba007"), code_shaped("pump room"), code_shaped("fic-1#1")
+    (True, False, False)
+    """
+    return (any(c.isalpha() for c in s) and any(c.isdigit() for c in s)
+            and all(c.isalnum() or c in CODE_SEPARATORS for c in s))
+
+
+def names_another_code(p: Forms, t: Forms, classes: tuple[str, ...], *,
+                       exact: bool = False) -> bool:
+    """Whether read ``t`` is another code than literal ``p``, not a misread of it.
+
+    True when both are code-shaped (:func:`code_shaped`), of one length and
+    aligned character for character (the alignment of :func:`cost` has no
+    insertion or deletion: another code has the code's shape), and a digit
+    stands for another digit, or a letter for another letter (not only its
+    case; see :func:`_another_character`), where the two are no OCR
+    confusion (none is, with ``classes`` empty). OCR turns ``0`` into ``O``
+    and ``1`` into ``l``, but a ``7`` read as ``2``, or ``W`` as ``B``, in a
+    read of the code's shape is the neighbouring tag that is really there
+    (plants number tags in sequence). A read with characters lost or added is
+    damaged: it is left to the score.
+
+    ``exact``: ``t`` is a text layer's read, which no engine misread: any
+    letter or digit added, lost or changed (a separator aside) makes it
+    another code (``10k/R0402`` is no read of 100k/R0402).
+
+    >>> from locator.matcher import Forms
+    >>> f = lambda s: Forms(s, s.lower(), s.lower())
+    >>> names_another_code(f("LA01-BA007"), f("LA01-BA002"), ())
+    True
+    >>> names_another_code(f("LA01-BA007"), f("LA01-BAO07"), ())  # a letter for a digit
+    False
+    """
+    if not (code_shaped(p.fold) and code_shaped(t.fold)):
+        return False
+    pc, tc = (p.canon, t.canon) if classes else (p.fold, t.fold)
+    if exact:
+        return any(c.isalnum() for tag, i1, i2, j1, j2 in Levenshtein.opcodes(p.fold, t.fold)
+                   if tag != "equal" for c in p.fold[i1:i2] + t.fold[j1:j2])
+    if len(pc) != len(tc):
+        return False
+    ops = Levenshtein.opcodes(pc, tc)
+    if any(tag in ("insert", "delete") for tag, *_ in ops):
+        return False  # a character lost or added: a damaged read, left to the score
+    return any(_another_character(p.norm[a], t.norm[b])
+               for tag, i1, i2, j1, j2 in ops if tag == "replace"
+               for a, b in zip(range(i1, i2), range(j1, j2)))
+
+
+def _another_character(x: str, y: str) -> bool:
+    """Whether ``y`` read for the catalog's ``x`` is a clean read of another
+    character: a digit for a digit, or a letter for another letter in the
+    case the catalog wrote (or a capital). A lower-case letter inside a code
+    written in capitals (``Yu-42403-T`` for YJ-42403-T) is OCR garbling a
+    glyph, not another tag."""
+    if x.isdigit() and y.isdigit():
+        return True
+    return (x.isalpha() and y.isalpha() and x.casefold() != y.casefold()
+            and (y.isupper() or x.islower() == y.islower()))
+
+
 def regex_score(m: Any, classes: tuple[str, ...]) -> float:
     """A regex match's score: 100 exact; a fuzzy match (``{e<=1}``) costs one
     edit per insertion, deletion or substitution, :data:`CONFUSION_COST` for a
@@ -96,4 +164,5 @@ def regex_score(m: Any, classes: tuple[str, ...]) -> float:
     return max(0.0, 100.0 * (1.0 - total / max(n, n - ins + dels, 1)))
 
 
-__all__ = ["CONFUSION_COST", "cost", "score", "partial_score", "regex_score"]
+__all__ = ["CONFUSION_COST", "CODE_SEPARATORS", "cost", "score", "partial_score", "regex_score",
+           "code_shaped", "names_another_code"]
