@@ -32,9 +32,25 @@ the pattern is case sensitive. Characters are compared as written and read,
 so ``l`` read for ``1`` is a confusion but ``L`` for ``1`` is not. (The
 alignment priced is the fewest-edits alignment once each confusion class is
 merged into one character, which is also the bound used to prune.) So an
-exact read scores 100, ``F1C-1O1`` for ``FIC-101`` 95.7, ``FIC-102`` 85.7
+exact read scores 100, ``F1C-1O1`` for ``FIC-101`` 95.7, ``FIC-1X1`` 85.7
 (one real edit in seven characters), and with ``confusions: false`` a
 confusion is a full edit (``F1C-1O1``: 71.4).
+
+**Never the neighbouring tag.** Plants number tags in sequence, so a catalog
+of part of a plant sits next to tags it does not list. A read that is itself
+a code (a letter and a digit, nothing but letters, digits and
+:data:`~locator.scoring.CODE_SEPARATORS`) of the literal's shape (one
+length, no character lost or added) and stands a digit for another digit or
+a letter for another letter where OCR confuses neither is that other code,
+not a hit at any score (:func:`~locator.scoring.names_another_code`):
+``LA01-BA007`` is no hit for ``LA01-BA002`` or ``LA01-WA007``, ``FIC-102``
+none for ``FIC-101``; ``FIC-1O2`` and ``LA01-BAO07`` keep their confusion
+credit, a lower-case letter inside capitals (``Yu-42403-T``) is OCR garbling
+a glyph, and a read with a character lost or added is left to the score. A
+text layer's word is no engine's reading: a code-shaped one with any letter
+or digit changed, added or lost is another code. No low-score candidate is
+kept for such reads: engines give one confidence per word, not per
+character, so which characters the engine was unsure of is not known.
 
 **whole_word.** A literal is compared with whole words (and runs of them). With
 ``whole_word: true`` (the default) a read that holds the code with more
@@ -52,7 +68,12 @@ the words it touches. With ``whole_word`` a match must start and end at word
 edges. A fuzzy regex (``(?:...){e<=1}``) scores like a literal: each
 insertion, deletion or substitution costs one edit, a substitution whose read
 character is in a confusion class costs :data:`CONFUSION_COST`; an exact match
-scores 100. ``matched`` is the normalised text the regex matched.
+scores 100. That match score is what ``min_score`` bounds; the hit's score is
+it times the words' mean confidence / 100 (:func:`locator.regexes.read_score`):
+a regex names no code to compare the read with, so ``25-KA-9101`` read at 48
+for 23-KA-9101 matches exactly and only the engine's doubt tells (score 48; a
+text layer's words, 100, keep the match score). ``matched`` is the normalised
+text the regex matched.
 
 **Ambiguity.** Candidates below their pattern's ``min_score`` or equal (after
 normalisation) to one of its ``exclude`` strings are dropped. Then, best score
@@ -63,7 +84,9 @@ overlapping hits of one pattern collapse to the best one and each word goes to
 its best pattern. A true tie -- the same words read the same way (a word
 as written, or stripped of its end punctuation, not one each: ``W-9.`` is
 ``W-9.``, not also ``W-9``) at the same score for another pattern of the same
-kind -- is reported for both patterns. Where several engines read one place
+kind -- is reported for both patterns when both name one code (the same
+normalised text: a code listed twice); a read as close to two different
+codes names neither (one read, at most one code). Where several engines read one place
 differently (:func:`locator.readings.engine_readings`), one place holds one code: a candidate
 naming another code than the one accepted on an overlapping word of another
 engine is dropped, and its words are spent (they cannot lend a weaker match

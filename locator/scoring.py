@@ -87,7 +87,7 @@ def code_shaped(s: str) -> bool:
     letters, digits, spaces and the separators codes are written with
     (:data:`CODE_SEPARATORS`).
 
-    >>> code_shaped("la01-ba007"), code_shaped("pump room"), code_shaped("fic-1#1")
+    >>> code_shaped("la01-ba007"), code_shaped("pump room"), code_shaped("fic-1?1")
     (True, False, False)
     """
     return (any(c.isalpha() for c in s) and any(c.isdigit() for c in s)

@@ -701,3 +701,17 @@ def test_a_regex_hit_scores_what_was_read():
     # min_score bounds the match (its edits), not the confidence: the hit is kept
     strict = cat(r"patterns: [{id: tag, regex: '\d{2}-[A-Z]{2}-\d{4}', min_score: 100}]")
     assert only(match([W("25-KA-9101", 10, conf=48.0)], strict)).score == pytest.approx(48.0)
+
+
+def test_a_text_layer_code_with_a_character_more_or_less_is_another_code():
+    from dataclasses import replace as _r
+
+    # the text layer says 10k/R0402 (a part value): no hit for 100k/R0402, and
+    # 22uF/6.3V/20%/X5R/C0603 none for 2.2uF/6.3V/10%/X5R/C0603
+    c = Catalog.from_texts(["100k/R0402", "2.2uF/6.3V/10%/X5R/C0603"])
+    for text in ("10k/R0402", "22uF/6.3V/20%/X5R/C0603"):
+        assert match([_r(W(text, 10), source="text")], c) == [], text
+    # an OCR read that lost a character is a damaged read, left to the score
+    assert only(match([W("10k/R0402", 10)], c)).pattern_id == "100k/R0402"
+    # a text layer's word with end punctuation is still the code (a separator aside)
+    assert only(match([_r(W("100k/R0402,", 10), source="text")], c)).pattern_id == "100k/R0402"
