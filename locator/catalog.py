@@ -134,7 +134,6 @@ class Catalog:
 
     patterns: list[Pattern]
     source: str | None = None
-    _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def ids(self) -> list[str]:
@@ -142,24 +141,16 @@ class Catalog:
 
     def get(self, pattern_id: str) -> Pattern:
         """The pattern with this id (KeyError if there is none)."""
-        idx = self._cache.get("_by_id")
-        if idx is None:
-            idx = self._cache["_by_id"] = {p.id: p for p in self.patterns}
-        return idx[pattern_id]
+        for p in self.patterns:
+            if p.id == pattern_id:
+                return p
+        raise KeyError(pattern_id)
 
     def __len__(self) -> int:
         return len(self.patterns)
 
     def __iter__(self) -> Iterator[Pattern]:
         return iter(self.patterns)
-
-    def __getstate__(self):  # the match cache is rebuilt after pickling
-        return {"patterns": self.patterns, "source": self.source}
-
-    def __setstate__(self, state) -> None:
-        object.__setattr__(self, "patterns", state["patterns"])
-        object.__setattr__(self, "source", state["source"])
-        object.__setattr__(self, "_cache", {})
 
     @classmethod
     def from_texts(cls, texts: Iterable[str], *, label: str = DEFAULT_LABEL,

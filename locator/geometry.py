@@ -11,6 +11,7 @@ Standard library only.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 POINTS_PER_INCH = 72.0
@@ -234,3 +235,89 @@ def rotate_image_box_back(box: Box, angle: int, width: int, height: int) -> Box:
     if a == 180:
         return Box(width - box.x1, height - box.y1, width - box.x0, height - box.y0)
     raise ValueError(f"angle must be a multiple of 90, not {angle}")
+
+
+class GridIndex:
+    """Boxes in a grid of square cells, for finding the boxes that may overlap one.
+
+    Each box is filed under every cell it touches, so two boxes that intersect
+    share a cell; :meth:`near` returns the keys filed under the cells a box
+    touches (a superset of the boxes it overlaps: test them). Cells as large
+    as the typical box keep each box in few cells. Any one space (points,
+    pixels); keys are the caller's (list positions, usually).
+
+    >>> g = GridIndex(10.0)
+    >>> g.add(0, Box(0, 0, 5, 5)); g.add(1, Box(50, 50, 55, 55))
+    >>> g.near(Box(4, 4, 8, 8))
+    [0]
+    """
+
+    __slots__ = ("cell", "cells")
+
+    def __init__(self, cell: float = 64.0) -> None:
+        if not cell > 0:
+            raise ValueError(f"cell must be positive, not {cell}")
+        self.cell = float(cell)
+        self.cells: dict[tuple[int, int], list[int]] = {}
+
+    def _keys(self, b: Box) -> list[tuple[int, int]]:
+        c = self.cell
+        return [(i, j) for i in range(int(b.x0 // c), int(b.x1 // c) + 1)
+                for j in range(int(b.y0 // c), int(b.y1 // c) + 1)]
+
+    def add(self, key: int, b: Box) -> None:
+        """File ``key`` under the cells ``b`` touches (a key may be filed again)."""
+        for cell in self._keys(b):
+            self.cells.setdefault(cell, []).append(key)
+
+    def near(self, b: Box) -> list[int]:
+        """Keys filed under any cell ``b`` touches, ascending, each once."""
+        return sorted({k for cell in self._keys(b) for k in self.cells.get(cell, ())})
+
+
+def overlap_pairs(boxes: Sequence[Box], min_ios: float) -> list[tuple[int, int]]:
+    """Index pairs ``(i, j)``, ``i < j``, of boxes overlapping by at least
+    ``min_ios`` of the smaller one (:meth:`Box.ios`), in ascending order."""
+    if len(boxes) < 2:
+        return []
+    cell = max(1.0, max(max(b.width, b.height) for b in boxes))
+    grid = GridIndex(cell)
+    out: list[tuple[int, int]] = []
+    for j, b in enumerate(boxes):
+        out.extend((i, j) for i in grid.near(b) if boxes[i].ios(b) >= min_ios)
+        grid.add(j, b)
+    out.sort()
+    return out
+
+
+def connected_groups(n: int, pairs: Iterable[tuple[int, int]]) -> list[list[int]]:
+    """Items ``0 .. n-1`` grouped by the links ``pairs`` (union-find).
+
+    Each group is ascending; groups are ordered by their first item, and an
+    item without links is a group of one.
+
+    >>> connected_groups(5, [(0, 3), (3, 4)])
+    [[0, 3, 4], [1], [2]]
+    """
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j in pairs:
+        ri, rj = find(i), find(j)
+        if ri != rj:
+            parent[max(ri, rj)] = min(ri, rj)
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(find(i), []).append(i)
+    return list(groups.values())
+
+
+def overlap_groups(boxes: Sequence[Box], min_ios: float) -> list[list[int]]:
+    """Boxes grouped where they overlap (transitively) by ``min_ios`` of the
+    smaller box; indices, as :func:`connected_groups` orders them."""
+    return connected_groups(len(boxes), overlap_pairs(boxes, min_ios))

@@ -24,7 +24,7 @@ Reads are taken most confident first; each new read of a kept place is
   it claims each word once and merges overlapping hits of one pattern into
   one hit, so the right reading is found whichever engine was the more
   confident, and a code only one engine read is still reported. The matcher
-  reads such a line once per engine (:func:`locator.match.engine_readings`),
+  reads such a line once per engine (:func:`locator.readings.engine_readings`),
   so two readings side by side never break a code of several words. One place
   holds one code: where the two readings name *different* catalog codes, the
   matcher keeps the better-scoring one (then the longer code, then the more
@@ -55,10 +55,9 @@ Reads are taken most confident first; each new read of a kept place is
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, replace
 
-from locator.geometry import Box, Tile
+from locator.geometry import Box, GridIndex, Tile
 from locator.model import Word
 from locator.tiling import interior_edges
 
@@ -70,7 +69,7 @@ SAME_WORD_IOS = 0.5
 # segmentation's fragment (Tesseract's "pd" and "nae" over EasyOCR's
 # "83702-24") and would sit between the words of the line the matcher joins.
 ALTERNATIVE_IOU = 0.5
-_CELL = 64.0  # points; spatial-hash cell for neighbour look-ups
+_CELL = 64.0  # points; the spatial index's cell for neighbour look-ups
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,29 +87,6 @@ def is_cut(box_px: Box, tile: Tile, margin_px: float = 2.0) -> bool:
     return ((left and box_px.x0 <= margin_px) or (top and box_px.y0 <= margin_px)
             or (right and box_px.x1 >= w - margin_px)
             or (bottom and box_px.y1 >= h - margin_px))
-
-
-class _Index:
-    """A spatial hash over kept words for near-constant-time overlap queries."""
-
-    def __init__(self) -> None:
-        self.cells: dict[tuple[int, int], list[int]] = defaultdict(list)
-
-    @staticmethod
-    def _keys(b: Box):
-        for i in range(int(b.x0 // _CELL), int(b.x1 // _CELL) + 1):
-            for j in range(int(b.y0 // _CELL), int(b.y1 // _CELL) + 1):
-                yield (i, j)
-
-    def add(self, k: int, b: Box) -> None:
-        for key in self._keys(b):
-            self.cells[key].append(k)
-
-    def near(self, b: Box) -> set[int]:
-        out: set[int] = set()
-        for key in self._keys(b):
-            out.update(self.cells.get(key, ()))
-        return out
 
 
 def stitch_text(first: str, second: str) -> str:
@@ -219,10 +195,10 @@ def merge_page(cands: list[Candidate]) -> list[Word]:
     kept: list[Word] = []
     kept_cut: list[bool] = []
     alternative: list[bool] = []
-    index = _Index()
+    index = GridIndex(_CELL)
     for c in order:
         w = c.word
-        near = sorted(index.near(w.box))
+        near = index.near(w.box)
         overlaps = [k for k in near if kept[k].box.ios(w.box) >= SAME_WORD_IOS]
         overlaps.sort(key=lambda k: -kept[k].box.ios(w.box))
         same = overlaps[0] if overlaps else None
@@ -266,7 +242,7 @@ def merge_page(cands: list[Candidate]) -> list[Word]:
     return sorted(out, key=lambda w: (w.page, w.box.y0, w.box.x0))
 
 
-def _overruled(k: int, kept: list[Word], index: _Index) -> bool:
+def _overruled(k: int, kept: list[Word], index: GridIndex) -> bool:
     """An alternative reading whose engines all also read the other text there,
     in the same direction."""
     w = kept[k]

@@ -67,6 +67,10 @@ _QUOTES = {"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'",
 _TABLE = str.maketrans({**{c: "-" for c in DASHES}, **LOOKALIKES, **_QUOTES,
                         **{c: None for c in _ZERO_WIDTH}})
 
+#: The translation of steps 2-4 (dashes, look-alikes, quotes, zero-width
+#: characters), for code that normalises text of its own (the catalog's regexes).
+TABLE = _TABLE
+
 _WS = re.compile(r"\s+")
 
 #: Punctuation stripped from both ends of a read word.
@@ -101,7 +105,7 @@ def normalize(s: str, *, case_sensitive: bool = False, ignore: str = "") -> str:
     if not case_sensitive:
         s = fold(s)
     if ignore:
-        s = s.translate(_ignore_table(ignore, case_sensitive))
+        s = s.translate(ignore_table(ignore, case_sensitive))
     return s
 
 
@@ -113,14 +117,23 @@ def fold(s: str) -> str:
     return "".join(c.lower() if len(c.lower()) == 1 else c for c in s)
 
 
-def normalize_keep_case(s: str) -> str:
-    """Steps 1-4 only: what a regex sees (case is handled by the regex flag)."""
+def normalize_keep_case(s: str, *, ignore: str = "", case_sensitive: bool = False) -> str:
+    """Steps 1-4 only, case kept: what a regex sees (case is handled by the
+    regex flag); with ``ignore``, also step 6 (``case_sensitive`` says whether
+    ``ignore``'s letters are removed in both cases).
+
+    >>> normalize_keep_case("FIC – 101", ignore=" ")
+    'FIC-101'
+    """
     s = unicodedata.normalize("NFKC", s).translate(_TABLE)
-    return _WS.sub(" ", s).strip()
+    s = _WS.sub(" ", s).strip()
+    return s.translate(ignore_table(ignore, case_sensitive)).strip() if ignore else s
 
 
 @lru_cache(maxsize=256)
-def _ignore_table(ignore: str, case_sensitive: bool) -> dict[int, None]:
+def ignore_table(ignore: str, case_sensitive: bool) -> dict[int, None]:
+    """The ``str.translate`` table removing ``ignore``'s characters (normalised;
+    any whitespace in it means the space; unless case sensitive, both cases)."""
     chars = set(unicodedata.normalize("NFKC", ignore).translate(_TABLE))
     if any(c.isspace() for c in chars):
         chars = {c for c in chars if not c.isspace()} | {" "}
@@ -131,7 +144,7 @@ def _ignore_table(ignore: str, case_sensitive: bool) -> dict[int, None]:
 
 def ignore_chars(ignore: str, case_sensitive: bool) -> frozenset[str]:
     """The set of characters :func:`normalize` removes for ``ignore``."""
-    return frozenset(chr(k) for k in _ignore_table(ignore, case_sensitive))
+    return frozenset(chr(k) for k in ignore_table(ignore, case_sensitive))
 
 
 def strip_punct(word: str) -> str:

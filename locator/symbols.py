@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, TypeVar
 import numpy as np
 
 from locator.errors import CatalogError
-from locator.geometry import Box
+from locator.geometry import Box, GridIndex
 
 if TYPE_CHECKING:
     from locator.catalog import Catalog
@@ -424,26 +424,6 @@ def _peaks(r: np.ndarray, thr: float, size: tuple[int, int]) -> list[tuple[float
     return out
 
 
-class _Grid:
-    """Boxes indexed by grid cell (cells as large as the largest box) for overlap look-ups."""
-
-    def __init__(self, cell: float) -> None:
-        self.cell = max(1.0, cell)
-        self.cells: dict[tuple[int, int], list[int]] = {}
-
-    def _keys(self, b: Box):
-        c = self.cell
-        return [(i, j) for i in range(int(b.x0 // c), int(b.x1 // c) + 1)
-                for j in range(int(b.y0 // c), int(b.y1 // c) + 1)]
-
-    def add(self, k: int, b: Box) -> None:
-        for key in self._keys(b):
-            self.cells.setdefault(key, []).append(k)
-
-    def near(self, b: Box) -> list[int]:
-        return sorted({k for key in self._keys(b) for k in self.cells.get(key, ())})
-
-
 class SymbolSet:
     """The symbols of a catalog, ready to find in tile images at any DPI.
 
@@ -567,7 +547,7 @@ class _Level:
                                          (x + b.x1) * sx, (y + b.y1) * sy), v))
         peaks.sort(key=lambda p: -p[0])
         # 2. one place per cluster of overlapping peaks; its contenders refined
-        grid = _Grid(self.max_side)
+        grid = GridIndex(max(1.0, self.max_side))
         leaders: list[Box] = []
         groups: list[list[tuple[float, Box, Variant]]] = []
         for p in peaks:
@@ -707,15 +687,11 @@ def nms(items: Sequence[T], *, ios: float = SAME_PLACE_IOS,
     # A grid with cells as large as the largest box: boxes that intersect share a cell.
     cell = max(1.0, max(max(box(d).width, box(d).height) for d in order))
     kept: list[T] = []
-    cells: dict[tuple[int, int], list[int]] = {}
+    grid = GridIndex(cell)
     for d in order:
         b = box(d)
-        keys = [(i, j) for i in range(int(b.x0 // cell), int(b.x1 // cell) + 1)
-                for j in range(int(b.y0 // cell), int(b.y1 // cell) + 1)]
-        near = {k for key in keys for k in cells.get(key, ())}
-        if any(box(kept[k]).ios(b) >= ios for k in near):
+        if any(box(kept[k]).ios(b) >= ios for k in grid.near(b)):
             continue
-        for key in keys:
-            cells.setdefault(key, []).append(len(kept))
+        grid.add(len(kept), b)
         kept.append(d)
     return kept

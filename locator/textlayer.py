@@ -452,9 +452,9 @@ def combine(plan: SourcePlan, ocr_words: list[Word], *, same: float = 0.5) -> li
                      if any(r.contains_point(*w.box.center) for r in plan.regions)]
     if not plan.text:
         return list(ocr_words)
-    from locator.merge import _Index
+    from locator.geometry import GridIndex
 
-    index = _Index()
+    index = GridIndex()
     text = list(plan.text)
     for k, w in enumerate(text):
         index.add(k, w.box)

@@ -224,3 +224,16 @@ def test_whole_tiles_option_reads_the_codes(capsys, tmp_path, tiny):
     code, _, err = run_cli(capsys, pdf, "--patterns", cat, "--whole-tiles", "-o", out, *FAST)
     assert code == 0, err
     assert sorted(pd.read_csv(out)["matched"]) == ["AB-12345-C", "FIC-101", "PT-2034"]
+
+
+def test_a_neighbouring_tag_is_not_reported(capsys, tmp_path):
+    # Issue 20 through the command line: the drawing holds LA01-BA007; a catalog
+    # listing its neighbours LA01-BA002 and LA01-WA007 (not it) gets no hit for them.
+    pdf = tmp_path / "pid.pdf"
+    draw_codes(pdf, [("LA01-BA007", 40, 60, 9, 0), ("FIC-101", 40, 120, 9, 0)],
+               width=420, height=300)
+    cat = write_catalog(tmp_path / "codes.yaml", ["FIC-101", "LA01-BA002", "LA01-WA007"])
+    out = tmp_path / "hits.csv"
+    code, _, stderr = run_cli(capsys, pdf, "--patterns", cat, "-o", out, "--no-cache")
+    assert code == 0, stderr
+    assert list(pd.read_csv(out)["pattern_id"]) == ["FIC-101"]

@@ -7,7 +7,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from locator.geometry import (Box, PageFrame, Tile, lift, pt_to_px, rotate_image_box_back,
+from locator.geometry import (Box, GridIndex, PageFrame, Tile, connected_groups, lift,
+                              overlap_groups, overlap_pairs, pt_to_px, rotate_image_box_back,
                                to_tile_px)
 from locator.tiling import grid, interior_edges, is_blank, starts, view_size_px
 
@@ -151,3 +152,41 @@ def test_tile_clip_is_unrotated_space():
     t = Tile(page=1, rect_px=(0, 0, 100, 50), dpi=72, frame=frame)
     assert t.view_clip == Box(0, 0, 100, 50)
     assert t.clip == Box(0, 300, 50, 400)
+
+
+boxes_st = st.lists(st.tuples(st.floats(-50, 500), st.floats(-50, 500),
+                              st.floats(0.5, 120), st.floats(0.5, 120)),
+                    max_size=30).map(lambda ts: [Box(x, y, x + w, y + h) for x, y, w, h in ts])
+
+
+@given(boxes_st, st.floats(1.0, 200.0), st.integers(0, 29))
+@settings(max_examples=150, deadline=None)
+def test_grid_index_finds_every_overlapping_box(boxes, cell, q):
+    """near() holds every filed box that intersects the query, once, ascending."""
+    grid = GridIndex(cell)
+    for k, b in enumerate(boxes):
+        grid.add(k, b)
+    query = boxes[q] if q < len(boxes) else Box(0, 0, 10, 10)
+    near = grid.near(query)
+    assert near == sorted(set(near))
+    assert {k for k, b in enumerate(boxes) if b.intersection_area(query) > 0} <= set(near)
+
+
+def test_grid_index_rejects_a_cell_of_zero():
+    with pytest.raises(ValueError):
+        GridIndex(0)
+
+
+@given(boxes_st, st.sampled_from([0.01, 0.5, 0.9]))
+@settings(max_examples=150, deadline=None)
+def test_overlap_pairs_equal_all_pairs(boxes, min_ios):
+    brute = [(i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes))
+             if boxes[i].ios(boxes[j]) >= min_ios]
+    assert overlap_pairs(boxes, min_ios) == brute
+
+
+def test_connected_groups_are_transitive_and_ordered():
+    assert connected_groups(6, [(4, 5), (0, 2), (2, 5)]) == [[0, 2, 4, 5], [1], [3]]
+    assert connected_groups(0, []) == []
+    boxes = [Box(0, 0, 10, 10), Box(50, 0, 60, 10), Box(5, 0, 15, 10), Box(9, 0, 19, 10)]
+    assert overlap_groups(boxes, 0.5) == [[0, 2, 3], [1]]

@@ -56,9 +56,11 @@ def test_confusions_are_cheap_real_substitutions_are_not():
     h = only(match([W("F1C-1O1", 10)], c))
     assert h.score == pytest.approx(100 * (1 - 2 * CONFUSION_COST / 7), abs=0.01)
     assert h.score >= 95
-    h = only(match([W("FIC-102", 10)], c))  # one real edit in seven characters
+    h = only(match([W("FIC-1X1", 10)], c))  # one real edit in seven characters
     assert h.score == pytest.approx(100 * 6 / 7, abs=0.01)
-    assert match([W("FIC-102", 10)], Catalog.from_texts(["FIC-101"], min_score=90)) == []
+    assert match([W("FIC-1X1", 10)], Catalog.from_texts(["FIC-101"], min_score=90)) == []
+    # (a digit read for another digit is another code, not a misread: issue 20)
+    assert match([W("FIC-102", 10)], c) == []
 
 
 def test_confusions_off_makes_a_confusion_a_full_edit():
@@ -186,7 +188,8 @@ def test_regex_span_maps_to_the_word_it_covers():
     c = cat(f"patterns: [{{id: part, regex: '{PART}', label: part}}]")
     ws = row("PART", "AB-12345-C", "QTY", "2")
     h = only(match(ws, c))
-    assert (h.pattern_id, h.matched, h.text, h.score) == ("part", "AB-12345-C", "AB-12345-C", 100)
+    # the score carries the engine's confidence in the read (90 here): issue 20
+    assert (h.pattern_id, h.matched, h.text, h.score) == ("part", "AB-12345-C", "AB-12345-C", 90)
     assert h.box == ws[1].box
 
 
@@ -219,11 +222,12 @@ def test_regex_is_case_insensitive_unless_asked():
 
 def test_fuzzy_regex_scores_confusions_cheaply():
     c = cat(r"patterns: [{id: f, regex: '(?:FIC-\d{3}){e<=1}'}]")
-    h = only(match(row("FIC-1O1"), c))
+    sure = 100.0  # a read the engine is sure of: the score is the match's alone
+    h = only(match([W("FIC-1O1", 10, conf=sure)], c))
     assert h.score == pytest.approx(100 * (1 - CONFUSION_COST / 7), abs=0.01)
-    h = only(match(row("FIC-1X1"), c))
+    h = only(match([W("FIC-1X1", 10, conf=sure)], c))
     assert h.score == pytest.approx(100 * 6 / 7, abs=0.01)
-    h = only(match(row("FIC101"), c))  # one deletion
+    h = only(match([W("FIC101", 10, conf=sure)], c))  # one deletion
     assert h.score == pytest.approx(100 * 6 / 7, abs=0.01)
 
 
@@ -631,3 +635,83 @@ def test_a_pipe_inside_an_ocr_word_is_a_wire_between_words():
     # unless the catalog writes codes with a pipe
     c2 = Catalog.from_texts(["C12|C13"])
     assert [h.pattern_id for h in match([w], c2)] == ["C12|C13"]
+
+
+# --- never the neighbouring tag (issue 20) ------------------------------------------
+
+def test_a_code_read_right_is_not_a_hit_for_its_neighbours():
+    # Plants number tags in sequence: LA01-BA007, read exactly, is not LA01-BA002,
+    # LA01-BA009 (a digit for a digit) nor LA01-WA007 (a letter for a letter).
+    c = Catalog.from_texts(["LA01-BA002", "LA01-BA009", "LA01-WA007"])
+    assert match([W("LA01-BA007", 10)], c) == []
+    line = "LA01-LR024.10000-25-10H1200"
+    c = Catalog.from_texts([line.replace("LR024", n) for n in ("LR019", "LR043", "LR045")])
+    assert match([W(line, 10)], c) == []
+    # ... and with the code itself in the catalog, one read is one hit
+    c = Catalog.from_texts(["LA01-BA002", "LA01-BA007", "LA01-BA009", "LA01-WA007"])
+    assert [h.pattern_id for h in match([W("LA01-BA007", 10)], c)] == ["LA01-BA007"]
+
+
+def test_ocr_confusions_still_earn_credit_where_they_are_real():
+    c = Catalog.from_texts(["LA01-BA007", "SB-801"])
+    for read in ("LA01-BAO07", "LAO1-BA007", "LA0l-BA007", "LA01-8A007", "LA01-BA0O7"):
+        h = only(match([W(read, 10)], c))
+        assert h.pattern_id == "LA01-BA007" and h.score >= 95, read
+    assert only(match([W("5B-8O1", 10)], c)).pattern_id == "SB-801"
+    # a real substitution that is no other code (a letter for a digit) is still a misread
+    assert only(match([W("LA01-BA0X7", 10)], c)).pattern_id == "LA01-BA007"
+    # OCR garbling a glyph (a lower-case letter inside capitals) is no other tag
+    assert only(match([W("LA01-Bu007", 10)], c)).pattern_id == "LA01-BA007"
+
+
+def test_a_text_layer_read_gets_no_confusion_in_the_neighbour_rule():
+    from dataclasses import replace as _r
+
+    # D and O are one confusion class for OCR; a text layer's D is a D
+    c = Catalog.from_texts(["AD-1007"], min_score=80)
+    assert only(match([W("AO-1007", 10)], c)).pattern_id == "AD-1007"
+    assert match([_r(W("AO-1007", 10), source="text")], c) == []
+
+
+def test_words_that_are_not_codes_stay_fuzzy():
+    # the rule is for codes (a letter and a digit): a phrase misread keeps its score
+    c = Catalog.from_texts(["PUMP ROOM"], min_score=80)
+    assert only(match(row("PUMP", "ROON"), c)).pattern_id == "PUMP ROOM"
+
+
+def test_one_read_as_close_to_two_codes_names_neither():
+    # "FIC-10" is FIC-101 or FIC-107 with a character lost: it names neither
+    c = Catalog.from_texts(["FIC-101", "FIC-107"], min_score=80)
+    assert match([W("FIC-10", 10)], c) == []
+    # one code listed twice (two ids) is still reported for both
+    c2 = cat("patterns: [{id: a, text: FIC-101, min_score: 80}, "
+             "{id: b, text: fic-101, label: other, min_score: 80}]")
+    assert sorted(h.pattern_id for h in match([W("FIC-10", 10)], c2)) == ["a", "b"]
+
+
+def test_a_regex_hit_scores_what_was_read():
+    # 25-KA-9101 read (conf 48) for 23-KA-9101: the regex matches it exactly,
+    # only the engine's confidence says it may be wrong -- it cannot score 100
+    c = cat(r"patterns: [{id: tag, regex: '\d{2}-[A-Z]{2}-\d{4}'}]")
+    h = only(match([W("25-KA-9101", 10, conf=48.0)], c))
+    assert h.score == pytest.approx(48.0)
+    assert only(match([W("25-KA-9101", 10, conf=100.0)], c)).score == 100.0
+    from dataclasses import replace as _r
+    assert only(match([_r(W("23-KA-9101", 10), conf=100.0, source="text")], c)).score == 100.0
+    # min_score bounds the match (its edits), not the confidence: the hit is kept
+    strict = cat(r"patterns: [{id: tag, regex: '\d{2}-[A-Z]{2}-\d{4}', min_score: 100}]")
+    assert only(match([W("25-KA-9101", 10, conf=48.0)], strict)).score == pytest.approx(48.0)
+
+
+def test_a_text_layer_code_with_a_character_more_or_less_is_another_code():
+    from dataclasses import replace as _r
+
+    # the text layer says 10k/R0402 (a part value): no hit for 100k/R0402, and
+    # 22uF/6.3V/20%/X5R/C0603 none for 2.2uF/6.3V/10%/X5R/C0603
+    c = Catalog.from_texts(["100k/R0402", "2.2uF/6.3V/10%/X5R/C0603"])
+    for text in ("10k/R0402", "22uF/6.3V/20%/X5R/C0603"):
+        assert match([_r(W(text, 10), source="text")], c) == [], text
+    # an OCR read that lost a character is a damaged read, left to the score
+    assert only(match([W("10k/R0402", 10)], c)).pattern_id == "100k/R0402"
+    # a text layer's word with end punctuation is still the code (a separator aside)
+    assert only(match([_r(W("100k/R0402,", 10), source="text")], c)).pattern_id == "100k/R0402"
