@@ -37,11 +37,21 @@ from .sheet import (ASC, CAP, DESC, ISO_MM, MM, Item, Layout, Sheet, clearance, 
 #: so that an A3 still has every variant.
 COUNTS_A1 = {"bubble": 30, "valve": 30, "line": 20, "hatch": 6, "hex": 8, "vessel": 4}
 FLOORS = {"bubble": 12, "valve": 6, "line": 8, "hatch": 2, "hex": 3, "vessel": 2}
-#: Bubble directions after the first five (one of each shape, upright), cycled; 7 is
-#: prime to the 5 shapes, so every shape meets every angle.
-BUBBLE_ANGLES = (0, 90, 0, 270, 0, 0, 0)
+
 PIPE = 0.8
 C = COLOURS
+
+
+def bubble_angle(i: int) -> int:
+    """The direction of bubble ``i`` (its shape is ``i % 5``).
+
+    The first five are upright; after that about half are turned, 90 or 270,
+    the pattern shifting by one shape every five, so any 25 consecutive from
+    the start have every shape upright, at 90 and at 270.
+    """
+    if i < 5:
+        return 0
+    return {1: 90, 3: 270}.get((i % 5 + i // 5) % 4, 0)
 
 
 @dataclass
@@ -356,7 +366,7 @@ def place_units(layout: Layout, pid: PidSheet, num: Numbering, size: str) -> Non
     plan = []
     for i, (letters, number) in enumerate(_bubble_plan(num, n["bubble"])):
         plan.append(lambda x, y, i=i, lt=letters, nb=number: bubble_unit(
-            rng, x, y, lt, nb, SHAPES[i % 5], 0 if i < 5 else BUBBLE_ANGLES[i % 7], i))
+            rng, x, y, lt, nb, SHAPES[i % 5], bubble_angle(i), i))
     for _ in range(n["vessel"]):
         tag = equipment_tag(num)
         plan.append(lambda x, y, t=tag: vessel_unit(rng, x, y, t, scale))
