@@ -289,3 +289,32 @@ def test_committed_pid_sample_is_reproducible(tmp_path):
     for name, where in (("pid-a1.pdf", "samples"), ("pid-a1.truth.csv", "samples"),
                         ("pid-a1.yaml", "patterns")):
         assert (tmp_path / name).read_bytes() == (REPO / where / name).read_bytes(), name
+
+
+def test_pid_flag_leaves_the_drawing_as_it_was(tmp_path):
+    """``--pid`` adds the P&ID sheet; the drawing beside it is the one made without it."""
+    for sub, extra in (("plain", []), ("with", ["--pid"])):
+        assert make_samples.main(["--size", "A3", "--seed", str(SEED), "--no-scan",
+                                  "--out", str(tmp_path / sub), *extra]) == 0
+    for name in ("drawing-a3.pdf", "drawing-a3.truth.csv", "sample-a3.yaml"):
+        assert (tmp_path / "with" / name).read_bytes() == (tmp_path / "plain" / name).read_bytes()
+    assert (tmp_path / "with" / "pid-a3.truth.csv").is_file()
+    assert not (tmp_path / "plain" / "pid-a3.truth.csv").exists()
+
+
+def test_baseline_counts_a_code_found_only_on_its_box(truth):
+    """samples/pid_baseline.py's rule: same matched, hit centre within 2 pt of the box."""
+    import pandas as pd
+
+    import pid_baseline
+
+    valve = next(r for r in truth if r["feature"] == "valve")
+    b = box(valve)
+    on = {"matched": valve["matched"], "x0": b.x0 + 2.5, "y0": b.y0, "x1": b.x1 + 2.5,
+          "y1": b.y1}  # centre 2.5 pt right of the box's: still within 2 pt of its edge
+    off = {**on, "x0": b.x1 + 4, "x1": b.x1 + 4}
+    other = {**on, "matched": "AB99999"}
+    per, false = pid_baseline.score(pd.DataFrame([on]), truth)
+    assert per["valve"] == 1 and sum(per.values()) == 1 and false == 0
+    per, false = pid_baseline.score(pd.DataFrame([off, other]), truth)
+    assert sum(per.values()) == 0 and false == 2

@@ -252,12 +252,17 @@ def _nozzle(rng, u: Unit, body: Box, side: str, mark: str, colour, used: list[fl
     if side == "top":
         dome = 0.12 * body.height
         top = body.y0 + dome * (1 - math.sin(math.pi * t))
-        a, b = (pos, top), (pos, top - 10)
-        tick = line((pos - 3, top - 10), (pos + 3, top - 10), colour=colour, width=0.5)
+        a, b = (pos, top), (pos, top - 13)  # long enough that the mark clears the tick
+        tick = line((pos - 3, top - 13), (pos + 3, top - 13), colour=colour, width=0.5)
+        # Beside the stub on the side where the head falls away, clear of its curve.
+        outward = -1 if t < 0.5 else 1
         if rng.random() < 0.5:  # turned, as on sheet 09
-            lb = Label(mark, s, 90, (pos + 1.5 + ASC * s, top - 3), text_c)
+            across = (ASC + DESC) * s
+            x = pos + 1.5 + ASC * s if outward > 0 else pos - 1.5 - across + ASC * s
+            lb = Label(mark, s, 90, (x, top - 2.5), text_c)
         else:
-            lb = Label(mark, s, 0, (pos + 1.5, top - 3), text_c)
+            x = pos + 1.5 if outward > 0 else pos - 1.5 - wm
+            lb = Label(mark, s, 0, (x, top - 2.5 - DESC * s), text_c)
     else:
         x_side = body.x0 if side == "left" else body.x1
         end = x_side - 10 if side == "left" else x_side + 10

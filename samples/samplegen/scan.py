@@ -160,7 +160,10 @@ def _make_colour_scan(vector_pdf: Path, out_pdf: Path, dpi: int, seed: int,
         rgb = render_rows_rgb(page, ra, rb, W, sx, sy)
         img = degrade_rgb(rgb, ra, W, H, dpi, seed, speckles, style)[r0 - ra:r1 - ra]
         buf = io.BytesIO()
-        Image.fromarray(img, "RGB").save(buf, "JPEG", quality=style.jpeg_quality, optimize=True)
+        # No chroma subsampling: at 4:2:0 a 4 pt cyan tag's thin strokes lose half
+        # their contrast in the red channel, and the truth would promise the unreadable.
+        Image.fromarray(img, "RGB").save(buf, "JPEG", quality=style.jpeg_quality,
+                                         optimize=True, subsampling=0)
         opage.insert_image(pymupdf.Rect(0, r0 / sy, w_pt, r1 / sy), stream=buf.getvalue(),
                            keep_proportion=False)
     set_fixed_metadata(out, f"{vector_pdf.stem} scanned in colour at {dpi} dpi")
