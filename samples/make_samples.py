@@ -107,23 +107,27 @@ def generate(size: str, out: Path, patterns_dir: Path, seed: int, scan_dpis: lis
 
 
 def generate_pid(size: str, out: Path, patterns_dir: Path, seed: int,
-                 scan_dpis: list[int]) -> dict[str, Path]:
+                 scan_dpis: list[int], rotation: int = 0) -> dict[str, Path]:
     """Make the P&ID sheet, its truth, grey and colour scans and catalog; return the paths.
 
     The truth is checked as it is read: every code must read back from the
-    text layer, alone, within 0.1 pt of where it was drawn.
+    text layer, alone, within 0.1 pt of where it was drawn. ``rotation``: the
+    sheet and its scans get that /Rotate (files ``pid-<size>-rot<r>*``); the
+    drawing and the truth, in unrotated page space, are the same as without.
     """
     from samplegen.pid import build_pid, render_pid
     from samplegen.pidtruth import read_pid_truth, write_pid_catalog, write_pid_truth
 
-    size, tag = size.upper(), size.lower()
+    size, tag = size.upper(), size.lower() + (f"-rot{rotation}" if rotation else "")
     out.mkdir(parents=True, exist_ok=True)
     patterns_dir.mkdir(parents=True, exist_ok=True)
     pid = build_pid(size, seed, random.Random(f"locator-samples/pid/{size}/{seed}"))
     doc = pymupdf.open()
     page = doc.new_page(width=pid.sheet.width, height=pid.sheet.height)
     render_pid(page, pid)
-    rows = read_pid_truth(page, pid)  # raises unless every code reads back where drawn
+    rows = read_pid_truth(page, pid, rotation)  # raises unless every code reads back
+    if rotation:
+        page.set_rotation(rotation)
     paths = {"pid": out / f"pid-{tag}.pdf", "pid-truth": out / f"pid-{tag}.truth.csv",
              "pid-catalog": patterns_dir / f"pid-{tag}.yaml"}
     set_fixed_metadata(doc, f"Locator sample P&ID {pid.sheet.drawing_no}")
@@ -135,7 +139,8 @@ def generate_pid(size: str, out: Path, patterns_dir: Path, seed: int,
         for mode in ("grey", "colour"):
             key = f"pid-scan{dpi}-{mode}"
             paths[key] = out / f"pid-{tag}-scan{dpi}-{mode}.pdf"
-            make_scan(paths["pid"], paths[key], dpi, seed, keep_out, colour=mode == "colour")
+            make_scan(paths["pid"], paths[key], dpi, seed, keep_out, colour=mode == "colour",
+                      rotation=rotation)
     return paths
 
 
@@ -155,6 +160,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="also make the P&ID sheet (pid-<size>.*, grey and colour scans)")
     p.add_argument("--pid-only", action="store_true",
                    help="make only the P&ID sheet (no drawing, no symbols)")
+    p.add_argument("--pid-rotation", type=int, default=0, choices=(0, 90, 180, 270),
+                   help="give the P&ID sheet and its scans this /Rotate (pid-<size>-rot<r>*)")
     p.add_argument("--no-check", action="store_true", help="skip the render-based box checks")
     return p.parse_args(argv)
 
@@ -168,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
                          symbols=args.symbols, check=not args.no_check)
     if args.pid or args.pid_only:
         paths.update(generate_pid(args.size, args.out, args.patterns_dir or args.out,
-                                  args.seed, dpis))
+                                  args.seed, dpis, rotation=args.pid_rotation))
     for kind, path in paths.items():
         size = f" ({path.stat().st_size / 1024:.0f} KiB)" if path.is_file() else ""
         print(f"{kind:>16}: {path}{size}")

@@ -286,9 +286,12 @@ def test_committed_pid_sample_is_reproducible(tmp_path):
     """The committed A1 sheet, truth and catalog are what the generator makes now."""
     assert make_samples.main(["--pid-only", "--size", "A1", "--seed", "1", "--no-scan",
                               "--out", str(tmp_path)]) == 0
-    for name, where in (("pid-a1.pdf", "samples"), ("pid-a1.truth.csv", "samples"),
-                        ("pid-a1.yaml", "patterns")):
+    for name, where in (("pid-a1.truth.csv", "samples"), ("pid-a1.yaml", "patterns")):
         assert (tmp_path / name).read_bytes() == (REPO / where / name).read_bytes(), name
+    # The PDF's bytes name the MuPDF version that wrote them; what is drawn must agree.
+    made, kept = (pymupdf.open(d / "pid-a1.pdf")[0] for d in (tmp_path, REPO / "samples"))
+    assert made.get_text("words") == kept.get_text("words")
+    assert len(made.get_drawings()) == len(kept.get_drawings())
 
 
 def test_pid_flag_leaves_the_drawing_as_it_was(tmp_path):
@@ -318,3 +321,28 @@ def test_baseline_counts_a_code_found_only_on_its_box(truth):
     assert per["valve"] == 1 and sum(per.values()) == 1 and false == 0
     per, false = pid_baseline.score(pd.DataFrame([off, other]), truth)
     assert sum(per.values()) == 0 and false == 2
+
+
+def test_turned_sheet_same_drawing_and_truth_found_in_place(a3, tmp_path):
+    """``--pid-rotation 270``: the page and its scans get /Rotate 270; words, truth boxes
+    and the text-layer read are those of the upright sheet."""
+    generate(tmp_path, "--scan-dpi", "200", "--pid-rotation", "270")
+    names = {p.name for p in tmp_path.iterdir()}
+    assert names == {n.replace("pid-a3", "pid-a3-rot270") for n in
+                     {p.name for p in a3.iterdir()}}
+    upright = pymupdf.open(a3 / "pid-a3.pdf")[0]
+    for name in ("pid-a3-rot270.pdf", "pid-a3-rot270-scan200-grey.pdf",
+                 "pid-a3-rot270-scan200-colour.pdf"):
+        page = pymupdf.open(tmp_path / name)[0]
+        assert page.rotation == 270 and page.mediabox == upright.rect
+    assert pymupdf.open(tmp_path / "pid-a3-rot270.pdf")[0].get_text("words") == \
+        upright.get_text("words")
+    turned = read_csv(tmp_path / "pid-a3-rot270.truth.csv")
+    same = read_csv(a3 / "pid-a3.truth.csv")
+    drop = lambda rows: [{k: v for k, v in r.items() if k != "on_seam"} for r in rows]  # noqa: E731
+    assert drop(turned) == drop(same)
+    hits = locator.locate(tmp_path / "pid-a3-rot270.pdf", tmp_path / "pid-a3-rot270.yaml",
+                          source="text", cache=False)
+    got = [(h.matched, Box(h.x0, h.y0, h.x1, h.y1)) for h in hits.itertuples()]
+    assert all(any(m == r["matched"] and close(b, box(r), 0.5) for m, b in got)
+               for r in turned if r["feature"] != "bubble")

@@ -64,10 +64,14 @@ def _boxcols(prefix: str, b: Box | None) -> dict:
     return {f"{prefix}{k}": v for k, v in zip(BOX_KEYS, values)}
 
 
-def read_pid_truth(page: pymupdf.Page, pid: PidSheet) -> list[dict]:
-    """One row per code (two per bubble), boxes from the text layer."""
+def read_pid_truth(page: pymupdf.Page, pid: PidSheet, rotation: int = 0) -> list[dict]:
+    """One row per code (two per bubble), boxes from the text layer.
+
+    ``page`` is still unrotated; ``rotation`` is the /Rotate it will get, which
+    moves the tile grid that ``on_seam`` is measured against.
+    """
     layer = TextLayer(page)
-    frame = PageFrame(page.rect.width, page.rect.height)
+    frame = PageFrame(page.rect.width, page.rect.height, rotation)
     rows = []
     for lb in pid.labels:
         if lb.role == "code":

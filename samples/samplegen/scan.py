@@ -38,19 +38,22 @@ class ScanStyle:
 
 
 def make_scan(vector_pdf: Path, out_pdf: Path, dpi: int, seed: int, keep_out: list[Box],
-              style: ScanStyle = ScanStyle(), colour: bool = False) -> None:
+              style: ScanStyle = ScanStyle(), colour: bool = False, rotation: int = 0) -> None:
     """Render the drawing as an image-only 'scan' PDF of the same page size.
 
     Rendered in horizontal strips of STRIP_ROWS rows, each degraded and
     embedded as its own JPEG; one row of overlap hides hairline joins.
     Speckles avoid ``keep_out`` boxes (the codes): dirt is realistic, a code
     made illegible by it would make the truth unfair. ``colour``: an RGB scan
-    (:func:`degrade_rgb`) instead of grey.
+    (:func:`degrade_rgb`) instead of grey. ``rotation``: the drawing's /Rotate,
+    which the scan's page gets too; the image is laid in the unrotated page
+    space, so the truth (unrotated points) applies unchanged.
     """
     if colour:
-        return _make_colour_scan(vector_pdf, out_pdf, dpi, seed, keep_out, style)
+        return _make_colour_scan(vector_pdf, out_pdf, dpi, seed, keep_out, style, rotation)
     src = pymupdf.open(vector_pdf)
     page = src[0]
+    page.set_rotation(0)  # in memory only: render the unrotated space the truth is in
     w_pt, h_pt = page.rect.width, page.rect.height
     W, H = view_size_px(PageFrame(w_pt, h_pt), dpi)
     sx, sy = W / w_pt, H / h_pt
@@ -67,6 +70,8 @@ def make_scan(vector_pdf: Path, out_pdf: Path, dpi: int, seed: int, keep_out: li
         Image.fromarray(img, "L").save(buf, "JPEG", quality=style.jpeg_quality, optimize=True)
         opage.insert_image(pymupdf.Rect(0, r0 / sy, w_pt, r1 / sy), stream=buf.getvalue(),
                            keep_proportion=False)
+    if rotation:
+        opage.set_rotation(rotation)
     set_fixed_metadata(out, f"{vector_pdf.stem} scanned at {dpi} dpi")
     save_pdf(out, out_pdf)
 
@@ -143,10 +148,11 @@ PAPER_RGB = (PAPER + 3.0, PAPER, PAPER - 6.0)
 
 
 def _make_colour_scan(vector_pdf: Path, out_pdf: Path, dpi: int, seed: int,
-                      keep_out: list[Box], style: ScanStyle) -> None:
+                      keep_out: list[Box], style: ScanStyle, rotation: int) -> None:
     """:func:`make_scan` in RGB: the same strips, blur, tint, grain, noise and specks."""
     src = pymupdf.open(vector_pdf)
     page = src[0]
+    page.set_rotation(0)  # in memory only: render the unrotated space the truth is in
     w_pt, h_pt = page.rect.width, page.rect.height
     W, H = view_size_px(PageFrame(w_pt, h_pt), dpi)
     sx, sy = W / w_pt, H / h_pt
@@ -166,6 +172,8 @@ def _make_colour_scan(vector_pdf: Path, out_pdf: Path, dpi: int, seed: int,
                                          optimize=True, subsampling=0)
         opage.insert_image(pymupdf.Rect(0, r0 / sy, w_pt, r1 / sy), stream=buf.getvalue(),
                            keep_proportion=False)
+    if rotation:
+        opage.set_rotation(rotation)
     set_fixed_metadata(out, f"{vector_pdf.stem} scanned in colour at {dpi} dpi")
     save_pdf(out, out_pdf)
 
