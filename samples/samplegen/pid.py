@@ -302,7 +302,10 @@ def title_block(sheet: Sheet, num: Numbering) -> Unit:
     cols = [t.x0 + v * MM for v in (0, 45, 90, 135, 180)]
     for x in cols[1:-1]:
         u.strokes.append(line((x, rows[2]), (x, rows[3]), **cell))
-    head = lambda x, y, text, s=3.0: Label(text, s, 0, (x + 1.5 * MM, y + 1.2 * MM + ASC * s))  # noqa: E731
+
+    def head(x: float, y: float, text: str, s: float = 3.0) -> Label:  # a cell's heading
+        return Label(text, s, 0, (x + 1.5 * MM, y + 1.2 * MM + ASC * s))
+
     u.labels += [Label("LOCATOR SAMPLE WORKS", 10.0, 0, (t.x0 + 4 * MM, rows[0] + 9 * MM)),
                  Label("P&IDs", 9.0, 0, (t.x0 + 110 * MM, rows[0] + 9 * MM)),
                  head(t.x0, rows[1], "Drawing-No.", 3.5)]
