@@ -14,7 +14,12 @@ One run makes, for one ISO size and one seed:
   the truth applies unchanged;
 * ``sample-<size>.yaml`` — a pattern catalog for the locator CLI;
 * with ``--symbols``: a sheet of small symbols (``symbols-<size>.*``), template
-  PNGs under ``symbols/`` and ``symbols.yaml`` next to the catalog.
+  PNGs under ``symbols/`` and ``symbols.yaml`` next to the catalog;
+* with ``--pid`` (or ``--pid-only``): a P&ID sheet modelled on real ones
+  (``pid-<size>.pdf``, ``pid-<size>.truth.csv``, grey and colour scans
+  ``pid-<size>-scan<dpi>-grey.pdf`` / ``-colour.pdf``, catalog ``pid-<size>.yaml``):
+  ISA-5.1 bubbles, turned valve tags, line numbers along pipes, hatching,
+  nozzle marks, colour, a title block with a 31 pt drawing number.
 
 Usage (from the repository root; see samples/README.md for the committed files)::
 
@@ -101,6 +106,44 @@ def generate(size: str, out: Path, patterns_dir: Path, seed: int, scan_dpis: lis
     return paths
 
 
+def generate_pid(size: str, out: Path, patterns_dir: Path, seed: int,
+                 scan_dpis: list[int], rotation: int = 0) -> dict[str, Path]:
+    """Make the P&ID sheet, its truth, grey and colour scans and catalog; return the paths.
+
+    The truth is checked as it is read: every code must read back from the
+    text layer, alone, within 0.1 pt of where it was drawn. ``rotation``: the
+    sheet and its scans get that /Rotate (files ``pid-<size>-rot<r>*``); the
+    drawing and the truth, in unrotated page space, are the same as without.
+    """
+    from samplegen.pid import build_pid, render_pid
+    from samplegen.pidtruth import read_pid_truth, write_pid_catalog, write_pid_truth
+
+    size, tag = size.upper(), size.lower() + (f"-rot{rotation}" if rotation else "")
+    out.mkdir(parents=True, exist_ok=True)
+    patterns_dir.mkdir(parents=True, exist_ok=True)
+    pid = build_pid(size, seed, random.Random(f"locator-samples/pid/{size}/{seed}"))
+    doc = pymupdf.open()
+    page = doc.new_page(width=pid.sheet.width, height=pid.sheet.height)
+    render_pid(page, pid)
+    rows = read_pid_truth(page, pid, rotation)  # raises unless every code reads back
+    if rotation:
+        page.set_rotation(rotation)
+    paths = {"pid": out / f"pid-{tag}.pdf", "pid-truth": out / f"pid-{tag}.truth.csv",
+             "pid-catalog": patterns_dir / f"pid-{tag}.yaml"}
+    set_fixed_metadata(doc, f"Locator sample P&ID {pid.sheet.drawing_no}")
+    save_pdf(doc, paths["pid"])
+    write_pid_truth(rows, paths["pid-truth"])
+    write_pid_catalog(rows, paths["pid-catalog"], f"samples/pid-{tag}*.pdf")
+    keep_out = [Box(r["x0"], r["y0"], r["x1"], r["y1"]) for r in rows]
+    for dpi in scan_dpis:
+        for mode in ("grey", "colour"):
+            key = f"pid-scan{dpi}-{mode}"
+            paths[key] = out / f"pid-{tag}-scan{dpi}-{mode}.pdf"
+            make_scan(paths["pid"], paths[key], dpi, seed, keep_out, colour=mode == "colour",
+                      rotation=rotation)
+    return paths
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, default=REPO / "samples" / "generated",
@@ -113,15 +156,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-scan", action="store_true", help="vector PDF, truth and catalog only")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--symbols", action="store_true", help="also make the symbols sheet")
+    p.add_argument("--pid", action="store_true",
+                   help="also make the P&ID sheet (pid-<size>.*, grey and colour scans)")
+    p.add_argument("--pid-only", action="store_true",
+                   help="make only the P&ID sheet (no drawing, no symbols)")
+    p.add_argument("--pid-rotation", type=int, default=0, choices=(0, 90, 180, 270),
+                   help="give the P&ID sheet and its scans this /Rotate (pid-<size>-rot<r>*)")
     p.add_argument("--no-check", action="store_true", help="skip the render-based box checks")
     return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    paths = generate(args.size, args.out, args.patterns_dir or args.out, args.seed,
-                     [] if args.no_scan else args.scan_dpi, symbols=args.symbols,
-                     check=not args.no_check)
+    dpis = [] if args.no_scan else args.scan_dpi
+    paths = {}
+    if not args.pid_only:
+        paths = generate(args.size, args.out, args.patterns_dir or args.out, args.seed, dpis,
+                         symbols=args.symbols, check=not args.no_check)
+    if args.pid or args.pid_only:
+        paths.update(generate_pid(args.size, args.out, args.patterns_dir or args.out,
+                                  args.seed, dpis, rotation=args.pid_rotation))
     for kind, path in paths.items():
         size = f" ({path.stat().st_size / 1024:.0f} KiB)" if path.is_file() else ""
         print(f"{kind:>16}: {path}{size}")

@@ -1,4 +1,4 @@
-"""Scan simulation: the vector drawing as an image-only, slightly dirty greyscale scan.
+"""Scan simulation: the vector drawing as an image-only, slightly dirty scan (grey or colour).
 
 The page is rendered and degraded in horizontal strips so memory stays bounded
 (an A0 at 300 dpi is 14043 x 9933 px); each strip is embedded as its own JPEG
@@ -38,16 +38,22 @@ class ScanStyle:
 
 
 def make_scan(vector_pdf: Path, out_pdf: Path, dpi: int, seed: int, keep_out: list[Box],
-              style: ScanStyle = ScanStyle()) -> None:
+              style: ScanStyle = ScanStyle(), colour: bool = False, rotation: int = 0) -> None:
     """Render the drawing as an image-only 'scan' PDF of the same page size.
 
     Rendered in horizontal strips of STRIP_ROWS rows, each degraded and
     embedded as its own JPEG; one row of overlap hides hairline joins.
     Speckles avoid ``keep_out`` boxes (the codes): dirt is realistic, a code
-    made illegible by it would make the truth unfair.
+    made illegible by it would make the truth unfair. ``colour``: an RGB scan
+    (:func:`degrade_rgb`) instead of grey. ``rotation``: the drawing's /Rotate,
+    which the scan's page gets too; the image is laid in the unrotated page
+    space, so the truth (unrotated points) applies unchanged.
     """
+    if colour:
+        return _make_colour_scan(vector_pdf, out_pdf, dpi, seed, keep_out, style, rotation)
     src = pymupdf.open(vector_pdf)
     page = src[0]
+    page.set_rotation(0)  # in memory only: render the unrotated space the truth is in
     w_pt, h_pt = page.rect.width, page.rect.height
     W, H = view_size_px(PageFrame(w_pt, h_pt), dpi)
     sx, sy = W / w_pt, H / h_pt
@@ -64,6 +70,8 @@ def make_scan(vector_pdf: Path, out_pdf: Path, dpi: int, seed: int, keep_out: li
         Image.fromarray(img, "L").save(buf, "JPEG", quality=style.jpeg_quality, optimize=True)
         opage.insert_image(pymupdf.Rect(0, r0 / sy, w_pt, r1 / sy), stream=buf.getvalue(),
                            keep_proportion=False)
+    if rotation:
+        opage.set_rotation(rotation)
     set_fixed_metadata(out, f"{vector_pdf.stem} scanned at {dpi} dpi")
     save_pdf(out, out_pdf)
 
@@ -129,3 +137,86 @@ def _draw_speckles(out: np.ndarray, row0: int, speckles: np.ndarray) -> None:
             yy, xx = np.mgrid[y0:y1, x0:x1]
             mask = (yy - y_local) ** 2 + (xx - x) ** 2 <= r * r
             out[y0:y1, x0:x1][mask] = INK_LEVEL + 30
+
+
+# --------------------------------------------------------------------------
+# Colour scans (the P&ID sheets: cyan, green, red and yellow on white)
+# --------------------------------------------------------------------------
+
+#: Paper of a colour scan: a little warm, as white paper under a scanner lamp.
+PAPER_RGB = (PAPER + 3.0, PAPER, PAPER - 6.0)
+
+
+def _make_colour_scan(vector_pdf: Path, out_pdf: Path, dpi: int, seed: int,
+                      keep_out: list[Box], style: ScanStyle, rotation: int) -> None:
+    """:func:`make_scan` in RGB: the same strips, blur, tint, grain, noise and specks."""
+    src = pymupdf.open(vector_pdf)
+    page = src[0]
+    page.set_rotation(0)  # in memory only: render the unrotated space the truth is in
+    w_pt, h_pt = page.rect.width, page.rect.height
+    W, H = view_size_px(PageFrame(w_pt, h_pt), dpi)
+    sx, sy = W / w_pt, H / h_pt
+    speckles = plan_speckles(W, H, dpi, seed, keep_out, style)
+    out = pymupdf.open()
+    opage = out.new_page(width=w_pt, height=h_pt)
+    pad = 4
+    for r0 in range(0, H, STRIP_ROWS):
+        r1 = min(H, r0 + STRIP_ROWS + 1)
+        ra, rb = max(0, r0 - pad), min(H, r1 + pad)
+        rgb = render_rows_rgb(page, ra, rb, W, sx, sy)
+        img = degrade_rgb(rgb, ra, W, H, dpi, seed, speckles, style)[r0 - ra:r1 - ra]
+        buf = io.BytesIO()
+        # No chroma subsampling: at 4:2:0 a 4 pt cyan tag's thin strokes lose half
+        # their contrast in the red channel, and the truth would promise the unreadable.
+        Image.fromarray(img, "RGB").save(buf, "JPEG", quality=style.jpeg_quality,
+                                         optimize=True, subsampling=0)
+        opage.insert_image(pymupdf.Rect(0, r0 / sy, w_pt, r1 / sy), stream=buf.getvalue(),
+                           keep_proportion=False)
+    if rotation:
+        opage.set_rotation(rotation)
+    set_fixed_metadata(out, f"{vector_pdf.stem} scanned in colour at {dpi} dpi")
+    save_pdf(out, out_pdf)
+
+
+def render_rows_rgb(page: pymupdf.Page, ra: int, rb: int, W: int, sx: float,
+                    sy: float) -> np.ndarray:
+    """Rows [ra, rb) in RGB (height x W x 3), placed as :func:`render_rows` places them."""
+    clip = pymupdf.Rect(0, ra / sy, page.rect.width, rb / sy)
+    pix = page.get_pixmap(matrix=pymupdf.Matrix(sx, sy), clip=clip,
+                          colorspace=pymupdf.csRGB, alpha=False)
+    arr = np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.stride)
+    arr = arr[:, :pix.width * 3].reshape(pix.height, pix.width, 3)
+    canvas = np.full((rb - ra, W, 3), 255, np.uint8)
+    dy, dx = pix.y - ra, pix.x
+    ys0, xs0 = max(0, dy), max(0, dx)
+    ys1, xs1 = min(rb - ra, dy + pix.height), min(W, dx + pix.width)
+    canvas[ys0:ys1, xs0:xs1] = arr[ys0 - dy:ys1 - dy, xs0 - dx:xs1 - dx]
+    return canvas
+
+
+def degrade_rgb(rgb: np.ndarray, row0: int, W: int, H: int, dpi: int, seed: int,
+                speckles: np.ndarray, style: ScanStyle) -> np.ndarray:
+    """:func:`degrade` per channel: shared blur, tint and grain; sensor noise per channel.
+
+    Ink absorbs per channel (cyan ink darkens red only), so colour survives;
+    the grain is the paper's and the same in every channel.
+    """
+    img = Image.fromarray(rgb, "RGB").filter(
+        ImageFilter.GaussianBlur(style.blur_px_at_200 * dpi / 200))
+    ink = 1.0 - np.asarray(img, np.float32) / 255.0
+    rows = np.arange(row0, row0 + rgb.shape[0], dtype=np.float32)[:, None] / H
+    cols = np.arange(W, dtype=np.float32)[None, :] / W
+    tint = (style.tint_amp * np.sin(2 * np.pi * (0.7 * cols + 0.13))
+            * np.cos(2 * np.pi * (0.5 * rows + 0.31)) - 3.0 * cols)
+    rng = np.random.default_rng([seed, dpi, 3, row0])
+    grain = rng.normal(0, 1, (rgb.shape[0] // 4 + 2, W // 4 + 2)).astype(np.float32)
+    grain = np.asarray(Image.fromarray(grain, "F").resize(
+        (W, rgb.shape[0]), Image.BILINEAR), np.float32)
+    out = np.empty(rgb.shape, np.float32)
+    for c in range(3):
+        paper = PAPER_RGB[c] + tint
+        out[:, :, c] = paper - (paper - INK_LEVEL) * ink[:, :, c] + style.grain_sigma * grain
+    out += rng.normal(0, style.noise_sigma, out.shape).astype(np.float32)
+    for c in range(3):
+        _draw_speckles(out[:, :, c], row0, speckles)
+    return np.clip(out, 0, 255).astype(np.uint8)

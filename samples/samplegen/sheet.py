@@ -238,6 +238,22 @@ def title_texts(sheet: Sheet) -> list[tuple[tuple[float, float], str, float]]:
 def draw_furniture(page: pymupdf.Page, sheet: Sheet) -> None:
     """Border, zone marks, title block and notes."""
     sh = page.new_shape()
+    _draw_frame(sh, sheet)
+    _draw_title_block(sh, sheet)
+    for i, line in enumerate(NOTES):
+        sh.insert_text((sheet.notes.x0 + 2 * MM, sheet.notes.y0 + 4 * MM + i * 5 * MM),
+                       line, fontsize=7.0 if i else 8.0, fontname="helv", color=INK)
+    sh.commit()
+
+
+def draw_frame(page: pymupdf.Page, sheet: Sheet) -> None:
+    """Border and zone marks alone (the P&ID sheet draws its own title block)."""
+    sh = page.new_shape()
+    _draw_frame(sh, sheet)
+    sh.commit()
+
+
+def _draw_frame(sh: pymupdf.Shape, sheet: Sheet) -> None:
     f = sheet.frame
     outer = Box(5 * MM, 5 * MM, sheet.width - 5 * MM, sheet.height - 5 * MM)
     sh.draw_rect(pymupdf.Rect(outer.x0, outer.y0, outer.x1, outer.y1))
@@ -245,11 +261,6 @@ def draw_furniture(page: pymupdf.Page, sheet: Sheet) -> None:
     sh.draw_rect(pymupdf.Rect(f.x0, f.y0, f.x1, f.y1))
     sh.finish(width=1.4, color=INK)
     _draw_zones(sh, sheet, outer)
-    _draw_title_block(sh, sheet)
-    for i, line in enumerate(NOTES):
-        sh.insert_text((sheet.notes.x0 + 2 * MM, sheet.notes.y0 + 4 * MM + i * 5 * MM),
-                       line, fontsize=7.0 if i else 8.0, fontname="helv", color=INK)
-    sh.commit()
 
 
 def _draw_zones(sh: pymupdf.Shape, sheet: Sheet, outer: Box) -> None:
