@@ -45,7 +45,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,6 +120,8 @@ class Evaluation:
     read), ``iou``, ``centre_in`` (hit centre inside the grown truth box),
     ``offset`` (distance between the box centres, pt) and both boxes
     (``hit_x0..hit_y1``, ``truth_x0..truth_y1``).
+    ``unreviewed``: hits left out of every count because they agree with a truth
+    file's ``unreviewed`` row (see :func:`evaluate`).
     """
 
     tp: int
@@ -136,6 +137,7 @@ class Evaluation:
     matches: pd.DataFrame
     iou: float = 0.3
     grow: float = 2.0
+    unreviewed: int = 0
 
     @property
     def n_hits(self) -> int:
@@ -149,7 +151,8 @@ class Evaluation:
         """The overall numbers as a flat dict (for JSON or a Summary sheet)."""
         return {"hits": self.n_hits, "truth": self.n_truth, "tp": self.tp, "fp": self.fp,
                 "fn": self.fn, "precision": self.precision, "recall": self.recall,
-                "f1": self.f1, "iou_threshold": self.iou, "grow_pt": self.grow}
+                "f1": self.f1, "iou_threshold": self.iou, "grow_pt": self.grow,
+                "unreviewed_hits_left_out": self.unreviewed}
 
 
 def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
@@ -218,6 +221,13 @@ def _standardise(df: pd.DataFrame, role: str) -> pd.DataFrame:
     if len(out) and not (out["page"] == out["page"].round()).all():
         raise InputFileError(f"{role} table: column 'page' must hold whole page numbers (1-based)")
     out["page"] = out["page"].astype(int)
+    if role.startswith("truth") and len(out):
+        blank = [i + 1 for i, m in enumerate(out["matched"]) if not m.strip()]
+        if blank:  # a truth row without its code can match nothing: an error, not a miss
+            raise InputFileError(
+                f"{role} table: data row(s) {', '.join(map(str, blank[:5]))}"
+                f"{', ...' if len(blank) > 5 else ''} have a blank 'matched' (the code the "
+                f"row expects); fill it in or delete the row")
     x0, x1 = out[["x0", "x1"]].min(axis=1), out[["x0", "x1"]].max(axis=1)
     y0, y1 = out[["y0", "y1"]].min(axis=1), out[["y0", "y1"]].max(axis=1)
     out["x0"], out["x1"], out["y0"], out["y1"] = x0, x1, y0, y1
@@ -329,6 +339,12 @@ def evaluate(hits: pd.DataFrame, truth: pd.DataFrame, *, iou: float = 0.3,
         Points by which the truth box is grown on each side for the
         centre-inside test.
 
+    A truth table with a ``review`` column (``locate review --truth-out``
+    writes one) scores the reviewed part only: rows ``correct`` and ``missed``
+    (or blank) are the truth, ``wrong`` rows are not, and a hit that agrees
+    by the rule with an ``unreviewed`` row is left out of every count
+    (:attr:`Evaluation.unreviewed` says how many), not counted as a false hit.
+
     Raises :class:`~locator.errors.InputFileError` when a table lacks columns
     or has non-numeric pages/boxes.
 
@@ -345,7 +361,7 @@ def evaluate(hits: pd.DataFrame, truth: pd.DataFrame, *, iou: float = 0.3,
     if grow < 0:
         raise ValueError(f"grow must be >= 0 points, not {grow}")
     h = _standardise(hits, "hits")
-    t = _standardise(truth, "truth")
+    t, unreviewed = _review_scope(_standardise(truth, "truth"))
     h_code = [normalize_code(m) for m in h["matched"]]
     t_code = [normalize_code(m) for m in t["matched"]]
     h_page, t_page = h["page"].tolist(), t["page"].tolist()
@@ -406,6 +422,11 @@ def evaluate(hits: pd.DataFrame, truth: pd.DataFrame, *, iou: float = 0.3,
             fp_reason.append("page")
         else:
             fp_reason.append("code")
+    if len(unreviewed):
+        fp_idx, fp_reason, n_out = _leave_out(fp_idx, fp_reason, unreviewed, h_page, h_code,
+                                              hb, iou, grow)
+    else:
+        n_out = 0
     fn_idx = [j for j in range(len(t)) if j not in truth_to_hit]
     fn_reason = ["box" if (t_page[j], t_code[j]) in keys_in_hits else "missing" for j in fn_idx]
 
@@ -428,7 +449,47 @@ def evaluate(hits: pd.DataFrame, truth: pd.DataFrame, *, iou: float = 0.3,
                                [t.at[j, "pattern_id"] for j in fn_idx])
     return Evaluation(tp=tp, fp=fp, fn=fn, precision=p, recall=r, f1=f,
                       per_label=per_label, per_pattern=per_pattern, misses=misses,
-                      false_hits=false_hits, matches=matches, iou=iou, grow=grow)
+                      false_hits=false_hits, matches=matches, iou=iou, grow=grow,
+                      unreviewed=n_out)
+
+
+_REVIEW = "review"
+_REVIEW_TRUTH = ("", "correct", "missed")
+
+
+def _review_scope(t: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A truth table split by its ``review`` column: (the truth, the unreviewed rows)."""
+    if _REVIEW not in t.columns:
+        return t, t.iloc[0:0]
+    review = [_text_value(v).strip().lower() for v in t[_REVIEW]]
+    bad = [i + 1 for i, v in enumerate(review) if v not in (*_REVIEW_TRUTH, "wrong",
+                                                             "unreviewed")]
+    if bad:
+        raise InputFileError(
+            f"truth table: column 'review' must be correct, missed, wrong or unreviewed "
+            f"(data row(s) {', '.join(map(str, bad[:5]))}{', ...' if len(bad) > 5 else ''})")
+    is_truth = [v in _REVIEW_TRUTH for v in review]
+    is_out = [v == "unreviewed" for v in review]
+    return (t[is_truth].reset_index(drop=True), t[is_out].reset_index(drop=True))
+
+
+def _leave_out(fp_idx: list[int], fp_reason: list[str], unreviewed: pd.DataFrame,
+               h_page: list[int], h_code: list[str], hb: list[Box], iou: float,
+               grow: float) -> tuple[list[int], list[str], int]:
+    """The false hits less those that agree with an unreviewed row, and how many those were."""
+    keyed: dict[tuple[int, str], list[Box]] = {}
+    for (page, m), box in zip(zip(unreviewed["page"], unreviewed["matched"]),
+                              _boxes(unreviewed)):
+        keyed.setdefault((page, normalize_code(m)), []).append(box)
+    kept, reasons = [], []
+    for i, why in zip(fp_idx, fp_reason):
+        cx, cy = hb[i].center
+        if any(hb[i].iou(b) >= iou - _IOU_EPS or b.grow(grow).contains_point(cx, cy)
+               for b in keyed.get((h_page[i], h_code[i]), ())):
+            continue
+        kept.append(i)
+        reasons.append(why)
+    return kept, reasons, len(fp_idx) - len(kept)
 
 
 # ---------------------------------------------------------------- reports
@@ -461,47 +522,26 @@ def write_report(ev: Evaluation, path: str | os.PathLike) -> Path:
     """
     import pandas as pd
 
+    from locator.export.files import write_table, write_tables
+
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix not in (".xlsx", ".csv"):
         raise ExportError(f"cannot write an evaluation report as {suffix or '(no suffix)'!r}: "
                           "use .xlsx or .csv")
-    tmp = None
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=suffix, dir=p.parent)
-        os.close(fd)
-        if suffix == ".csv":
-            table = pd.concat([ev.per_pattern, pd.DataFrame([_overall_row(ev)])],
-                              ignore_index=True)
-            table.to_csv(tmp, index=False, encoding="utf-8")
-        else:
-            sheets = {"Summary": _summary_frame(ev), "PerLabel": ev.per_label,
-                      "PerPattern": ev.per_pattern, "Misses": ev.misses,
-                      "FalseHits": ev.false_hits}
-            # Codes like "=5V" or "http..." must stay text, not become formulas/links.
-            opts = {"strings_to_formulas": False, "strings_to_urls": False,
-                    "strings_to_numbers": False}
-            with pd.ExcelWriter(tmp, engine="xlsxwriter", engine_kwargs={"options": opts}) as xw:
-                for name, df in sheets.items():
-                    df.to_excel(xw, sheet_name=name, index=False)
-                    ws = xw.sheets[name]
-                    ws.freeze_panes(1, 0)
-                    for k, col in enumerate(df.columns):
-                        width = max([len(str(col))] + [len(str(v)) for v in df[col].head(200)])
-                        ws.set_column(k, k, min(max(width + 2, 8), 60))
-        os.replace(tmp, p)
-        tmp = None
     except OSError as e:
-        raise ExportError(f"cannot write evaluation report {p}: {e}") from e
-    except Exception as e:  # a writer library failing on the data
-        raise ExportError(f"cannot write evaluation report {p}: {type(e).__name__}: {e}") from e
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+        raise ExportError(f"cannot write evaluation report {p}: {e.strerror or e}") from e
+    name = f"evaluation report {p}"
+    if suffix == ".csv":
+        table = pd.concat([ev.per_pattern, pd.DataFrame([_overall_row(ev)])],
+                          ignore_index=True)
+        write_table(table, p, name=name)
+    else:
+        write_tables(p, {"Summary": _summary_frame(ev), "PerLabel": ev.per_label,
+                         "PerPattern": ev.per_pattern, "Misses": ev.misses,
+                         "FalseHits": ev.false_hits}, name=name)
     return p
 
 

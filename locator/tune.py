@@ -51,7 +51,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from locator.errors import LocatorError, UsageError
 
@@ -560,6 +560,35 @@ def tune(doc: str | os.PathLike, patterns: str | os.PathLike, truth: pd.DataFram
         if on_done:
             on_done(i, n, o)
     return outcomes
+
+
+class Checked(NamedTuple):
+    """What :func:`checked_configs` found good: the truth table and every configuration."""
+
+    truth: pd.DataFrame
+    configs: list[Config]
+
+
+def checked_configs(doc: str | os.PathLike, patterns: str | os.PathLike,
+                    truth: str | os.PathLike, grid: Sequence[Config], baseline: str,
+                    pages: str | None, password: str | None) -> Checked:
+    """Check everything that can be wrong with the inputs before minutes of OCR: the
+    document and ``pages``, the catalog, the truth table, every engine. Returns the
+    truth and the baselines followed by ``grid``."""
+    from locator.catalog import load_catalog
+    from locator.documents import Document, parse_pages
+    from locator.engines import get_engine
+    from locator.evaluate import load_table
+
+    with Document(doc, password=password) as d:
+        parse_pages(pages, d.page_count)
+    load_catalog(patterns)
+    t = load_table(truth, role="truth")
+    for combo in {c.engine for c in grid}:
+        for name in combo:
+            get_engine(name)
+    configs = baseline_configs(doc, grid, mode=baseline, pages=pages, password=password)
+    return Checked(t, [*configs, *grid])
 
 
 def recommend(outcomes: Sequence[Outcome]) -> Outcome | None:

@@ -37,7 +37,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from locator.errors import ExportError, LocatorError
-from locator.export.table import atomic_write, hits_frame
+from locator.export.files import XLSX_OPTIONS, atomic_write_bytes
+from locator.export.table import hits_frame
 from locator.geometry import Box, PageFrame
 from locator.model import HIT_COLUMNS, Hit
 
@@ -48,11 +49,19 @@ if TYPE_CHECKING:
     from locator.pipeline import RunReport
 
 __all__ = ["write_workbook", "missing_frame", "make_thumbnail", "Thumbnail", "WorkbookResult",
-           "VERDICTS", "HITS_SHEET", "MISSING_SHEET", "SUMMARY_SHEET", "MARKER",
+           "VERDICTS", "HITS_SHEET", "MISSING_SHEET", "SUMMARY_SHEET", "MISSED_SHEET",
+           "PAGES_SHEET", "MISSED_COLUMNS", "PAGES_COLUMNS", "MARKER",
            "HITS_SHEET_COLUMNS", "READ_BACK_COLUMNS"]
 
 VERDICTS = ("correct", "wrong", "unsure")
 HITS_SHEET, MISSING_SHEET, SUMMARY_SHEET = "Hits", "Missing", "Summary"
+MISSED_SHEET, PAGES_SHEET = "Missed", "Pages"
+#: The Missed sheet's columns: a tag the run did not find, added by the reviewer,
+#: located by its box (PDF points) or its position ("34% across, 12% down").
+MISSED_COLUMNS = ["code", "page", "x0", "y0", "x1", "y1", "position", "note"]
+#: The hidden Pages sheet: each page's unrotated size and /Rotate, to turn a
+#: position back into points.
+PAGES_COLUMNS = ["page", "width", "height", "rotation"]
 #: Cell A1 of the Summary sheet; with the Hits sheet's columns it marks a review workbook.
 MARKER = "locator review workbook"
 FORMAT_VERSION = 1
@@ -74,6 +83,7 @@ _MISSING_COLUMNS = ["pattern_id", "label", "text", "regex", "min_score"]
 # Live verdict counts cost (hits x keys) comparisons on every recalculation;
 # past this the Summary keeps the static hit counts only.
 _MAX_LIVE_CELLS = 2_000_000
+_MAX_FRAMES = 5_000
 
 
 # ---------------------------------------------------------------- thumbnails
@@ -162,12 +172,18 @@ def _draw_rect(img: np.ndarray, x0: int, y0: int, x1: int, y1: int,
 
 def _thumbnails(df: pd.DataFrame, document: str | os.PathLike, *, dpi: float,
                 password: str | None, max_width: int, max_height: int,
-                warnings: list[str]) -> tuple[dict[int, Thumbnail], dict[int, PageFrame]]:
-    """Thumbnails by row position, rendered page by page (one display list each)."""
+                warnings: list[str], pictures: bool = True
+                ) -> tuple[dict[int, Thumbnail], dict[int, PageFrame]]:
+    """Thumbnails by row position, rendered page by page (one display list each),
+    and every page's frame (for positions, and for the Missed sheet's read-back)."""
     from locator.documents import Document
 
     thumbs: dict[int, Thumbnail] = {}
     frames: dict[int, PageFrame] = {}
+    if not pictures or not len(df):
+        with Document(document, password=password) as doc:
+            _all_frames(doc, frames)
+        return thumbs, frames
     pages = df["page"].astype(int).to_numpy()
     boxes = df[["x0", "y0", "x1", "y1"]].astype(float).to_numpy()
     angles = df["angle"].to_numpy() if "angle" in df else np.zeros(len(df))
@@ -192,7 +208,16 @@ def _thumbnails(df: pd.DataFrame, document: str | os.PathLike, *, dpi: float,
                 warnings.append(f"row {i + 2}: the box lies outside page {page}; no picture")
             else:
                 thumbs[i] = t
+        _all_frames(doc, frames)
     return thumbs, frames
+
+
+def _all_frames(doc: Document, frames: dict[int, PageFrame]) -> None:
+    # Page sizes are cheap next to pictures; past this, only the pages with hits.
+    if doc.page_count <= _MAX_FRAMES:
+        for page in range(1, doc.page_count + 1):
+            if page not in frames:
+                frames[page] = doc.frame(page)
 
 
 def _is_num(v) -> bool:
@@ -273,32 +298,32 @@ def write_workbook(path: str | os.PathLike, hits: Sequence[Hit] | pd.DataFrame, 
     warnings: list[str] = []
     thumbs: dict[int, Thumbnail] = {}
     frames: dict[int, PageFrame] = {}
-    if thumbnails and document is not None and len(df):
+    if document is not None:
         thumbs, frames = _thumbnails(df, document, dpi=dpi, password=password,
                                      max_width=max_width, max_height=max_height,
-                                     warnings=warnings)
+                                     warnings=warnings, pictures=thumbnails)
     if missing is None:
         missing = pd.DataFrame(
             {"pattern_id": list(getattr(report, "missing", []) or [])},
             columns=_MISSING_COLUMNS)
 
-    def write(tmp: Path) -> None:
-        import xlsxwriter
+    import xlsxwriter
 
-        # in_memory: otherwise xlsxwriter writes (and deletes) one temp file per picture.
-        wb = xlsxwriter.Workbook(str(tmp), {
-            "in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
-            "strings_to_urls": False, "nan_inf_to_errors": True})
-        try:
-            fmt = _Formats(wb)
-            _hits_sheet(wb, fmt, df, thumbs, frames)
-            _missing_sheet(wb, fmt, missing)
-            _summary_sheet(wb, fmt, df, report, document, dpi, warnings, len(thumbs))
-            wb.set_custom_property("locator_review", FORMAT_VERSION)
-        finally:
-            wb.close()
-
-    atomic_write(path, write)
+    # Built in memory, then written like any bytes: a full disk is one clean
+    # ExportError, not a zip file half-closed on disk that complains at exit.
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, dict(XLSX_OPTIONS))
+    try:
+        fmt = _Formats(wb)
+        _hits_sheet(wb, fmt, df, thumbs, frames)
+        _missing_sheet(wb, fmt, missing)
+        _missed_sheet(wb, fmt)
+        _summary_sheet(wb, fmt, df, report, document, dpi, warnings, len(thumbs))
+        _pages_sheet(wb, fmt, frames)
+        wb.set_custom_property("locator_review", FORMAT_VERSION)
+    finally:
+        wb.close()
+    atomic_write_bytes(path, buf.getvalue())
     return WorkbookResult(Path(path), len(df), len(thumbs), time.perf_counter() - t0, warnings)
 
 
@@ -417,6 +442,39 @@ def _missing_sheet(wb, fmt: _Formats, missing: pd.DataFrame) -> None:
     ws.freeze_panes(1, 0)
     if cols:
         ws.autofilter(0, 0, max(1, len(missing)), len(cols) - 1)
+
+
+def _missed_sheet(wb, fmt: _Formats) -> None:
+    """An empty table where the reviewer adds the tags the run missed."""
+    ws = wb.add_worksheet(MISSED_SHEET)
+    for c, name in enumerate(MISSED_COLUMNS):
+        ws.write_string(0, c, name, fmt.head)
+    ws.set_column(0, 0, 20, fmt.text)
+    ws.set_column(1, 5, 9)
+    ws.set_column(6, 6, 24, fmt.text)
+    ws.set_column(7, 7, 30, fmt.text)
+    ws.set_column(9, 9, 70)
+    ws.freeze_panes(1, 0)
+    help_lines = (
+        "Tags the run did not find: one row each, read back by 'locate review' into the "
+        "truth file.",
+        "code: the tag as the catalog has it; page: 1-based.",
+        "Where: the box x0, y0, x1, y1 in PDF points (top left of the unrotated page, as "
+        "in the Hits sheet), or a position as the Hits sheet writes it: 34% across, 12% "
+        "down (coarse: a box is better).")
+    for r, line in enumerate(help_lines):
+        ws.write_string(r, 9, line, fmt.warn)
+
+
+def _pages_sheet(wb, fmt: _Formats, frames: dict[int, PageFrame]) -> None:
+    ws = wb.add_worksheet(PAGES_SHEET)
+    for c, name in enumerate(PAGES_COLUMNS):
+        ws.write_string(0, c, name, fmt.head)
+    for r, page in enumerate(sorted(frames), start=1):
+        f = frames[page]
+        for c, v in enumerate((page, f.width, f.height, f.rotation)):
+            ws.write_number(r, c, float(v))
+    ws.hide()
 
 
 def _summary_sheet(wb, fmt: _Formats, df: pd.DataFrame, report, document, dpi: float,
