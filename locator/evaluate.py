@@ -354,8 +354,6 @@ def evaluate(hits: pd.DataFrame, truth: pd.DataFrame, *, iou: float = 0.3,
     >>> evaluate(h, t).f1
     1.0
     """
-    import pandas as pd
-
     if not 0.0 <= iou <= 1.0:
         raise ValueError(f"iou must be within 0..1, not {iou}")
     if grow < 0:
@@ -366,12 +364,39 @@ def evaluate(hits: pd.DataFrame, truth: pd.DataFrame, *, iou: float = 0.3,
     t_code = [normalize_code(m) for m in t["matched"]]
     h_page, t_page = h["page"].tolist(), t["page"].tolist()
     hb, tb = _boxes(h), _boxes(t)
-
     by_key: dict[tuple[int, str], list[int]] = {}
     for j, key in enumerate(zip(t_page, t_code)):
         by_key.setdefault(key, []).append(j)
+    hit_to_truth, truth_to_hit, match_rows, agrees = _assign(h, t, h_page, h_code, t_page,
+                                                             hb, tb, by_key, iou, grow)
+    matches = _matches_frame(match_rows)
 
-    # Every pair that passes the rule, best first.
+    # Why each unmatched row is unmatched.
+    codes_in_truth = set(t_code)
+    keys_in_hits = set(zip(h_page, h_code))
+    fp_idx = [i for i in range(len(h)) if i not in hit_to_truth]
+    fp_reason = []
+    for i in fp_idx:
+        if agrees.get(i):
+            fp_reason.append("duplicate")
+        elif (h_page[i], h_code[i]) in by_key:
+            fp_reason.append("box")
+        elif h_code[i] in codes_in_truth:
+            fp_reason.append("page")
+        else:
+            fp_reason.append("code")
+    n_out = 0
+    if len(unreviewed):
+        fp_idx, fp_reason, n_out = _leave_out(fp_idx, fp_reason, unreviewed, h_page, h_code,
+                                              hb, iou, grow)
+    fn_idx = [j for j in range(len(t)) if j not in truth_to_hit]
+    fn_reason = ["box" if (t_page[j], t_code[j]) in keys_in_hits else "missing" for j in fn_idx]
+    return _evaluation(h, t, match_rows, matches, fp_idx, fp_reason, fn_idx, fn_reason,
+                       iou, grow, n_out)
+
+
+def _assign(h, t, h_page, h_code, t_page, hb, tb, by_key, iou, grow):
+    """Every (hit, truth) pair that passes the rule, taken best first, one-to-one."""
     cands = []
     agrees: dict[int, list[int]] = {}  # hit -> truth rows it agrees with
     for i, key in enumerate(zip(h_page, h_code)):
@@ -401,35 +426,24 @@ def evaluate(hits: pd.DataFrame, truth: pd.DataFrame, *, iou: float = 0.3,
             **{f"hit_{c}": getattr(hb[i], c) for c in _BOX},
             **{f"truth_{c}": getattr(tb[j], c) for c in _BOX},
         })
+    return hit_to_truth, truth_to_hit, match_rows, agrees
+
+
+def _matches_frame(match_rows: list[dict]) -> pd.DataFrame:
+    import pandas as pd
+
     match_cols = ["hit_row", "truth_row", "page", "pattern_id", "label", "matched", "text",
                   "iou", "centre_in", "offset", *(f"hit_{c}" for c in _BOX),
                   *(f"truth_{c}" for c in _BOX)]
     matches = pd.DataFrame(match_rows, columns=match_cols)
     if len(matches):
         matches = matches.sort_values(["page", "truth_row"], kind="stable").reset_index(drop=True)
+    return matches
 
-    # Why each unmatched row is unmatched.
-    codes_in_truth = set(t_code)
-    keys_in_hits = set(zip(h_page, h_code))
-    fp_idx = [i for i in range(len(h)) if i not in hit_to_truth]
-    fp_reason = []
-    for i in fp_idx:
-        if agrees.get(i):
-            fp_reason.append("duplicate")
-        elif (h_page[i], h_code[i]) in by_key:
-            fp_reason.append("box")
-        elif h_code[i] in codes_in_truth:
-            fp_reason.append("page")
-        else:
-            fp_reason.append("code")
-    if len(unreviewed):
-        fp_idx, fp_reason, n_out = _leave_out(fp_idx, fp_reason, unreviewed, h_page, h_code,
-                                              hb, iou, grow)
-    else:
-        n_out = 0
-    fn_idx = [j for j in range(len(t)) if j not in truth_to_hit]
-    fn_reason = ["box" if (t_page[j], t_code[j]) in keys_in_hits else "missing" for j in fn_idx]
 
+def _evaluation(h, t, match_rows, matches, fp_idx, fp_reason, fn_idx, fn_reason, iou, grow,
+                n_out) -> Evaluation:
+    """The counts and tables of one scoring."""
     false_hits = h.iloc[fp_idx].copy()
     false_hits.insert(0, "hit_row", fp_idx)
     false_hits["reason"] = fp_reason
