@@ -127,8 +127,9 @@ def run_cmd(
     from locator.settings import Settings
 
     setup_logging(verbose, quiet)
-    outputs = [("-o", output), ("--missing", missing), ("--warnings", warnings_out),
-               ("--annotate", annotate)]
+    # Without -o the hits go to stdout: another output cannot go there too.
+    outputs = [("-o", output if output is not None else Path("-")), ("--missing", missing),
+               ("--warnings", warnings_out), ("--annotate", annotate)]
     check_format("-o", output, _fmt_value(fmt))
     check_format("--missing", missing)
     check_format("--warnings", warnings_out)

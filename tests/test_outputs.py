@@ -329,6 +329,14 @@ def test_stdout_csv_and_formats(capsys, tmp_path, doc):
     assert code == 0 and json.loads((tmp_path / "hits.txt").read_text())
 
 
+def test_only_one_output_goes_to_stdout(capsys, doc, no_reading):
+    pdf, cat = doc
+    code, _, err = run_cli(capsys, pdf, "-p", cat, "--missing", "-", *TEXT)
+    assert code == 2 and "-o and --missing both write to stdout" in err
+    code, _, err = run_cli(capsys, pdf, "-p", cat, "-o", "-", "--warnings", "-", *TEXT)
+    assert code == 2 and "--warnings both write to stdout" in err
+
+
 def test_verbose_sets_the_log_level_of_the_one_logger(capsys, tmp_path, doc):
     pdf, cat = doc
     code, _, err = run_cli(capsys, pdf, "-p", cat, "-o", tmp_path / "h.csv", "-v", *TEXT)
