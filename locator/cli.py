@@ -148,6 +148,7 @@ def run_cmd(
                               source=source.value, tile_timeout=tile_timeout)
     log.info("settings: %s", settings)
     files = expand_inputs(docs)
+    log.debug("documents: %s", ", ".join(map(str, files)))
     check_paths([*inputs, *_run_inputs((), files)], outputs)
     if annotate is not None and len(files) > 1:
         raise UsageError(f"--annotate {annotate}: one marked-up copy is made of one document; "
@@ -452,6 +453,13 @@ def _stdout_gone() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``locate`` script: run the app, map errors to exit codes."""
+    try:
+        _main(argv)
+    finally:  # main() in a process that goes on (tests, a notebook) leaves logging as it was
+        opt.reset_logging()
+
+
+def _main(argv: list[str] | None) -> None:
     try:
         rv = app(args=argv, prog_name="locate", standalone_mode=False)
         # Typer turns Ctrl-C into Exit(130), and an Exit outside standalone mode

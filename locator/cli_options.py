@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import logging
 import os
+import sys
 import tempfile
 from collections.abc import Iterable, Sequence
 from enum import Enum
@@ -24,7 +25,7 @@ import typer
 
 from locator.errors import ExportError, LocatorError, UsageError
 
-__all__ = ["check_paths", "check_format", "parse_rotations", "setup_logging",
+__all__ = ["check_paths", "check_format", "parse_rotations", "setup_logging", "reset_logging",
            "suggest_command", "load_catalog", "error_with_code", "Format", "Source",
            "LOGGER"]  # and the option types below
 
@@ -96,20 +97,37 @@ SourceOpt = Annotated[Source, typer.Option(
          "text = the text layer only; ocr = OCR only.")]
 
 
+class _Stderr(logging.StreamHandler):
+    """A handler that writes to ``sys.stderr`` as it is when a record comes (tests swap it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def setup_logging(verbose: int = 0, quiet: bool = False) -> None:
     """Set the ``locator`` logger's level (-q, default: warnings; -v info; -vv debug)
-    and give it one handler on stderr."""
+    and give it one handler on stderr; :func:`reset_logging` undoes it."""
+    reset_logging()
     logger = logging.getLogger(LOGGER)
-    level = logging.WARNING if quiet or verbose <= 0 else (
-        logging.INFO if verbose == 1 else logging.DEBUG)
-    logger.setLevel(level)
-    for h in list(logger.handlers):
-        if getattr(h, "_locate_cli", False):  # a previous main() in this process
-            logger.removeHandler(h)
-    handler = logging.StreamHandler()  # sys.stderr as it is now (tests swap it)
+    logger.setLevel(logging.WARNING if quiet or verbose <= 0 else (
+        logging.INFO if verbose == 1 else logging.DEBUG))
+    handler = _Stderr()
     handler.setFormatter(logging.Formatter("locate: %(levelname)s: %(message)s"))
-    handler._locate_cli = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
+
+
+def reset_logging() -> None:
+    """The ``locator`` logger as a library leaves it: no handler of ours, no level."""
+    logger = logging.getLogger(LOGGER)
+    for h in list(logger.handlers):
+        if isinstance(h, _Stderr):
+            logger.removeHandler(h)
+    logger.setLevel(logging.NOTSET)
 
 
 def parse_rotations(text: str, option: str = "--rotations") -> tuple[int, ...]:

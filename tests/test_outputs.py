@@ -341,12 +341,14 @@ def test_verbose_sets_the_log_level_of_the_one_logger(capsys, tmp_path, doc):
     pdf, cat = doc
     code, _, err = run_cli(capsys, pdf, "-p", cat, "-o", tmp_path / "h.csv", "-v", *TEXT)
     assert code == 0 and "locate: INFO: settings: Settings(" in err
-    assert logging.getLogger("locator").level == logging.INFO
+    assert "locate: INFO: wrote " in err and "DEBUG" not in err  # wrote: from locator.export
     code, _, err = run_cli(capsys, pdf, "-p", cat, "-o", tmp_path / "h.csv", "-q", *TEXT)
     assert code == 0 and "INFO" not in err
-    assert logging.getLogger("locator").level == logging.WARNING
-    run_cli(capsys, pdf, "-p", cat, "-o", tmp_path / "h.csv", "-vv", *TEXT)
-    assert logging.getLogger("locator").level == logging.DEBUG
+    code, _, err = run_cli(capsys, pdf, "-p", cat, "-o", tmp_path / "h.csv", "-vv", *TEXT)
+    assert code == 0 and "locate: DEBUG: documents: " in err
+    # main() leaves the logger as a library has it: no level, no handler of its own.
+    assert logging.getLogger("locator").level == logging.NOTSET
+    assert not logging.getLogger("locator").handlers
     # Every module's logger is a child of it.
     for p in (ROOT / "locator").rglob("*.py"):
         for name in _logger_names(p):
@@ -393,11 +395,12 @@ def test_documented_names_are_public():
 
 def test_cli_modules_are_small():
     for name in ("cli.py", "cli_options.py", "cli_views.py", "outputs.py", "evaluate.py",
-                 "tune.py", "export/files.py", "export/review.py", "export/workbook.py"):
+                 "tables.py", "tune.py", "tune_grid.py", "memory.py", "export/files.py",
+                 "export/review.py", "export/workbook.py", "export/thumbnails.py",
+                 "export/annotate.py", "export/table.py"):
         path = ROOT / "locator" / name
         text = path.read_text()
-        if name == "cli.py":
-            assert len(text.splitlines()) < 500
+        assert len(text.splitlines()) < 500, name
         for node in ast.walk(ast.parse(text)):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 assert node.end_lineno - node.lineno < 85, (name, node.name)
