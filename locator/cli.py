@@ -435,7 +435,7 @@ def crop_cmd(
         raise UsageError(f"-o {output}: write the example as a .png")
     if dpi is not None and not 20 <= dpi <= 2400:
         raise UsageError(f"--dpi {dpi:g}: choose a resolution between 20 and 2400")
-    check_paths([("document", doc)], [("-o", output)])
+    check_paths([("document", doc)], [("-o", output)], make_folders=True)
     img, used = crop(doc, page, Box(x0, y0, x1, y1), dpi=dpi, password=password)
     save_example(img, used, output)
     err.print(f"wrote {output} ({img.shape[1]} x {img.shape[0]} px at {used:g} dpi); "

@@ -202,8 +202,8 @@ def check_paths(inputs: Sequence[tuple[str, Path | None]],
     """
     to_stdout = [opt for opt, p in outputs if p is not None and str(p) == "-"]
     if len(to_stdout) > 1:
-        raise UsageError(f"{' and '.join(to_stdout)} both write to stdout (-); give one of "
-                         f"them a file name")
+        raise UsageError(f"{' and '.join(to_stdout)} both write to stdout (-; without -o "
+                         f"the hits go there); give one of them a file name")
     seen: list[tuple[str, Path, tuple]] = [(opt, p, _identity(p)) for opt, p in inputs
                                            if p is not None]
     n_inputs = len(seen)
