@@ -6,11 +6,12 @@ Rendering only: nothing here reads or writes files or decides an exit code.
 
 from __future__ import annotations
 
-from collections import Counter
+from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+
+if TYPE_CHECKING:  # rich.table and rich.text are imported when first drawn: --help stays fast
+    from rich.table import Table
 
 __all__ = ["err", "out", "BarProgress", "summary", "hits_on_terminal", "wide", "fmt",
            "scores_table", "rows_list", "tune_table", "review_tables", "warn"]
@@ -21,6 +22,8 @@ out = Console(highlight=False)
 
 def warn(message: str) -> None:
     """One warning line on stderr (shown with -q too)."""
+    from rich.text import Text
+
     err.print(Text.assemble(("warning ", "yellow"), message), soft_wrap=True)
 
 
@@ -53,6 +56,8 @@ class BarProgress:
 
 def summary(report) -> None:
     """The run report as a small table on stderr."""
+    from rich.table import Table
+
     t = Table(title="Summary", show_header=False, box=None, title_justify="left")
     t.add_row("file", report.file)
     t.add_row("pages", str(report.pages))
@@ -65,6 +70,8 @@ def summary(report) -> None:
     shown = ", ".join(miss[:20]) + (f", ... ({len(miss)} in all)" if len(miss) > 20 else "")
     t.add_row("never found", shown if miss else "none")
     if report.sources:
+        from collections import Counter
+
         kinds = Counter(report.sources.values())
         t.add_row("sources", "; ".join(f"{n} page{'s' * (n > 1)} {what}"
                                        for what, n in kinds.most_common()))
@@ -77,6 +84,8 @@ def summary(report) -> None:
 
 def hits_on_terminal(df) -> None:
     """The hits as a readable table (a terminal; a pipe gets CSV instead)."""
+    from rich.table import Table
+
     if df.empty:
         out.print("no hits")
         return
@@ -100,6 +109,8 @@ def fmt(v, digits: int = 3) -> str:
 
 
 def scores_table(df, key: str, title: str) -> Table:
+    from rich.table import Table
+
     t = Table(key, "truth", "hits", "tp", "fp", "fn", "precision", "recall", "F1",
               title=title, title_justify="left", box=None, header_style="bold")
     for r in df.itertuples(index=False):
@@ -146,6 +157,8 @@ def evaluation(ev, max_rows: int) -> None:
 
 def tune_table(doc_name: str, outcomes, best) -> None:
     """``locate tune``'s table of every configuration, and the failures under it."""
+    from rich.table import Table
+
     table = Table("#", "run", "dpi", "tile", "overlap", "engine", "rotations", "tp", "fp", "fn",
                   "precision", "recall", "F1", "seconds", "peak MiB",
                   title=f"tune: {doc_name} (OCR cache off; * recommended)",
@@ -196,6 +209,9 @@ def _pct(v) -> str:
 
 def review_tables(rv) -> None:
     """``locate review``'s precision tables and overall line on stdout."""
+    from rich.table import Table
+    from rich.text import Text
+
     by_pattern = rv.per_pattern[rv.per_pattern["reviewed"] > 0]
     for title, table, keys in (("precision per label", rv.per_label, ["label"]),
                                ("precision per pattern (patterns with verdicts)", by_pattern,
