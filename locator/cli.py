@@ -442,15 +442,6 @@ def crop_cmd(
               f"catalog entry:  - symbol: {output.as_posix()}", soft_wrap=True)
 
 
-def _stdout_gone() -> None:
-    # `locate ... | head`: the reader left. Say nothing more and let no flush at exit fail.
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
-
-
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``locate`` script: run the app, map errors to exit codes."""
     try:
@@ -483,9 +474,6 @@ def _main(argv: list[str] | None) -> None:
     except (KeyboardInterrupt, typer.Abort):
         err.print("locate: interrupted")
         sys.exit(INTERRUPTED_EXIT_CODE)
-    except BrokenPipeError:
-        _stdout_gone()
-        sys.exit(0)
     except Exception as e:  # a bug: say so plainly; the traceback only on request
         if os.environ.get("LOCATOR_DEBUG"):
             raise

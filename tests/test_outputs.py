@@ -404,3 +404,14 @@ def test_cli_modules_are_small():
         for node in ast.walk(ast.parse(text)):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 assert node.end_lineno - node.lineno < 85, (name, node.name)
+
+
+def test_a_reader_that_leaves_the_pipe_early_is_no_error(tmp_path, doc):
+    # `locate ... | head -1`: the reader is gone before the table is written.
+    pdf, cat = doc
+    p = subprocess.Popen([sys.executable, "-m", "locator", str(pdf), "-p", str(cat), *TEXT,
+                          "-q"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=100) == 0, err
+    assert "Traceback" not in err and "Exception ignored" not in err and "Broken" not in err

@@ -227,6 +227,16 @@ def _text(df: pd.DataFrame, kind: str, csv_safe: bool) -> str:
     return df.to_json(orient="records", indent=1, force_ascii=False)
 
 
+def _stdout_gone() -> None:
+    # Point stdout at /dev/null so nothing later (a flush at exit) fails on the closed pipe.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real file descriptor (a test's captured stdout)
+        pass
+
+
 def write_tables(path: str | os.PathLike, sheets: Mapping[str, pd.DataFrame], *,
                  fmt: str | None = None, csv_safe: bool = False,
                  name: str | None = None) -> Path | None:
@@ -239,8 +249,11 @@ def write_tables(path: str | os.PathLike, sheets: Mapping[str, pd.DataFrame], *,
     kind = table_format(path, fmt, option=name.split()[0] if name else "-o")
     first = next(iter(sheets.values()))
     if str(path) == STDOUT:
-        sys.stdout.write(_text(first, kind, csv_safe))
-        sys.stdout.flush()
+        try:
+            sys.stdout.write(_text(first, kind, csv_safe))
+            sys.stdout.flush()
+        except BrokenPipeError:  # `... | head`: the reader left; what it did not read is not wanted
+            _stdout_gone()
         return None
     label = name or str(path)
     if kind == "xlsx":
