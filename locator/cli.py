@@ -251,8 +251,8 @@ def tune_cmd(
     timeout: Annotated[Optional[float], typer.Option(
         help="Give up on one configuration after this many seconds.")] = None,
     output: Annotated[Optional[Path], typer.Option(
-        "--output", "-o", help="Also write the table (.csv, .json, .jsonl, .xlsx, .parquet; "
-                               "- for stdout).")] = None,
+        "--output", "-o", help="Also write the table (.csv, .json, .jsonl, .xlsx, "
+                               ".parquet).")] = None,
     fmt: opt.FormatOpt = None,
     keep_hits: Annotated[Optional[Path], typer.Option(
         help="Keep each configuration's hits as CSV files in this folder.")] = None,
@@ -277,7 +277,7 @@ def tune_cmd(
                         engines=tn.parse_engines(engines), rotations=parse_rotations(rotations),
                         rotated_regions=not thorough_rotations,
                         extra=tn.parse_sets(sets or []))
-    check_format("-o", output, _fmt_value(fmt))
+    check_format("-o", output, _fmt_value(fmt), stdout_taken="the tune table and advice")
     inputs = [("document", doc), ("--patterns", patterns), ("--truth", truth)]
     check_paths(inputs, [("-o", output)])
     if keep_hits is not None and keep_hits.exists() and not keep_hits.is_dir():
@@ -374,8 +374,8 @@ def review_cmd(
         help="The review workbook (-o review.xlsx), with verdicts filled in.",
         show_default=False)],
     truth_out: Annotated[Optional[Path], typer.Option(
-        "--truth-out", help="Write the truth (.csv/.json/.jsonl/.xlsx/.parquet; - for "
-                            "stdout) for 'locate eval' and 'locate tune': the rows marked "
+        "--truth-out", help="Write the truth (.csv/.json/.jsonl/.xlsx/.parquet) for "
+                            "'locate eval' and 'locate tune': the rows marked "
                             "correct, the tags added on the Missed sheet, and which rows "
                             "were not reviewed.")] = None,
     fmt: opt.FormatOpt = None,
@@ -385,7 +385,8 @@ def review_cmd(
     from locator.export.review import read_review, write_truth
 
     setup_logging(verbose, quiet)
-    check_format("--truth-out", truth_out, _fmt_value(fmt))
+    check_format("--truth-out", truth_out, _fmt_value(fmt),
+                 stdout_taken="the precision tables")
     check_paths([("workbook", workbook)], [("--truth-out", truth_out)])
     rv = read_review(workbook)
     for w in rv.warnings:

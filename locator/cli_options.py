@@ -223,13 +223,16 @@ def check_paths(inputs: Sequence[tuple[str, Path | None]],
 
 
 def check_format(option: str, path: Path | None, fmt: str | None = None,
-                 allowed: Sequence[str] | None = None) -> str | None:
+                 allowed: Sequence[str] | None = None, *, stdout_taken: str = "") -> str | None:
     """The table format of ``path`` (see :func:`locator.export.files.table_format`),
-    or a :class:`UsageError` naming ``option``; None when ``path`` is None."""
+    or a :class:`UsageError` naming ``option``; None when ``path`` is None.
+    ``stdout_taken``: what the command prints on stdout, so ``-`` is refused."""
     from locator.export.files import table_format
 
     if path is None:
         return None
+    if stdout_taken and str(path) == "-":
+        raise UsageError(f"{option} -: {stdout_taken} go to stdout; give a file name")
     try:
         kind = table_format(path, fmt, option=option)
     except ExportError as e:

@@ -3,6 +3,8 @@ Missed sheet, a truth file that says what was reviewed, and eval scoring the rev
 
 from __future__ import annotations
 
+import json
+
 import openpyxl
 import pandas as pd
 import pytest
@@ -139,3 +141,20 @@ def test_marked_is_said_once(capsys, tmp_path):
                            tmp_path / "m.pdf", "--source", "text")
     assert code == 0, err
     assert err.count("marked 2 hits") == 1
+
+
+def test_truth_out_formats_and_stdout_kept_for_the_tables(capsys, tmp_path, drawing):
+    pdf, truth = drawing
+    wb = tmp_path / "r.xlsx"
+    write_workbook(wb, hits_of(truth), document=pdf)
+    fill(wb, {2: "correct"})
+    code, out, err = run_cli(capsys, "review", wb, "--truth-out", "-")
+    assert code == 2 and "the precision tables go to stdout" in err
+    code, out, err = run_cli(capsys, "tune", pdf, "-p", tmp_path / "c.yaml", "--truth",
+                             tmp_path / "t.csv", "-o", "-")
+    assert code == 2 and "the tune table and advice go to stdout" in err
+    dest = tmp_path / "truth.txt"
+    code, out, err = run_cli(capsys, "review", wb, "--truth-out", dest, "--format", "jsonl")
+    assert code == 0, err
+    rows = [json.loads(line) for line in dest.read_text().splitlines()]
+    assert len(rows) == len(truth) and rows[0]["review"] == "correct"
