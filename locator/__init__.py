@@ -2,14 +2,47 @@
 
 The library entry point is :func:`locate`, which returns a pandas DataFrame of
 hits (one row per located snippet, boxes in PDF points, origin top left of the
-unrotated page, pages 1-based). Heavy modules are imported only when needed.
+unrotated page, pages 1-based). The other names here (catalogs, settings,
+scoring, review, writing tables) are imported from their modules on first use,
+so ``import locator`` stays light.
 """
 
 from __future__ import annotations
 
+import importlib
+
 __version__ = "0.1.0"
 
-__all__ = ["locate", "__version__"]
+# Public name -> the module that owns it (imported when the name is first used).
+# No name here may be a submodule's (``evaluate``): `import locator.evaluate as e` would get it.
+_LAZY = {
+    "load_catalog": "locator.catalog", "load_codes": "locator.catalog",
+    "parse_catalog": "locator.catalog", "Catalog": "locator.catalog",
+    "Settings": "locator.settings",
+    "Hit": "locator.model", "Word": "locator.model", "RunWarning": "locator.model",
+    "Box": "locator.geometry",
+    "load_table": "locator.evaluate",
+    "write_report": "locator.evaluate",
+    "hits_frame": "locator.export.table", "write_table": "locator.export.files",
+    "write_workbook": "locator.export.workbook", "read_review": "locator.export.review",
+    "write_truth": "locator.export.review", "annotate_pdf": "locator.export.annotate",
+    "LocatorError": "locator.errors", "UsageError": "locator.errors",
+}
+
+__all__ = ["locate", "__version__", *_LAZY]
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'locator' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 
 def locate(path, catalog, **settings):

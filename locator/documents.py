@@ -520,6 +520,9 @@ def parse_pages(spec: str | None, page_count: int) -> list[int]:
         except ValueError:
             raise UsageError(
                 f"--pages {spec!r}: {part!r} is not a page number or range like 1-3") from None
+        if lo >= 1 and hi < lo:
+            raise UsageError(f"--pages {spec!r}: the range {part!r} is reversed; "
+                             f"write {hi}-{lo}")
         if lo < 1 or hi < lo:
             raise UsageError(f"--pages {spec!r}: {part!r} is not a valid range (pages start at 1)")
         if hi > page_count:

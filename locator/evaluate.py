@@ -1,7 +1,8 @@
 """Scoring hits against ground truth: precision, recall and F1, per label and per pattern.
 
 This module owns the rule that decides whether a hit is correct, the tables
-that come out of it, and reading/writing those tables. Boxes everywhere are in
+that come out of it, and writing those tables; reading hits and truth tables
+is :mod:`locator.tables` (its names are re-exported here). Boxes everywhere are in
 PDF points, origin top left of the page's *unrotated* space; pages are 1-based.
 
 The rule (issue 3)
@@ -42,17 +43,15 @@ pattern_id; false hits under the *hit* row's label and pattern_id.
 
 from __future__ import annotations
 
-import json
 import os
-import re
-import tempfile
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from locator.errors import ExportError, InputFileError
 from locator.geometry import Box
+from locator.tables import (BOX_COLUMNS, REQUIRED_COLUMNS, derive_label, load_table,
+                            normalize_code, standardise, text_value)
 
 if TYPE_CHECKING:  # pandas is imported inside the functions that need it
     import pandas as pd
@@ -60,45 +59,10 @@ if TYPE_CHECKING:  # pandas is imported inside the functions that need it
 __all__ = ["Evaluation", "evaluate", "load_table", "write_report", "format_report",
            "normalize_code", "derive_label", "REQUIRED_COLUMNS"]
 
-#: Columns a hits or truth table must have (``pattern_id`` and ``label`` are
-#: derived from ``matched`` when absent).
-REQUIRED_COLUMNS = ("matched", "page", "x0", "y0", "x1", "y1")
-_BOX = ("x0", "y0", "x1", "y1")
-_TEXT_COLUMNS = ("pattern_id", "label", "matched", "text", "engine", "source")
+_BOX = BOX_COLUMNS
 _SCORE_COLUMNS = ["tp", "fp", "fn", "precision", "recall", "f1"]
 _IOU_EPS = 1e-9  # IoU exactly at the threshold counts, despite float rounding
 OVERALL = "(overall)"  #: the pattern_id of the overall row in the CSV report
-
-# Dashes left after NFKC (which already folds the full-width and small forms).
-_DASHES = re.compile("[\u2010\u2011\u2012\u2013\u2014\u2015\u2043\u2212\u2e3a\u2e3b\ufe58\ufe63\uff0d]")
-_LABEL_PREFIX = re.compile(r"[^\W\d_]+")
-
-
-def normalize_code(text: object) -> str:
-    """The form in which ``matched`` values are compared.
-
-    NFKC, every unicode dash/minus to ``-``, runs of whitespace to one space,
-    stripped, case-folded. ``None``/NaN become ``""``.
-
-    >>> normalize_code("  ft\u2013101 ")
-    'ft-101'
-    >>> normalize_code("ＰＴ１０２") == normalize_code("pt102")
-    True
-    """
-    if text is None or (isinstance(text, float) and text != text):
-        return ""
-    s = unicodedata.normalize("NFKC", str(text))
-    s = _DASHES.sub("-", s)
-    return " ".join(s.split()).casefold()
-
-
-def derive_label(matched: object) -> str:
-    """The label given to a row without one: the leading letters of ``matched``,
-    upper-cased (``"R26"`` -> ``"R"``, ``"FT-101"`` -> ``"FT"``), or ``"code"``
-    when it does not start with a letter (``"2k2"`` -> ``"code"``)."""
-    s = unicodedata.normalize("NFKC", "" if matched is None else str(matched)).strip()
-    m = _LABEL_PREFIX.match(s)
-    return m.group(0).upper() if m else "code"
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -121,6 +85,8 @@ class Evaluation:
     read), ``iou``, ``centre_in`` (hit centre inside the grown truth box),
     ``offset`` (distance between the box centres, pt) and both boxes
     (``hit_x0..hit_y1``, ``truth_x0..truth_y1``).
+    ``unreviewed``: hits left out of every count because they agree with a truth
+    file's ``unreviewed`` row (see :func:`evaluate`).
     """
 
     tp: int
@@ -136,6 +102,7 @@ class Evaluation:
     matches: pd.DataFrame
     iou: float = 0.3
     grow: float = 2.0
+    unreviewed: int = 0
 
     @property
     def n_hits(self) -> int:
@@ -149,7 +116,8 @@ class Evaluation:
         """The overall numbers as a flat dict (for JSON or a Summary sheet)."""
         return {"hits": self.n_hits, "truth": self.n_truth, "tp": self.tp, "fp": self.fp,
                 "fn": self.fn, "precision": self.precision, "recall": self.recall,
-                "f1": self.f1, "iou_threshold": self.iou, "grow_pt": self.grow}
+                "f1": self.f1, "iou_threshold": self.iou, "grow_pt": self.grow,
+                "unreviewed_hits_left_out": self.unreviewed}
 
 
 def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
@@ -158,136 +126,6 @@ def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
     r = tp / (tp + fn) if tp + fn else (1.0 if fp == 0 else 0.0)
     f = 2 * p * r / (p + r) if p + r else 0.0
     return p, r, f
-
-
-# ---------------------------------------------------------------- input tables
-
-def _text_value(v: object) -> str:
-    """A cell as text: NaN/None -> "", 805.0 -> "805" (spreadsheets store numbers)."""
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        if v != v:
-            return ""
-        if v.is_integer():
-            return str(int(v))
-    return str(v)
-
-
-def _standardise(df: pd.DataFrame, role: str) -> pd.DataFrame:
-    """Validate and type a hits/truth table; derive ``pattern_id``/``label``.
-
-    Returns a new frame with a fresh RangeIndex: text columns as ``str``,
-    ``page`` as int, box columns as float (x0 <= x1, y0 <= y1).
-    Raises :class:`InputFileError` naming the missing or bad columns.
-    """
-    import pandas as pd
-
-    if not isinstance(df, pd.DataFrame):
-        raise InputFileError(f"{role} must be a pandas DataFrame, not {type(df).__name__}")
-    out = df.copy()
-    out.columns = [str(c).strip().lower() if str(c).strip().lower() in
-                   (*REQUIRED_COLUMNS, *_TEXT_COLUMNS) else c for c in out.columns]
-    if out.columns.duplicated().any():
-        dup = sorted({str(c) for c in out.columns[out.columns.duplicated()]})
-        raise InputFileError(f"{role} table has duplicate column(s): {', '.join(dup)}")
-    missing = [c for c in REQUIRED_COLUMNS if c not in out.columns]
-    if missing and len(out) == 0:
-        for c in missing:
-            out[c] = pd.Series(dtype=object)
-        missing = []
-    if missing:
-        have = ", ".join(map(str, out.columns)) or "none"
-        raise InputFileError(
-            f"{role} table is missing required column(s): {', '.join(missing)} "
-            f"(needs {', '.join(REQUIRED_COLUMNS)}; has {have})")
-    out = out.reset_index(drop=True)
-    for c in _TEXT_COLUMNS:
-        if c in out.columns:
-            out[c] = [_text_value(v) for v in out[c]]
-    for c in ("page", *_BOX):
-        vals = pd.to_numeric(out[c].map(lambda v: v.strip() if isinstance(v, str) else v),
-                             errors="coerce")
-        bad = vals.isna()
-        if bad.any():
-            rows = ", ".join(str(i + 1) for i in bad[bad].index[:5])
-            raise InputFileError(
-                f"{role} table: column {c!r} has {int(bad.sum())} empty or non-numeric "
-                f"value(s) (data row(s) {rows}{', ...' if bad.sum() > 5 else ''})")
-        out[c] = vals.astype(float)
-    if len(out) and not (out["page"] == out["page"].round()).all():
-        raise InputFileError(f"{role} table: column 'page' must hold whole page numbers (1-based)")
-    out["page"] = out["page"].astype(int)
-    x0, x1 = out[["x0", "x1"]].min(axis=1), out[["x0", "x1"]].max(axis=1)
-    y0, y1 = out[["y0", "y1"]].min(axis=1), out[["y0", "y1"]].max(axis=1)
-    out["x0"], out["x1"], out["y0"], out["y1"] = x0, x1, y0, y1
-    if "pattern_id" not in out.columns:
-        out["pattern_id"] = out["matched"]
-    else:
-        out["pattern_id"] = [p if p.strip() else m for p, m in zip(out["pattern_id"], out["matched"])]
-    if "label" not in out.columns:
-        out["label"] = [derive_label(m) for m in out["matched"]]
-    else:
-        out["label"] = [lb if lb.strip() else derive_label(m) for lb, m in zip(out["label"], out["matched"])]
-    return out
-
-
-def load_table(path: str | os.PathLike, *, role: str = "table") -> pd.DataFrame:
-    """Read a hits or truth table from ``.csv``, ``.json``, ``.xlsx`` or ``.parquet``.
-
-    Accepts a hits table (the columns of :data:`locator.model.HIT_COLUMNS`) or
-    the sample generator's truth (``pattern_id, label, matched, page, x0, y0,
-    x1, y1, size_pt, angle, on_seam``); boxes in PDF points, unrotated page
-    space, pages 1-based. Needs :data:`REQUIRED_COLUMNS`; a missing
-    ``pattern_id`` becomes ``matched`` and a missing ``label`` is
-    :func:`derive_label` of ``matched``. Text columns are read as text (``0805``
-    stays ``"0805"``). JSON may be a list of records or an object holding one
-    under ``hits``/``truth``/``rows``/``records``/``data``. For a workbook, the
-    first sheet that has the required columns is used. ``role`` names the
-    table in error messages.
-
-    Raises :class:`~locator.errors.InputFileError` when the file is missing,
-    unreadable, of another format, or lacks columns (the message names them).
-    """
-    import pandas as pd
-
-    p = Path(path)
-    if not p.is_file():
-        raise InputFileError(f"{role} file not found: {p}")
-    suffix = p.suffix.lower()
-    try:
-        if suffix == ".csv":
-            df = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-        elif suffix == ".json":
-            raw = json.loads(p.read_text(encoding="utf-8-sig"))
-            if isinstance(raw, dict):
-                for key in ("hits", "truth", "rows", "records", "data"):
-                    if isinstance(raw.get(key), list):
-                        raw = raw[key]
-                        break
-            df = pd.DataFrame(raw)
-        elif suffix in (".xlsx", ".xlsm"):
-            sheets = pd.read_excel(p, sheet_name=None, dtype=object, engine="openpyxl")
-            df = next((s for s in sheets.values()
-                       if set(REQUIRED_COLUMNS) <= {str(c).strip().lower() for c in s.columns}),
-                      next(iter(sheets.values()), pd.DataFrame()))
-        elif suffix == ".parquet":
-            try:
-                df = pd.read_parquet(p)
-            except ImportError as e:
-                raise InputFileError(
-                    f"reading {p.name} needs pyarrow: pip install 'locator[parquet]'") from e
-        else:
-            raise InputFileError(
-                f"{role} file {p.name}: unsupported table format {suffix or '(none)'!r} "
-                "(use .csv, .json, .xlsx or .parquet)")
-    except InputFileError:
-        raise
-    except Exception as e:  # a corrupt or unreadable file, whatever the reader raised
-        raise InputFileError(f"cannot read {role} file {p}: {e}") from e
-    if len(df.columns) == 0 and len(df) == 0 and suffix != ".json":
-        raise InputFileError(f"{role} file {p} is empty (no header row)")
-    return _standardise(df, f"{role} ({p.name})")
 
 
 # ---------------------------------------------------------------- the rule
@@ -329,6 +167,12 @@ def evaluate(hits: pd.DataFrame, truth: pd.DataFrame, *, iou: float = 0.3,
         Points by which the truth box is grown on each side for the
         centre-inside test.
 
+    A truth table with a ``review`` column (``locate review --truth-out``
+    writes one) scores the reviewed part only: rows ``correct`` and ``missed``
+    (or blank) are the truth, ``wrong`` rows are not, and a hit that agrees
+    by the rule with an ``unreviewed`` row is left out of every count
+    (:attr:`Evaluation.unreviewed` says how many), not counted as a false hit.
+
     Raises :class:`~locator.errors.InputFileError` when a table lacks columns
     or has non-numeric pages/boxes.
 
@@ -338,24 +182,49 @@ def evaluate(hits: pd.DataFrame, truth: pd.DataFrame, *, iou: float = 0.3,
     >>> evaluate(h, t).f1
     1.0
     """
-    import pandas as pd
-
     if not 0.0 <= iou <= 1.0:
         raise ValueError(f"iou must be within 0..1, not {iou}")
     if grow < 0:
         raise ValueError(f"grow must be >= 0 points, not {grow}")
-    h = _standardise(hits, "hits")
-    t = _standardise(truth, "truth")
+    h = standardise(hits, "hits")
+    t, unreviewed = _review_scope(standardise(truth, "truth"))
     h_code = [normalize_code(m) for m in h["matched"]]
     t_code = [normalize_code(m) for m in t["matched"]]
     h_page, t_page = h["page"].tolist(), t["page"].tolist()
     hb, tb = _boxes(h), _boxes(t)
-
     by_key: dict[tuple[int, str], list[int]] = {}
     for j, key in enumerate(zip(t_page, t_code)):
         by_key.setdefault(key, []).append(j)
+    hit_to_truth, truth_to_hit, match_rows, agrees = _assign(h, t, h_page, h_code, t_page,
+                                                             hb, tb, by_key, iou, grow)
+    matches = _matches_frame(match_rows)
 
-    # Every pair that passes the rule, best first.
+    # Why each unmatched row is unmatched.
+    codes_in_truth = set(t_code)
+    keys_in_hits = set(zip(h_page, h_code))
+    fp_idx = [i for i in range(len(h)) if i not in hit_to_truth]
+    fp_reason = []
+    for i in fp_idx:
+        if agrees.get(i):
+            fp_reason.append("duplicate")
+        elif (h_page[i], h_code[i]) in by_key:
+            fp_reason.append("box")
+        elif h_code[i] in codes_in_truth:
+            fp_reason.append("page")
+        else:
+            fp_reason.append("code")
+    n_out = 0
+    if len(unreviewed):
+        fp_idx, fp_reason, n_out = _leave_out(fp_idx, fp_reason, unreviewed, h_page, h_code,
+                                              hb, iou, grow)
+    fn_idx = [j for j in range(len(t)) if j not in truth_to_hit]
+    fn_reason = ["box" if (t_page[j], t_code[j]) in keys_in_hits else "missing" for j in fn_idx]
+    return _evaluation(h, t, match_rows, matches, fp_idx, fp_reason, fn_idx, fn_reason,
+                       iou, grow, n_out)
+
+
+def _assign(h, t, h_page, h_code, t_page, hb, tb, by_key, iou, grow):
+    """Every (hit, truth) pair that passes the rule, taken best first, one-to-one."""
     cands = []
     agrees: dict[int, list[int]] = {}  # hit -> truth rows it agrees with
     for i, key in enumerate(zip(h_page, h_code)):
@@ -385,30 +254,24 @@ def evaluate(hits: pd.DataFrame, truth: pd.DataFrame, *, iou: float = 0.3,
             **{f"hit_{c}": getattr(hb[i], c) for c in _BOX},
             **{f"truth_{c}": getattr(tb[j], c) for c in _BOX},
         })
+    return hit_to_truth, truth_to_hit, match_rows, agrees
+
+
+def _matches_frame(match_rows: list[dict]) -> pd.DataFrame:
+    import pandas as pd
+
     match_cols = ["hit_row", "truth_row", "page", "pattern_id", "label", "matched", "text",
                   "iou", "centre_in", "offset", *(f"hit_{c}" for c in _BOX),
                   *(f"truth_{c}" for c in _BOX)]
     matches = pd.DataFrame(match_rows, columns=match_cols)
     if len(matches):
         matches = matches.sort_values(["page", "truth_row"], kind="stable").reset_index(drop=True)
+    return matches
 
-    # Why each unmatched row is unmatched.
-    codes_in_truth = set(t_code)
-    keys_in_hits = set(zip(h_page, h_code))
-    fp_idx = [i for i in range(len(h)) if i not in hit_to_truth]
-    fp_reason = []
-    for i in fp_idx:
-        if agrees.get(i):
-            fp_reason.append("duplicate")
-        elif (h_page[i], h_code[i]) in by_key:
-            fp_reason.append("box")
-        elif h_code[i] in codes_in_truth:
-            fp_reason.append("page")
-        else:
-            fp_reason.append("code")
-    fn_idx = [j for j in range(len(t)) if j not in truth_to_hit]
-    fn_reason = ["box" if (t_page[j], t_code[j]) in keys_in_hits else "missing" for j in fn_idx]
 
+def _evaluation(h, t, match_rows, matches, fp_idx, fp_reason, fn_idx, fn_reason, iou, grow,
+                n_out) -> Evaluation:
+    """The counts and tables of one scoring."""
     false_hits = h.iloc[fp_idx].copy()
     false_hits.insert(0, "hit_row", fp_idx)
     false_hits["reason"] = fp_reason
@@ -428,7 +291,47 @@ def evaluate(hits: pd.DataFrame, truth: pd.DataFrame, *, iou: float = 0.3,
                                [t.at[j, "pattern_id"] for j in fn_idx])
     return Evaluation(tp=tp, fp=fp, fn=fn, precision=p, recall=r, f1=f,
                       per_label=per_label, per_pattern=per_pattern, misses=misses,
-                      false_hits=false_hits, matches=matches, iou=iou, grow=grow)
+                      false_hits=false_hits, matches=matches, iou=iou, grow=grow,
+                      unreviewed=n_out)
+
+
+_REVIEW = "review"
+_REVIEW_TRUTH = ("", "correct", "missed")
+
+
+def _review_scope(t: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A truth table split by its ``review`` column: (the truth, the unreviewed rows)."""
+    if _REVIEW not in t.columns:
+        return t, t.iloc[0:0]
+    review = [text_value(v).strip().lower() for v in t[_REVIEW]]
+    bad = [i + 1 for i, v in enumerate(review) if v not in (*_REVIEW_TRUTH, "wrong",
+                                                             "unreviewed")]
+    if bad:
+        raise InputFileError(
+            f"truth table: column 'review' must be correct, missed, wrong or unreviewed "
+            f"(data row(s) {', '.join(map(str, bad[:5]))}{', ...' if len(bad) > 5 else ''})")
+    is_truth = [v in _REVIEW_TRUTH for v in review]
+    is_out = [v == "unreviewed" for v in review]
+    return (t[is_truth].reset_index(drop=True), t[is_out].reset_index(drop=True))
+
+
+def _leave_out(fp_idx: list[int], fp_reason: list[str], unreviewed: pd.DataFrame,
+               h_page: list[int], h_code: list[str], hb: list[Box], iou: float,
+               grow: float) -> tuple[list[int], list[str], int]:
+    """The false hits less those that agree with an unreviewed row, and how many those were."""
+    keyed: dict[tuple[int, str], list[Box]] = {}
+    for (page, m), box in zip(zip(unreviewed["page"], unreviewed["matched"]),
+                              _boxes(unreviewed)):
+        keyed.setdefault((page, normalize_code(m)), []).append(box)
+    kept, reasons = [], []
+    for i, why in zip(fp_idx, fp_reason):
+        cx, cy = hb[i].center
+        if any(hb[i].iou(b) >= iou - _IOU_EPS or b.grow(grow).contains_point(cx, cy)
+               for b in keyed.get((h_page[i], h_code[i]), ())):
+            continue
+        kept.append(i)
+        reasons.append(why)
+    return kept, reasons, len(fp_idx) - len(kept)
 
 
 # ---------------------------------------------------------------- reports
@@ -461,47 +364,26 @@ def write_report(ev: Evaluation, path: str | os.PathLike) -> Path:
     """
     import pandas as pd
 
+    from locator.export.files import write_table, write_tables
+
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix not in (".xlsx", ".csv"):
         raise ExportError(f"cannot write an evaluation report as {suffix or '(no suffix)'!r}: "
                           "use .xlsx or .csv")
-    tmp = None
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=suffix, dir=p.parent)
-        os.close(fd)
-        if suffix == ".csv":
-            table = pd.concat([ev.per_pattern, pd.DataFrame([_overall_row(ev)])],
-                              ignore_index=True)
-            table.to_csv(tmp, index=False, encoding="utf-8")
-        else:
-            sheets = {"Summary": _summary_frame(ev), "PerLabel": ev.per_label,
-                      "PerPattern": ev.per_pattern, "Misses": ev.misses,
-                      "FalseHits": ev.false_hits}
-            # Codes like "=5V" or "http..." must stay text, not become formulas/links.
-            opts = {"strings_to_formulas": False, "strings_to_urls": False,
-                    "strings_to_numbers": False}
-            with pd.ExcelWriter(tmp, engine="xlsxwriter", engine_kwargs={"options": opts}) as xw:
-                for name, df in sheets.items():
-                    df.to_excel(xw, sheet_name=name, index=False)
-                    ws = xw.sheets[name]
-                    ws.freeze_panes(1, 0)
-                    for k, col in enumerate(df.columns):
-                        width = max([len(str(col))] + [len(str(v)) for v in df[col].head(200)])
-                        ws.set_column(k, k, min(max(width + 2, 8), 60))
-        os.replace(tmp, p)
-        tmp = None
     except OSError as e:
-        raise ExportError(f"cannot write evaluation report {p}: {e}") from e
-    except Exception as e:  # a writer library failing on the data
-        raise ExportError(f"cannot write evaluation report {p}: {type(e).__name__}: {e}") from e
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+        raise ExportError(f"cannot write evaluation report {p}: {e.strerror or e}") from e
+    name = f"evaluation report {p}"
+    if suffix == ".csv":
+        table = pd.concat([ev.per_pattern, pd.DataFrame([_overall_row(ev)])],
+                          ignore_index=True)
+        write_table(table, p, name=name)
+    else:
+        write_tables(p, {"Summary": _summary_frame(ev), "PerLabel": ev.per_label,
+                         "PerPattern": ev.per_pattern, "Misses": ev.misses,
+                         "FalseHits": ev.false_hits}, name=name)
     return p
 
 

@@ -47,88 +47,28 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
-from locator.errors import LocatorError, UsageError
+from locator.errors import LocatorError
+from locator.memory import TreeSampler, tree_rss_kib
+from locator.tune_grid import (DEFAULT_DPIS, DEFAULT_ENGINES, DEFAULT_OVERLAPS, DEFAULT_ROTATIONS,
+                               DEFAULT_TILES, NAIVE, TILED, WHOLE, WHOLE_ROT, Config,
+                               baseline_configs, make_grid, parse_engines, parse_numbers,
+                               parse_sets, whole_page_tile)
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Config", "Outcome", "parse_numbers", "make_grid", "whole_page_tile",
-           "baseline_configs", "run_config", "tune", "recommend", "outcomes_frame", "parse_sets",
-           "DEFAULT_TILES", "DEFAULT_OVERLAPS", "DEFAULT_DPIS", "DEFAULT_ENGINES"]
-
-#: The default grid: small enough to run on an A0 sheet in minutes per row.
-DEFAULT_TILES = (1200, 1600, 2400)
-DEFAULT_OVERLAPS = (200,)
-DEFAULT_DPIS = (300.0,)
-DEFAULT_ENGINES = ("tesseract",)
-DEFAULT_ROTATIONS = (0, 90, 270)
-
-TILED = "tiled"
-WHOLE = "whole page"
-WHOLE_ROT = "whole page + rotations"
-#: What makes a whole-page baseline naive: the page image goes to the engine as it is.
-NAIVE = {"text_regions": False, "clean": False, "rotated_regions": False}
-
-
-@dataclass(frozen=True, slots=True)
-class Config:
-    """One point of the grid. ``tile`` and ``overlap`` are pixels at ``dpi``;
-    ``engine`` is one engine or a combination read together (``("tesseract",
-    "easyocr")``); ``kind`` is :data:`TILED`, :data:`WHOLE` or :data:`WHOLE_ROT`;
-    ``rotated_regions`` False reads whole tiles turned (``--thorough-rotations``);
-    ``extra`` holds further :class:`~locator.settings.Settings` fields as
-    sorted ``(name, value)`` pairs. The whole-page kinds read naively
-    (:data:`NAIVE`)."""
-
-    dpi: float
-    tile: int
-    overlap: int
-    engine: tuple[str, ...]
-    rotations: tuple[int, ...]
-    kind: str = TILED
-    rotated_regions: bool = True
-    extra: tuple[tuple[str, object], ...] = ()
-
-    @property
-    def name(self) -> str:
-        eng = "+".join(self.engine)
-        rot = ",".join(map(str, self.rotations))
-        if self.kind == TILED and not self.rotated_regions and set(self.rotations) & {90, 270}:
-            rot += " thorough"
-        more = "".join(f" / {k}={v}" for k, v in self.extra)
-        if self.kind == TILED:
-            return (f"tile {self.tile} / overlap {self.overlap} / {self.dpi:g} dpi / {eng}"
-                    f" / rot {rot}{more}")
-        return f"{self.kind} (no tiling, naive) / {self.dpi:g} dpi / {eng} / rot {rot}{more}"
-
-    def options(self) -> str:
-        """The ``locate`` options that reproduce this configuration (settings the
-        command line has no option for are named after them, for the library)."""
-        cli = (f"--dpi {self.dpi:g} --tile {self.tile} --overlap {self.overlap} "
-               f"--engine {','.join(self.engine)} --rotations {','.join(map(str, self.rotations))}")
-        kw = self.settings_kwargs()
-        if not kw["rotated_regions"]:
-            cli += " --thorough-rotations"
-        lib = {k: v for k, v in kw.items()
-               if k in {*NAIVE, *dict(self.extra)} - {"rotated_regions"}}
-        if lib:
-            cli += "  (and Settings: " + ", ".join(f"{k}={v!r}" for k, v in sorted(lib.items())) + ")"
-        return cli
-
-    def settings_kwargs(self) -> dict:
-        kw = {"dpi": self.dpi, "tile": self.tile, "overlap": self.overlap,
-              "engine": list(self.engine), "rotations": list(self.rotations),
-              "rotated_regions": self.rotated_regions, **dict(self.extra)}
-        if self.kind != TILED:
-            kw.update(NAIVE)
-        return kw
-
+# The grid's names (locator.tune_grid) and the memory sampler are re-exported here.
+__all__ = ["Config", "Outcome", "parse_numbers", "parse_engines", "make_grid",
+           "whole_page_tile", "baseline_configs", "run_config", "tune", "recommend",
+           "outcomes_frame", "parse_sets", "checked_configs", "Checked", "outcome_dict",
+           "tree_rss_kib", "TreeSampler", "TILED", "WHOLE", "WHOLE_ROT", "NAIVE",
+           "DEFAULT_TILES", "DEFAULT_OVERLAPS", "DEFAULT_DPIS", "DEFAULT_ENGINES",
+           "DEFAULT_ROTATIONS"]
 
 @dataclass
 class Outcome:
@@ -156,218 +96,6 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.error is None
-
-
-# ------------------------------------------------------------------ the grid
-
-def parse_numbers(spec: str | Sequence, option: str, cast: Callable = int) -> tuple:
-    """``"1200,1600"`` -> ``(1200, 1600)`` (sorted, unique); a UsageError names ``option``."""
-    items = spec.split(",") if isinstance(spec, str) else list(spec)
-    out = []
-    for item in items:
-        s = str(item).strip()
-        if not s:
-            continue
-        try:
-            v = cast(float(s)) if cast is int and float(s).is_integer() else cast(s)
-        except ValueError:
-            raise UsageError(f"{option} {spec!r}: {s!r} is not a number") from None
-        if v not in out:
-            out.append(v)
-    if not out:
-        raise UsageError(f"{option}: give at least one value")
-    return tuple(sorted(out))
-
-
-def parse_engines(spec: str | Sequence) -> tuple[tuple[str, ...], ...]:
-    """``"tesseract,easyocr"`` -> two grid points; ``"tesseract+easyocr"`` -> one
-    point reading with both. Names are validated against the registry."""
-    from locator.engines import parse_engine_list
-
-    items = spec.split(",") if isinstance(spec, str) else list(spec)
-    out = []
-    for item in items:
-        if not str(item).strip():
-            continue
-        combo = parse_engine_list(str(item).replace("+", ","))
-        if combo not in out:
-            out.append(combo)
-    if not out:
-        raise UsageError("--engines: name at least one engine")
-    return tuple(out)
-
-
-def parse_sets(items: Sequence[str]) -> dict:
-    """``["glyph_px=40", "clean=false"]`` -> ``{"glyph_px": 40.0, "clean": False}``:
-    further Settings fields fixed for every row, typed by the field's default
-    and validated (a UsageError names a bad one)."""
-    from dataclasses import fields
-
-    from locator.settings import Settings
-
-    grid_owned = {"dpi", "tile", "overlap", "engine", "rotations", "rotated_regions",
-                  "pages", "password", "workers", "cache", "cache_dir"}
-    types = {f.name: type(f.default) for f in fields(Settings)}
-    out: dict = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        key = key.strip().replace("-", "_")
-        if not sep:
-            raise UsageError(f"--set {item!r}: give NAME=VALUE, e.g. glyph_px=40")
-        if key in grid_owned:
-            raise UsageError(f"--set {key}: has its own option (--tiles, --dpis, ...) "
-                             f"or is not a reading setting")
-        if key not in types:
-            known = ", ".join(sorted(set(types) - grid_owned))
-            raise UsageError(f"--set {key}: unknown setting; known: {known}")
-        raw = raw.strip()
-        kind = types[key]
-        try:
-            if kind is bool:
-                if raw.lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
-                    raise ValueError(raw)
-                value: object = raw.lower() in ("true", "1", "yes", "on")
-            elif kind in (int, float):
-                value = kind(float(raw)) if kind is int else float(raw)
-            else:
-                value = raw
-        except ValueError:
-            raise UsageError(f"--set {key}={raw}: not a {kind.__name__}") from None
-        out[key] = value
-    if out:
-        Settings.build(**out)  # the Settings' own checks
-    return out
-
-
-def make_grid(*, tiles: Sequence[int] = DEFAULT_TILES, overlaps: Sequence[int] = DEFAULT_OVERLAPS,
-              dpis: Sequence[float] = DEFAULT_DPIS,
-              engines: Sequence[tuple[str, ...]] = (DEFAULT_ENGINES,),
-              rotations: tuple[int, ...] = DEFAULT_ROTATIONS,
-              rotated_regions: bool = True, extra: dict | None = None) -> list[Config]:
-    """Every (engine, dpi, tile, overlap) combination, as tiled configurations.
-
-    Combinations the pipeline would reject (overlap >= tile) are left out; a
-    grid with nothing left is a :class:`UsageError`.
-    """
-    from locator.settings import Settings
-
-    out = []
-    for eng in engines:
-        for dpi in dpis:
-            for tile in tiles:
-                for ov in overlaps:
-                    if ov >= tile:
-                        continue
-                    cfg = Config(dpi=float(dpi), tile=int(tile), overlap=int(ov),
-                                 engine=tuple(eng), rotations=tuple(rotations),
-                                 rotated_regions=rotated_regions,
-                                 extra=tuple(sorted((extra or {}).items())))
-                    Settings.build(**cfg.settings_kwargs())  # validates the values
-                    out.append(cfg)
-    if not out:
-        raise UsageError("the grid is empty: every --overlaps value is >= every --tiles value")
-    return out
-
-
-def whole_page_tile(doc: str | os.PathLike, dpi: float, *, pages: str | None = None,
-                    password: str | None = None) -> int:
-    """A tile size (px) that holds every chosen page whole at ``dpi`` (images: at
-    their own resolution): the longest rendered side, so the grid is one tile."""
-    from locator.documents import Document, parse_pages
-    from locator.tiling import view_size_px
-
-    longest = 64
-    with Document(doc, password=password) as d:
-        for page in parse_pages(pages, d.page_count):
-            w, h = view_size_px(d.frame(page), d.native_dpi(page) or dpi)
-            longest = max(longest, w, h)
-    return longest
-
-
-def baseline_configs(doc: str | os.PathLike, grid: Sequence[Config], *, mode: str = "upright",
-                     pages: str | None = None, password: str | None = None) -> list[Config]:
-    """Whole-page baselines, one per (engine, dpi) of ``grid``.
-
-    ``mode``: ``"upright"`` (rotations 0 only: the naive whole-page OCR),
-    ``"rotations"`` (the whole page read in the grid's directions), ``"both"``
-    or ``"none"``.
-    """
-    if mode not in ("upright", "rotations", "both", "none"):
-        raise UsageError(f"--baseline {mode!r}: use upright, rotations, both or none")
-    out: list[Config] = []
-    if mode == "none":
-        return out
-    seen = set()
-    for cfg in grid:
-        key = (cfg.engine, cfg.dpi, cfg.rotations, cfg.extra)
-        if key in seen:
-            continue
-        seen.add(key)
-        tile = whole_page_tile(doc, cfg.dpi, pages=pages, password=password)
-        if mode in ("upright", "both"):
-            c = Config(dpi=cfg.dpi, tile=tile, overlap=0, engine=cfg.engine, rotations=(0,),
-                       kind=WHOLE, extra=cfg.extra)
-            if c not in out:
-                out.append(c)
-        if mode in ("rotations", "both") and cfg.rotations != (0,):
-            c = Config(dpi=cfg.dpi, tile=tile, overlap=0, engine=cfg.engine,
-                       rotations=cfg.rotations, kind=WHOLE_ROT, extra=cfg.extra)
-            if c not in out:
-                out.append(c)
-    return out
-
-
-# ------------------------------------------------------------------ memory
-
-def _children(pid: int) -> list[int]:
-    try:
-        kids = []
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children") as f:
-                kids.extend(int(k) for k in f.read().split())
-        return kids
-    except OSError:
-        return []
-
-
-def _rss_kib(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/statm") as f:
-            return int(f.read().split()[1]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
-def tree_rss_kib(pid: int) -> int:
-    """Summed RSS (KiB) of ``pid`` and all its descendants, from ``/proc`` (0 elsewhere)."""
-    total, todo, seen = 0, [pid], set()
-    while todo:
-        p = todo.pop()
-        if p in seen:
-            continue
-        seen.add(p)
-        total += _rss_kib(p)
-        todo.extend(_children(p))
-    return total
-
-
-class _TreeSampler(threading.Thread):
-    """Samples a process tree's summed RSS until stopped; keeps the peak (KiB)."""
-
-    def __init__(self, pid: int, interval: float = 0.05) -> None:
-        super().__init__(daemon=True)
-        self.pid, self.interval, self.peak = pid, interval, 0
-        self._halt = threading.Event()
-
-    def run(self) -> None:
-        while not self._halt.is_set():
-            self.peak = max(self.peak, tree_rss_kib(self.pid))
-            self._halt.wait(self.interval)
-
-    def stop(self) -> int:
-        self._halt.set()
-        self.join()
-        return self.peak
 
 
 # ------------------------------------------------------------------ one run
@@ -425,7 +153,7 @@ def run_config(doc: str | os.PathLike, patterns: str | os.PathLike, truth: pd.Da
         except OSError as e:
             outcome.error, outcome.exit_code = f"cannot start a Python process: {e}", 1
             return outcome
-        sampler = _TreeSampler(proc.pid)
+        sampler = TreeSampler(proc.pid)
         sampler.start()
         try:
             _, stderr = proc.communicate(timeout=timeout)
@@ -560,6 +288,35 @@ def tune(doc: str | os.PathLike, patterns: str | os.PathLike, truth: pd.DataFram
         if on_done:
             on_done(i, n, o)
     return outcomes
+
+
+class Checked(NamedTuple):
+    """What :func:`checked_configs` found good: the truth table and every configuration."""
+
+    truth: pd.DataFrame
+    configs: list[Config]
+
+
+def checked_configs(doc: str | os.PathLike, patterns: str | os.PathLike,
+                    truth: str | os.PathLike, grid: Sequence[Config], baseline: str,
+                    pages: str | None, password: str | None) -> Checked:
+    """Check everything that can be wrong with the inputs before minutes of OCR: the
+    document and ``pages``, the catalog, the truth table, every engine. Returns the
+    truth and the baselines followed by ``grid``."""
+    from locator.catalog import load_catalog
+    from locator.documents import Document, parse_pages
+    from locator.engines import get_engine
+    from locator.evaluate import load_table
+
+    with Document(doc, password=password) as d:
+        parse_pages(pages, d.page_count)
+    load_catalog(patterns)
+    t = load_table(truth, role="truth")
+    for combo in {c.engine for c in grid}:
+        for name in combo:
+            get_engine(name)
+    configs = baseline_configs(doc, grid, mode=baseline, pages=pages, password=password)
+    return Checked(t, [*configs, *grid])
 
 
 def recommend(outcomes: Sequence[Outcome]) -> Outcome | None:

@@ -98,7 +98,7 @@ def test_workbook_sheets_pictures_and_validation(tmp_path, drawing):
     assert not list(tmp_path.glob(".review*"))  # no temporary file left behind
 
     wb = openpyxl.load_workbook(out)
-    assert wb.sheetnames == ["Hits", "Missing", "Summary"]
+    assert wb.sheetnames == ["Hits", "Missing", "Missed", "Summary", "Pages"]
     ws = wb["Hits"]
     assert [c.value for c in ws[1]] == HITS_SHEET_COLUMNS
     assert set(HIT_COLUMNS) <= set(HITS_SHEET_COLUMNS)
@@ -202,7 +202,7 @@ def test_workbook_without_document_or_hits(tmp_path):
     assert ws.cell(2, COL["position"]).value == "x 20, y 14 pt"
     write_workbook(out, [], document=None)
     wb = openpyxl.load_workbook(out)
-    assert wb["Hits"].max_row == 1 and wb.sheetnames == ["Hits", "Missing", "Summary"]
+    assert wb["Hits"].max_row == 1 and wb.sheetnames == ["Hits", "Missing", "Missed", "Summary", "Pages"]
 
 
 def test_workbook_text_stays_text(tmp_path):
@@ -591,14 +591,20 @@ def test_review_cli_round_trip_into_evaluate(capsys, tmp_path, reviewed):
     assert "overall: precision 71.4%" in out and "5 correct, 2 wrong" in out
     assert "wrote 5 truth rows" in err
     truth = pd.read_csv(truth_csv, dtype={"pattern_id": str, "matched": str})
-    assert list(truth.columns) == TRUTH_COLUMNS and len(truth) == 5
+    # Every row, saying what it is: 5 correct, 2 wrong, 4 not judged (unsure, blank).
+    assert list(truth.columns) == TRUTH_COLUMNS + ["review"] and len(truth) == len(hits)
+    assert truth["review"].value_counts().to_dict() == {"correct": 5, "unreviewed": 4,
+                                                        "wrong": 2}
+    assert "4 unreviewed rows are marked" in err
 
     evaluate = pytest.importorskip("locator.evaluate")
     t = evaluate.load_table(truth_csv, role="truth")
     ev = evaluate.evaluate(hits_frame(hits), t)
-    # Every hit marked correct is a true positive against the truth it wrote.
+    # Every hit marked correct is a true positive against the truth it wrote; the
+    # two marked wrong are false hits; the four nobody judged are not scored.
     assert ev.tp == 5 and ev.fn == 0
-    assert ev.fp == len(hits) - 5
+    assert ev.fp == 2 and ev.unreviewed == 4
+    assert ev.precision == pytest.approx(5 / 7)
     # And the workbook itself reads as the hits table.
     ev2 = evaluate.evaluate(evaluate.load_table(wb), t)
     assert ev2.tp == 5
@@ -611,7 +617,8 @@ def test_review_truth_formats(tmp_path, reviewed, capsys):
         code, _, err = run_cli(capsys, "review", wb, "--truth-out", dest)
         assert code == 0, err
         assert dest.exists()
-    assert len(pd.read_parquet(tmp_path / "truth.parquet")) == 5
+    got = pd.read_parquet(tmp_path / "truth.parquet")
+    assert (got["review"] == "correct").sum() == 5 and len(got) == 11
 
 
 def test_review_survives_a_person_sorting_and_adding_rows(tmp_path, reviewed):
@@ -651,7 +658,7 @@ def test_review_no_verdicts_yet(capsys, tmp_path):
     code, out, err = run_cli(capsys, "review", wb, "--truth-out", tmp_path / "t.csv")
     assert code == 0
     assert "no row has a verdict" in err
-    assert list(pd.read_csv(tmp_path / "t.csv").columns) == TRUTH_COLUMNS
+    assert list(pd.read_csv(tmp_path / "t.csv").columns) == TRUTH_COLUMNS + ["review"]
 
 
 def _plain_xlsx(path, df, sheet="Sheet1"):

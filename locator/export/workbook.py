@@ -1,6 +1,6 @@
 """The review workbook: every hit with a picture of it, a verdict drop-down, and the run's summary.
 
-``locate DOC -p CATALOG -o review.xlsx`` writes three sheets:
+``locate DOC -p CATALOG -o review.xlsx`` writes these sheets:
 
 ``Hits``
     one row per hit: a ``verdict`` drop-down (correct / wrong / unsure), a
@@ -19,8 +19,12 @@
     precision of the reviewed rows), the settings, engine versions, run time
     and warnings.
 
-Thumbnails are small clip renders from one display list per page (never a
-second full-page render), PNG, at most ``max_width x max_height`` pixels.
+``Missed``
+    an empty table (code, page, box or position) where the reviewer adds the
+    tags the run did not find; ``Pages`` (hidden) holds each page's size and
+    /Rotate so a position can be turned back into points.
+
+Thumbnails come from :mod:`locator.export.thumbnails`.
 """
 
 from __future__ import annotations
@@ -36,23 +40,32 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from locator.errors import ExportError, LocatorError
-from locator.export.table import atomic_write, hits_frame
+from locator.errors import ExportError
+from locator.export.files import XLSX_OPTIONS, atomic_write_bytes
+from locator.export.table import hits_frame
+from locator.export.thumbnails import Thumbnail, is_num, make_thumbnail, page_pictures
 from locator.geometry import Box, PageFrame
 from locator.model import HIT_COLUMNS, Hit
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from locator.documents import Document
     from locator.pipeline import RunReport
 
 __all__ = ["write_workbook", "missing_frame", "make_thumbnail", "Thumbnail", "WorkbookResult",
-           "VERDICTS", "HITS_SHEET", "MISSING_SHEET", "SUMMARY_SHEET", "MARKER",
+           "VERDICTS", "HITS_SHEET", "MISSING_SHEET", "SUMMARY_SHEET", "MISSED_SHEET",
+           "PAGES_SHEET", "MISSED_COLUMNS", "PAGES_COLUMNS", "MARKER",
            "HITS_SHEET_COLUMNS", "READ_BACK_COLUMNS"]
 
 VERDICTS = ("correct", "wrong", "unsure")
 HITS_SHEET, MISSING_SHEET, SUMMARY_SHEET = "Hits", "Missing", "Summary"
+MISSED_SHEET, PAGES_SHEET = "Missed", "Pages"
+#: The Missed sheet's columns: a tag the run did not find, added by the reviewer,
+#: located by its box (PDF points) or its position ("34% across, 12% down").
+MISSED_COLUMNS = ["code", "page", "x0", "y0", "x1", "y1", "position", "note"]
+#: The hidden Pages sheet: each page's unrotated size and /Rotate, to turn a
+#: position back into points.
+PAGES_COLUMNS = ["page", "width", "height", "rotation"]
 #: Cell A1 of the Summary sheet; with the Hits sheet's columns it marks a review workbook.
 MARKER = "locator review workbook"
 FORMAT_VERSION = 1
@@ -74,132 +87,6 @@ _MISSING_COLUMNS = ["pattern_id", "label", "text", "regex", "min_score"]
 # Live verdict counts cost (hits x keys) comparisons on every recalculation;
 # past this the Summary keeps the static hit counts only.
 _MAX_LIVE_CELLS = 2_000_000
-
-
-# ---------------------------------------------------------------- thumbnails
-
-@dataclass(frozen=True, slots=True)
-class Thumbnail:
-    """A PNG of one hit and its size in pixels."""
-
-    png: bytes
-    width: int
-    height: int
-
-
-def _text_height(view_box: Box, angle: int) -> float:
-    # The height of the text line: across the reading direction (``angle`` is
-    # the direction in the view, so the box must be the view's too).
-    return view_box.width if angle % 180 == 90 else view_box.height
-
-
-def make_thumbnail(doc: Document, page: int, box: Box, angle: int, dpi: float, *,
-                   max_width: int = 400, max_height: int = 160,
-                   margin: float | None = None, outline: bool = True) -> Thumbnail | None:
-    """A PNG of the hit at ``box`` (unrotated page points) with context around it.
-
-    Rendered at ``dpi`` (lowered only as far as needed to fit ``max_width x
-    max_height`` px), in the page's view orientation, then turned so text
-    running at ``angle`` (degrees counter-clockwise, as the OCR read it) stands
-    upright. The context ``margin`` (points) defaults to the text height,
-    between 2 and 36 pt. The hit's box is outlined in red, just outside it.
-    None when the box lies outside the page.
-    """
-    from PIL import Image
-
-    frame = doc.frame(page)
-    vw, vh = frame.view_size
-    hv = frame.box_to_view(box)
-    m = margin if margin is not None else min(36.0, max(2.0, _text_height(hv, angle)))
-    cv = hv.grow(m)
-    cv = Box(max(cv.x0, 0.0), max(cv.y0, 0.0), min(cv.x1, vw), min(cv.y1, vh))
-    if cv.width <= 0 or cv.height <= 0:
-        return None
-    quarter = (angle // 90) % 4
-    out_w, out_h = (cv.height, cv.width) if quarter % 2 else (cv.width, cv.height)
-    # The renderer rounds the clip outward (up to a pixel each side): leave room for it.
-    scale = min(dpi / 72.0, (max_width - 2) / out_w, (max_height - 2) / out_h)
-    img = doc.render_clip(page, frame.box_to_page(cv), scale * 72.0)
-    if img.size == 0:
-        return None
-    if outline:
-        img = img.copy()
-        h, w = img.shape[:2]
-        pad = 2
-        x0 = int(math.floor((hv.x0 - cv.x0) * scale)) - pad
-        y0 = int(math.floor((hv.y0 - cv.y0) * scale)) - pad
-        x1 = int(math.ceil((hv.x1 - cv.x0) * scale)) + pad - 1
-        y1 = int(math.ceil((hv.y1 - cv.y0) * scale)) + pad - 1
-        _draw_rect(img, x0, y0, x1, y1, (220, 30, 30), 2 if min(w, h) >= 40 else 1)
-    if quarter:
-        img = np.ascontiguousarray(np.rot90(img, k=-quarter))
-    buf = io.BytesIO()
-    # No pHYs chunk: spreadsheet programs then show one image pixel per screen pixel.
-    Image.fromarray(img).save(buf, format="PNG", compress_level=3)
-    return Thumbnail(buf.getvalue(), img.shape[1], img.shape[0])
-
-
-def _draw_rect(img: np.ndarray, x0: int, y0: int, x1: int, y1: int,
-               rgb: tuple[int, int, int], t: int) -> None:
-    """An outline (inclusive pixel corners), clipped to the image, ``t`` px thick."""
-    h, w = img.shape[:2]
-    cx0, cy0, cx1, cy1 = max(x0, 0), max(y0, 0), min(x1, w - 1), min(y1, h - 1)
-    if cx1 < cx0 or cy1 < cy0:
-        return
-    for yy in range(y0, y0 + t):
-        if 0 <= yy < h:
-            img[yy, cx0:cx1 + 1] = rgb
-    for yy in range(y1 - t + 1, y1 + 1):
-        if 0 <= yy < h:
-            img[yy, cx0:cx1 + 1] = rgb
-    for xx in range(x0, x0 + t):
-        if 0 <= xx < w:
-            img[cy0:cy1 + 1, xx] = rgb
-    for xx in range(x1 - t + 1, x1 + 1):
-        if 0 <= xx < w:
-            img[cy0:cy1 + 1, xx] = rgb
-
-
-def _thumbnails(df: pd.DataFrame, document: str | os.PathLike, *, dpi: float,
-                password: str | None, max_width: int, max_height: int,
-                warnings: list[str]) -> tuple[dict[int, Thumbnail], dict[int, PageFrame]]:
-    """Thumbnails by row position, rendered page by page (one display list each)."""
-    from locator.documents import Document
-
-    thumbs: dict[int, Thumbnail] = {}
-    frames: dict[int, PageFrame] = {}
-    pages = df["page"].astype(int).to_numpy()
-    boxes = df[["x0", "y0", "x1", "y1"]].astype(float).to_numpy()
-    angles = df["angle"].to_numpy() if "angle" in df else np.zeros(len(df))
-    with Document(document, password=password) as doc:
-        for i in np.argsort(pages, kind="stable"):  # page by page: one display list each
-            i = int(i)
-            page = int(pages[i])
-            if not 1 <= page <= doc.page_count:
-                warnings.append(f"row {i + 2}: page {page} is not in {document}; no picture")
-                continue
-            if page not in frames:
-                frames[page] = doc.frame(page)
-            box = Box(*boxes[i])
-            angle = int(angles[i]) if _is_num(angles[i]) else 0
-            try:
-                t = make_thumbnail(doc, page, box, angle, doc.native_dpi(page) or dpi,
-                                   max_width=max_width, max_height=max_height)
-            except LocatorError as e:
-                warnings.append(f"row {i + 2}: no picture: {e}")
-                continue
-            if t is None:
-                warnings.append(f"row {i + 2}: the box lies outside page {page}; no picture")
-            else:
-                thumbs[i] = t
-    return thumbs, frames
-
-
-def _is_num(v) -> bool:
-    try:
-        return v is not None and not math.isnan(float(v))
-    except (TypeError, ValueError):
-        return False
 
 
 # ---------------------------------------------------------------- the workbook
@@ -273,32 +160,32 @@ def write_workbook(path: str | os.PathLike, hits: Sequence[Hit] | pd.DataFrame, 
     warnings: list[str] = []
     thumbs: dict[int, Thumbnail] = {}
     frames: dict[int, PageFrame] = {}
-    if thumbnails and document is not None and len(df):
-        thumbs, frames = _thumbnails(df, document, dpi=dpi, password=password,
+    if document is not None:
+        thumbs, frames = page_pictures(df, document, dpi=dpi, password=password,
                                      max_width=max_width, max_height=max_height,
-                                     warnings=warnings)
+                                     warnings=warnings, pictures=thumbnails)
     if missing is None:
         missing = pd.DataFrame(
             {"pattern_id": list(getattr(report, "missing", []) or [])},
             columns=_MISSING_COLUMNS)
 
-    def write(tmp: Path) -> None:
-        import xlsxwriter
+    import xlsxwriter
 
-        # in_memory: otherwise xlsxwriter writes (and deletes) one temp file per picture.
-        wb = xlsxwriter.Workbook(str(tmp), {
-            "in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
-            "strings_to_urls": False, "nan_inf_to_errors": True})
-        try:
-            fmt = _Formats(wb)
-            _hits_sheet(wb, fmt, df, thumbs, frames)
-            _missing_sheet(wb, fmt, missing)
-            _summary_sheet(wb, fmt, df, report, document, dpi, warnings, len(thumbs))
-            wb.set_custom_property("locator_review", FORMAT_VERSION)
-        finally:
-            wb.close()
-
-    atomic_write(path, write)
+    # Built in memory, then written like any bytes: a full disk is one clean
+    # ExportError, not a zip file half-closed on disk that complains at exit.
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, dict(XLSX_OPTIONS))
+    try:
+        fmt = _Formats(wb)
+        _hits_sheet(wb, fmt, df, thumbs, frames)
+        _missing_sheet(wb, fmt, missing)
+        _missed_sheet(wb, fmt)
+        _summary_sheet(wb, fmt, df, report, document, dpi, warnings, len(thumbs))
+        _pages_sheet(wb, fmt, frames)
+        wb.set_custom_property("locator_review", FORMAT_VERSION)
+    finally:
+        wb.close()
+    atomic_write_bytes(path, buf.getvalue())
     return WorkbookResult(Path(path), len(df), len(thumbs), time.perf_counter() - t0, warnings)
 
 
@@ -351,7 +238,7 @@ def _hits_sheet(wb, fmt: _Formats, df: pd.DataFrame, thumbs: dict[int, Thumbnail
         r = i + 1
         box = Box(*(float(rec[c]) for c in ("x0", "y0", "x1", "y1")))
         page = rec["page"]
-        frame = frames.get(int(page)) if _is_num(page) else None
+        frame = frames.get(int(page)) if is_num(page) else None
         ws.write_blank(r, ci["verdict"], None, fmt.verdict)
         for c in ("pattern_id", "label", "matched", "text", "score", "conf", "page",
                   "engine", "source", "angle", "file", "x0", "y0", "x1", "y1"):
@@ -417,6 +304,39 @@ def _missing_sheet(wb, fmt: _Formats, missing: pd.DataFrame) -> None:
     ws.freeze_panes(1, 0)
     if cols:
         ws.autofilter(0, 0, max(1, len(missing)), len(cols) - 1)
+
+
+def _missed_sheet(wb, fmt: _Formats) -> None:
+    """An empty table where the reviewer adds the tags the run missed."""
+    ws = wb.add_worksheet(MISSED_SHEET)
+    for c, name in enumerate(MISSED_COLUMNS):
+        ws.write_string(0, c, name, fmt.head)
+    ws.set_column(0, 0, 20, fmt.text)
+    ws.set_column(1, 5, 9)
+    ws.set_column(6, 6, 24, fmt.text)
+    ws.set_column(7, 7, 30, fmt.text)
+    ws.set_column(9, 9, 70)
+    ws.freeze_panes(1, 0)
+    help_lines = (
+        "Tags the run did not find: one row each, read back by 'locate review' into the "
+        "truth file.",
+        "code: the tag as the catalog has it; page: 1-based.",
+        "Where: the box x0, y0, x1, y1 in PDF points (top left of the unrotated page, as "
+        "in the Hits sheet), or a position as the Hits sheet writes it: 34% across, 12% "
+        "down (coarse: a box is better).")
+    for r, line in enumerate(help_lines):
+        ws.write_string(r, 9, line, fmt.warn)
+
+
+def _pages_sheet(wb, fmt: _Formats, frames: dict[int, PageFrame]) -> None:
+    ws = wb.add_worksheet(PAGES_SHEET)
+    for c, name in enumerate(PAGES_COLUMNS):
+        ws.write_string(0, c, name, fmt.head)
+    for r, page in enumerate(sorted(frames), start=1):
+        f = frames[page]
+        for c, v in enumerate((page, f.width, f.height, f.rotation)):
+            ws.write_number(r, c, float(v))
+    ws.hide()
 
 
 def _summary_sheet(wb, fmt: _Formats, df: pd.DataFrame, report, document, dpi: float,

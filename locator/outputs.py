@@ -1,0 +1,97 @@
+"""What a run writes: the hits (a file, stdout, or a table on a terminal), the review
+workbook, the never-found list, the warnings table and the marked-up PDF.
+
+Each output is written by :func:`locator.export.files.write_table` or its
+exporter, after the command has checked every path (:mod:`locator.cli_options`);
+messages go to stderr through :mod:`locator.cli_views`. Errors are raised,
+never turned into exit codes here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from locator.cli_options import check_format
+from locator.cli_views import err, out, warn
+
+__all__ = ["emit_hits", "write_warnings", "write_run_outputs"]
+
+
+def emit_hits(df, output: Path | None, fmt: str | None, csv_safe: bool) -> None:
+    """Hits to ``output``; without it a terminal gets a readable table, a pipe CSV."""
+    from locator.export.files import STDOUT, write_table
+
+    if output is None and fmt is None and out.is_terminal:
+        from locator.cli_views import hits_on_terminal
+
+        hits_on_terminal(df)
+        return
+    write_table(df, output if output is not None else STDOUT, fmt=fmt, csv_safe=csv_safe)
+
+
+def write_warnings(warnings, path: Path, file: str | None, csv_safe: bool) -> None:
+    from locator.export.files import write_table
+    from locator.export.table import warnings_frame
+
+    write_table(warnings_frame(warnings, file=file), path, sheet="Warnings",
+                csv_safe=csv_safe, name=f"--warnings {path}")
+
+
+
+def write_run_outputs(result, files, catalog, settings, *, output, fmt, csv_safe, missing,
+                       warnings_out, annotate, quiet) -> None:
+    from locator.export.files import write_table
+    from locator.export.table import hits_frame
+
+    df = hits_frame(result.hits)
+    one = files[0] if len(files) == 1 else None
+    if output is not None and check_format("-o", output, fmt) == "xlsx":
+        if one is None:
+            result.report.warnings.append("review workbook: no pictures of the hits when "
+                                          "several documents are read in one run")
+        _review_workbook(output, df, one, catalog, result.report, settings, quiet)
+    else:
+        emit_hits(df, output, fmt, csv_safe)
+    if missing is not None:
+        import pandas as pd
+
+        ids = set(result.report.missing)
+        table = pd.DataFrame([{"pattern_id": p.id, "label": p.label, "text": str(p.query)}
+                              for p in catalog.patterns if p.id in ids],
+                             columns=["pattern_id", "label", "text"])
+        write_table(table, missing, sheet="Missing", csv_safe=csv_safe,
+                    name=f"--missing {missing}")
+    if annotate is not None:
+        _annotated(files[0], df, annotate, settings.password, quiet)
+    if warnings_out is not None:
+        write_warnings(result.report.warnings, warnings_out,
+                        str(one) if one is not None else None, csv_safe)
+    if not quiet:
+        from locator.cli_views import summary
+
+        summary(result.report)
+        if output is not None and str(output) != "-":
+            err.print(f"wrote {len(df)} hits to {output}")
+
+
+def _review_workbook(path: Path, df, doc: Path | None, catalog, report, settings,
+                           quiet: bool) -> None:
+    from locator.export.workbook import missing_frame, write_workbook
+
+    res = write_workbook(path, df, document=doc, report=report,
+                         missing=missing_frame(catalog, report.missing),
+                         dpi=settings.dpi, password=settings.password)
+    for w in res.warnings:
+        report.warnings.append(f"review workbook: {w}")
+    if not quiet:
+        err.print(f"review workbook: {res.thumbnails} pictures in {res.seconds:.1f} s")
+
+
+def _annotated(doc: Path, df, path: Path, password: str | None, quiet: bool) -> None:
+    from locator.export.annotate import annotate_pdf
+
+    res = annotate_pdf(doc, df, path, password=password)
+    for s in res.skipped:
+        warn(f"--annotate: {s}")
+    if not quiet:
+        err.print(f"marked {res.annotated} hits in {path}")
