@@ -29,7 +29,7 @@ CACHE_FORMAT = 1
 #: the reader's fingerprint: a change to the region finder, the merge or an
 #: engine adapter reads pages again instead of returning the old words.
 _NOT_READING = {"match.py", "catalog.py", "evaluate.py", "tune.py", "cli.py", "__main__.py"}
-_NOT_READING_DIRS = {"export"}
+_NOT_READING_DIRS = {"export", "catalog"}
 
 
 def reader_files() -> list[Path]:
