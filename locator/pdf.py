@@ -135,7 +135,7 @@ class Refused(Exception):
 
 
 class PdfFile:
-    """An open document in MuPDF; pages are 1-based. Use as a context manager.
+    """An open document in MuPDF; pages are 1-based; :meth:`close` it.
 
     Raises MuPDF's exceptions (the caller names the file), and
     :class:`Refused` when :meth:`open` will not open it.
@@ -377,12 +377,6 @@ class PdfFile:
         self._page_obj = self._page_no = None
         self._doc.close()
 
-    def __enter__(self) -> PdfFile:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
 
 def draw_images(images: Sequence[ImagePlacement], view_px: tuple[int, int, int, int],
                 to_view: tuple, dpi: float) -> np.ndarray:
@@ -463,7 +457,7 @@ def text_width(text: str, fontsize: float) -> float:
 
 class PdfEditor:
     """A document opened to add objects to and save as a PDF (an image is
-    converted: one page per frame, sizes unchanged). Use as a context manager."""
+    converted: one page per frame, sizes unchanged); :meth:`close` it."""
 
     def __init__(self, path: str | os.PathLike, *, password: str | None = None,
                  image: bool = False) -> None:
@@ -529,9 +523,3 @@ class PdfEditor:
 
     def close(self) -> None:
         self._doc.close()
-
-    def __enter__(self) -> PdfEditor:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
