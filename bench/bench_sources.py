@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.realdocs}/gt not found", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
-    from locator.documents import import_pymupdf
+    from locator.pdf import import_pymupdf
 
     import_pymupdf()
     docs = []

@@ -58,7 +58,7 @@ def one_input(data: bytes, catalog, CatalogError) -> None:
     mode, rest = data[0] % 3, data[1:]
     try:
         if mode == 0:
-            text = catalog._decode(rest, "fuzz.yaml", None)
+            text = catalog.tables.decode_text(rest, "fuzz.yaml", None)
             cat = catalog.parse_catalog(text, name="fuzz.yaml", base_dir=FOLDER)
         elif mode == 1:
             CSV.write_bytes(rest)

@@ -29,8 +29,9 @@ CACHE_FORMAT = 1
 #: the reader's fingerprint: a change to the region finder, the merge or an
 #: engine adapter reads pages again instead of returning the old words.
 _NOT_READING = {"match.py", "matcher.py", "literals.py", "regexes.py", "scoring.py", "readings.py",
-                "catalog.py", "evaluate.py", "tune.py", "cli.py", "__main__.py"}
-_NOT_READING_DIRS = {"export"}
+                "evaluate.py", "tables.py", "tune.py", "tune_grid.py", "memory.py", "cli.py",
+                "cli_options.py", "cli_views.py", "outputs.py", "__main__.py"}
+_NOT_READING_DIRS = {"export", "catalog"}
 
 
 def reader_files() -> list[Path]:

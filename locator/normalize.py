@@ -66,6 +66,7 @@ _QUOTES = {"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'",
 
 _TABLE = str.maketrans({**{c: "-" for c in DASHES}, **LOOKALIKES, **_QUOTES,
                         **{c: None for c in _ZERO_WIDTH}})
+FOLD_TABLE = _TABLE  # public: what every text is folded with (the catalog folds regexes too)
 
 #: The translation of steps 2-4 (dashes, look-alikes, quotes, zero-width
 #: characters), for code that normalises text of its own (the catalog's regexes).

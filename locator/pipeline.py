@@ -632,9 +632,8 @@ def plan_sources(doc: Document, pages: list[int], settings: Settings,
                 out[page] = SourcePlan(page, ocr="page", reason="text layer unreadable")
                 report.sources[page] = out[page].describe()
                 continue
-            finally:
-                if (said := doc.decode_problem(page)) is not None:
-                    report.warnings.append(f"page {page}: {said}")
+            if layer is not None and (said := layer.decode_problem) is not None:
+                report.warnings.append(f"page {page}: {said}")
         sp = plan_page(page, layer, frame, settings.source,
                        paths=lambda page=page: doc.count_paths(page))
         if settings.source == "text" and not sp.text:

@@ -5,25 +5,30 @@ where OCR takes seconds and guesses. But a text layer can be absent, partial or
 wrong: scanned pages have none, a drawing may embed a scanned detail as an
 image, CAD exports often draw text as curves, broken font encodings give
 U+FFFD or nonsense, and an invisible OCR layer (render mode 3) added by some
-scanner software may be poor. This module reads the layer once per page and
+scanner software may be poor. This module judges the layer (read once per page) and
 decides, per page, what to take from it and what to OCR (:func:`plan_page`).
 
-Every box is PDF points in the page's *unrotated* space, origin top left: the
-space of PyMuPDF's ``page.get_text("words")``, which this module reproduces
-exactly (same extraction flags), so text-layer boxes *are* the layer's boxes.
+It works on plain records (:class:`locator.pdf.PageText`: raw words with their
+direction, image placements), so its judging is tested without PDFs; reading
+them is :mod:`locator.pdf`'s. Every box is PDF points in the page's *unrotated*
+space, origin top left: the space of PyMuPDF's ``page.get_text("words")``,
+which the reader reproduces exactly, so text-layer boxes *are* the layer's boxes.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import string
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from locator.geometry import Box, PageFrame
 from locator.model import Word
+
+if TYPE_CHECKING:
+    from locator.pdf import PageText
 
 #: Engine name and confidence given to words taken from a text layer.
 TEXT_ENGINE = "text"
@@ -118,18 +123,15 @@ def plausible(text: str) -> bool | None:
 class ImageArea:
     """An image drawn on the page: where (page points, as much of it as the page
     shows), its pixel size, and whether invisible text lies on it (an OCR layer:
-    the image is covered). ``drawing``: MuPDF's image and its placement (image
-    space -> unrotated page points), to draw the image alone (see
-    :func:`locator.documents.draw_images`); not compared."""
+    the image is covered)."""
 
     box: Box
     width_px: int
     height_px: int
     covered: bool
-    drawing: tuple | None = field(default=None, compare=False, repr=False)
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class TextLayer:
     """What one page's text layer holds (boxes: page points, unrotated space)."""
 
@@ -142,6 +144,7 @@ class TextLayer:
     judged: int = 0         # words judged for plausibility (not punctuation-only)
     plausible: int = 0      # ... of which look like words
     images: list[ImageArea] = field(default_factory=list)
+    decode_error: str | None = None  # MuPDF's first error while interpreting the page
 
     @property
     def count(self) -> int:
@@ -160,6 +163,15 @@ class TextLayer:
     def mostly_invisible(self) -> bool:
         return self.count > 0 and self.invisible >= self.count / 2
 
+    @property
+    def decode_problem(self) -> str | None:
+        """Why the page's content could not be fully decoded, as a warning; None
+        when it was."""
+        if not self.decode_error:
+            return None
+        return (f"its content cannot be decoded ({self.decode_error}); the page is read as "
+                f"far as it can be, and may be incomplete")
+
     def verdict(self) -> str | None:
         """Why the layer is unusable, or None when it is usable."""
         if self.count == 0:
@@ -173,151 +185,51 @@ class TextLayer:
         return None
 
 
-def _angle(dx: float, dy: float) -> int:
-    """A line direction (unrotated page space, y down) -> 0, 90, 180 or 270 ccw."""
-    return int(round(math.degrees(math.atan2(-dy, dx)) / 90.0)) % 4 * 90
+def judge_text(text: PageText, page_no: int) -> TextLayer:
+    """Judge a page's raw text (:meth:`locator.pdf.PdfFile.read_text`): its usable
+    words, duplicates, invisible and broken words, and which images it covers.
 
-
-def _text_page(page):
-    import pymupdf
-
-    return page.get_textpage(flags=pymupdf.TEXTFLAGS_WORDS | pymupdf.TEXT_PRESERVE_IMAGES)
-
-
-def _image_block(block) -> tuple[Box, int, int, tuple | None]:
-    """An image block of a text page: its box (page points, clipped to what the
-    page shows), pixel size, and (image, placement) for drawing it."""
-    r = block.m_internal.bbox
-    try:
-        im = block.i_image()
-        w_px, h_px = int(im.w()), int(im.h())
-        t = block.i_transform()
-        drawing = (im, (t.a, t.b, t.c, t.d, t.e, t.f))
-    except Exception:
-        w_px = h_px = 0
-        drawing = None
-    return Box(r.x0, r.y0, r.x1, r.y1), w_px, h_px, drawing
-
-
-def page_images(page) -> list[ImageArea]:
-    """The images a PyMuPDF page draws, in drawing order (one interpretation;
-    ``covered`` is not judged here)."""
-    import pymupdf
-
-    out = []
-    tp = _text_page(page)  # held: its blocks live as long as it does
-    for block in tp.this:
-        if block.m_internal.type == pymupdf.mupdf.FZ_STEXT_BLOCK_IMAGE:
-            box, w_px, h_px, drawing = _image_block(block)
-            out.append(ImageArea(box, w_px, h_px, False, drawing))
-    return out
-
-
-def read_text_layer(page, page_no: int) -> TextLayer:
-    """Read a PyMuPDF page's text layer: words, their direction, duplicates, images.
-
-    One interpretation of the page. Words and boxes equal ``page.get_text("words")``
-    (unrotated space, also on pages with ``/Rotate``), less exact duplicates,
-    with KiCad's overbar markup removed from the text (``~{RST}`` -> ``RST``);
-    ``Word.angle`` comes from the direction of the word's line, so vertical
-    labels group into lines.
+    Exact duplicates (same text, same box) are dropped and KiCad's overbar
+    markup is removed from the text (``~{RST}`` -> ``RST``); ``Word.angle`` is
+    the direction of the word's line, so vertical labels group into lines.
     """
-    import pymupdf
-
-    mupdf = pymupdf.mupdf
-    tp = _text_page(page)
-    raw_words = tp.extractWORDS()
-    layer = TextLayer(page=page_no, raw=len(raw_words))
-
-    # Line directions and visibility, keyed like extractWORDS's (block, line):
-    # it numbers text blocks only, in order, so image blocks are not counted.
-    # A line whose first glyph has no Unicode mapping (the font lacks a usable
-    # ToUnicode map; MuPDF then reports the glyph's CID) holds garbage: checking
-    # only the first glyph keeps this to one look per line.
-    lines: dict[tuple[int, int], tuple[int, bool, bool]] = {}
-    images: list[tuple[Box, int, int, tuple | None]] = []
-    tb = -1
-    image_block, text_block = mupdf.FZ_STEXT_BLOCK_IMAGE, mupdf.FZ_STEXT_BLOCK_TEXT
-    is_cid = mupdf.FZ_STEXT_UNICODE_IS_CID
-    for block in tp.this:
-        bt = block.m_internal.type
-        if bt == image_block:
-            images.append(_image_block(block))
-            continue
-        if bt != text_block:
-            continue
-        tb += 1
-        for ln, line in enumerate(block):
-            li = line.m_internal
-            fc = li.first_char
-            visible = True if fc is None else (fc.argb >> 24) != 0
-            unmapped = fc is not None and bool(fc.flags & is_cid)
-            d = li.dir
-            lines[(tb, ln)] = (_angle(d.x, d.y), visible, unmapped)
-
+    words: list[Word] = []
+    broken: list[Box] = []
+    duplicates = invisible = n_judged = n_plausible = 0
     seen: set[tuple] = set()
     judged: dict[str, tuple[bool | None, bool]] = {}  # text -> (plausible, bad char)
     hidden: list[tuple[float, float]] = []  # centres of invisible words
-    for x0, y0, x1, y1, text, b, ln, _ in raw_words:
-        key = (text, round(x0, 2), round(y0, 2), round(x1, 2), round(y1, 2))
+    for rw in text.words:
+        box, t = rw.box, rw.text
+        key = (t, round(box.x0, 2), round(box.y0, 2), round(box.x1, 2), round(box.y1, 2))
         if key in seen:  # KiCad emits some text twice: same text, same box
-            layer.duplicates += 1
+            duplicates += 1
             continue
         seen.add(key)
-        if "~{" in text:
-            text = _KICAD_OVERBAR.sub(r"\1", text) or text
-        angle, visible, unmapped = lines.get((b, ln), (0, True, False))
-        box = Box(x0, y0, x1, y1)
-        if not visible:
-            layer.invisible += 1
-            hidden.append(((x0 + x1) / 2, (y0 + y1) / 2))  # (a duplicate's centre is the same)
+        if "~{" in t:
+            t = _KICAD_OVERBAR.sub(r"\1", t) or t
+        if not rw.visible:
+            invisible += 1
+            hidden.append(box.center)  # (a duplicate's centre is the same)
         # a drawing repeats its texts (GND, 10k, R1): each is judged once
-        verdict = judged.get(text)
+        verdict = judged.get(t)
         if verdict is None:
-            verdict = judged[text] = (plausible(text), has_bad_char(text))
-        ok = False if unmapped else verdict[0]
+            verdict = judged[t] = (plausible(t), has_bad_char(t))
+        ok = False if rw.unmapped else verdict[0]
         if ok is not None:
-            layer.judged += 1
-            layer.plausible += bool(ok)
-        if unmapped or verdict[1]:
-            layer.broken.append(box)
+            n_judged += 1
+            n_plausible += bool(ok)
+        if rw.unmapped or verdict[1]:
+            broken.append(box)
             continue
-        layer.words.append(Word(text=text, conf=TEXT_CONF, box=box, page=page_no,
-                                engine=TEXT_ENGINE, angle=angle, source="text"))
-
-    for box, w_px, h_px, drawing in images:
-        covered = any(box.x0 <= x <= box.x1 and box.y0 <= y <= box.y1 for x, y in hidden)
-        layer.images.append(ImageArea(box=box, width_px=w_px, height_px=h_px, covered=covered,
-                                      drawing=drawing))
-    return layer
-
-
-_PAINT = re.compile(rb"(?<=\s)(?:[fFSsBb]\*?)(?=\s|$)")
-
-
-def count_paths(page) -> int:
-    """How many paths the page paints (fill/stroke operators in its content and forms).
-
-    A cheap scan of the content streams, no interpretation: tens of
-    milliseconds for a 100,000-path schematic. Used to spot text drawn as curves.
-    """
-    doc = page.parent
-    streams = []
-    try:
-        streams.append(page.read_contents())
-    except Exception:
-        pass
-    try:
-        xobjects = page.get_xobjects()
-    except Exception:
-        xobjects = []
-    for xref, *_ in xobjects:
-        try:
-            if doc.xref_get_key(xref, "Subtype")[1] == "/Form":
-                streams.append(doc.xref_stream(xref))
-        except Exception:
-            continue
-    return sum(len(_PAINT.findall(b" " + s)) for s in streams if s)
+        words.append(Word(text=t, conf=TEXT_CONF, box=box, page=page_no,
+                          engine=TEXT_ENGINE, angle=rw.angle, source="text"))
+    images = [ImageArea(box=im.box, width_px=im.width_px, height_px=im.height_px,
+                        covered=any(im.box.contains_point(x, y) for x, y in hidden))
+              for im in text.images]
+    return TextLayer(page=page_no, words=words, raw=len(text.words), duplicates=duplicates,
+                     invisible=invisible, broken=broken, judged=n_judged,
+                     plausible=n_plausible, images=images, decode_error=text.decode_error)
 
 
 # ------------------------------------------------------------------ decisions
@@ -331,7 +243,7 @@ class SourcePlan:
     page points, unrotated; OCR words whose centre lies outside them are
     dropped). ``reason`` says why, for the run report. ``images_only``: the
     regions hold only images (no broken words), so they are read from the
-    images themselves (:func:`draw_images`), not from a render of the page.
+    images themselves (:func:`locator.pdf.draw_images`), not from a render of the page.
     """
 
     page: int

@@ -455,3 +455,41 @@ def test_combine_catalogs_checks_ids_across_them(tmp_path):
     with pytest.raises(CatalogError, match=r"more.csv row 2: duplicate id 'FIC-101' \(first "
                                            r"defined at .*codes.yaml line 2\)"):
         Catalog.combine(yaml_cat, clash)
+
+
+# --- issue 18: a YAML error on a regex says how to quote it ----------------------------
+
+@pytest.mark.parametrize("line,quoted", [
+    (r"regex: [A-Z]{2}-\d+", r"regex: '[A-Z]{2}-\d+'"),    # a flow sequence to YAML
+    (r"regex: \d{3}: \w+", r"regex: '\d{3}: \w+'"),         # ': ' starts a mapping
+    (r"regex: @\w+", r"regex: '@\w+'"),                     # reserved indicator
+    (r"regex: %\d+", r"regex: '%\d+'"),                     # a directive's sign
+    (r'regex: "\d+-[A-Z]"', r"regex: '\d+-[A-Z]'"),         # YAML escapes in double quotes
+])
+def test_a_yaml_error_on_an_unquoted_regex_suggests_quoting_it(capsys, tmp_path, line, quoted):
+    from locator.cli import main
+
+    pdf = tmp_path / "d.pdf"
+    import pymupdf
+
+    doc = pymupdf.open()
+    doc.new_page(width=200, height=100).insert_text((20, 50), "AB-12", fontsize=10)
+    doc.save(pdf)
+    cat = write(tmp_path, "codes.yaml", f"patterns:\n  - id: code\n    {line}\n")
+    with pytest.raises(SystemExit) as e:
+        main([str(pdf), "--patterns", str(cat), "-o", str(tmp_path / "out.csv"), "-q"])
+    err = capsys.readouterr().err
+    assert e.value.code == 5, err
+    assert "codes.yaml line 3: invalid YAML" in err and "single quotes" in err, err
+    assert quoted in err, err
+    fixed = write(tmp_path, "fixed.yaml", f"patterns:\n  - id: code\n    {quoted}\n")
+    assert load_catalog(fixed).get("code").regex == quoted.split("'")[1]  # the advice works
+
+
+def test_quoting_advice_in_flow_style_and_inside_single_quotes(tmp_path):
+    msg = error_of(tmp_path, "patterns:\n  - {id: code, regex: [A-Z]{2}}\n")
+    assert "line 2: invalid YAML" in msg and "put the regex in single quotes" in msg
+    msg = error_of(tmp_path, "patterns:\n  - id: code\n    regex: 'it's'\n")
+    assert "write a quote as two" in msg
+    msg = error_of(tmp_path, "patterns:\n  - id: a\n    text: [unclosed\n  - id: b\n")
+    assert "quote" not in msg  # not a regex line: no advice

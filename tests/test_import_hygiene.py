@@ -79,3 +79,36 @@ get_engine("rapidocr")
     heavy = _heavy_after(code)
     assert "onnxruntime" in heavy and "locator.engines.rapidocr" in heavy
     assert not {"torch", "easyocr", "locator.engines.easyocr"} & set(heavy)
+
+
+def _pdf_library_users() -> dict[str, list[str]]:
+    """Package modules that import PyMuPDF (``pymupdf``, ``fitz``) or fetch it
+    through ``import_pymupdf``, with what they do (line: statement)."""
+    import ast
+
+    users: dict[str, list[str]] = {}
+    for path in sorted((ROOT / "locator").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        found = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [a.name for a in node.names]
+            elif isinstance(node, (ast.Name, ast.Attribute)):
+                names = [node.id if isinstance(node, ast.Name) else node.attr]
+            else:
+                continue
+            if any(n.split(".")[0] in ("pymupdf", "fitz", "import_pymupdf") for n in names):
+                found.append(f"{node.lineno}: {ast.unparse(node)}")
+        if found:
+            users[path.relative_to(ROOT).as_posix()] = found
+    return users
+
+
+def test_only_the_pdf_boundary_uses_pymupdf():
+    """One place imports the PDF library (locator/pdf.py); tests and bench may too."""
+    users = _pdf_library_users()
+    assert "locator/pdf.py" in users  # the check sees imports at all
+    assert set(users) == {"locator/pdf.py"}, {k: v for k, v in users.items()
+                                              if k != "locator/pdf.py"}

@@ -15,8 +15,7 @@ from locator.geometry import Box
 from locator.model import Word
 from locator.pipeline import RunReport, read_document, run
 from locator.settings import Settings
-from locator.textlayer import (SourcePlan, TextLayer, combine, plan_page, plausible,
-                               read_text_layer)
+from locator.textlayer import SourcePlan, TextLayer, combine, plan_page, plausible
 from tests.conftest import SMALL_PAGE_CODES, draw_codes, write_catalog
 from tests.docmaker import (bilevel_pdf, curves_pdf, layer_boxes, mixed_pdf, scan_pdf,
                              unmapped_font_pdf)
@@ -108,8 +107,8 @@ def test_exact_duplicate_words_are_removed(tmp_path):
         page.insert_text((40, 60), "R26 C29", fontsize=9)
     page.insert_text((40, 120), "R26", fontsize=9)  # same text elsewhere: a second word
     doc.save(tmp_path / "dup.pdf")
-    with pymupdf.open(tmp_path / "dup.pdf") as d:
-        layer = read_text_layer(d[0], 1)
+    with Document(tmp_path / "dup.pdf") as d:
+        layer = d.text_layer(1)
     assert layer.raw == 5 and layer.duplicates == 2
     assert sorted(w.text for w in layer.words) == ["C29", "R26", "R26"]
 
@@ -118,8 +117,8 @@ def test_kicad_overbar_markup_is_given_as_drawn(tmp_path):
     doc = pymupdf.open()
     doc.new_page(width=300, height=200).insert_text((40, 60), "FLASH_~{WP}|IO2 ~{RST}", fontsize=8)
     doc.save(tmp_path / "kicad.pdf")
-    with pymupdf.open(tmp_path / "kicad.pdf") as d:
-        layer = read_text_layer(d[0], 1)
+    with Document(tmp_path / "kicad.pdf") as d:
+        layer = d.text_layer(1)
     assert [w.text for w in layer.words] == ["FLASH_WP|IO2", "RST"]
 
 

@@ -9,7 +9,8 @@ Annotations are standard PDF: every viewer shows them, and they can be hidden,
 listed or deleted there. The input's own content and annotations are untouched.
 
 Boxes are PDF points in the page's unrotated space (origin top left), the
-space of PyMuPDF's annotation methods; one matrix per page takes them to the
+space of PyMuPDF's annotation methods; one matrix per page (:class:`locator.pdf.PageSpace`,
+like every MuPDF call here, from the PDF boundary :mod:`locator.pdf`) takes them to the
 PDF's own user space. Image inputs (PNG, JPEG, TIFF, ...) are first wrapped into
 a PDF whose pages have the size locator gives the image (pixels x 72 / the
 image's dpi), so the boxes land on the same pixels.
@@ -32,6 +33,7 @@ from locator.errors import ExportError, InputFileError
 from locator.export.table import atomic_write, hits_frame
 from locator.geometry import Box, PageFrame
 from locator.model import Hit
+from locator.pdf import PageSpace, PdfEditor, text_width
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -60,25 +62,14 @@ class AnnotateResult:
     skipped: list[str]
 
 
-def _open_as_pdf(source: Path, password: str | None):
-    """The document as a PyMuPDF PDF (an image is converted, page sizes unchanged),
-    and whether it was encrypted."""
-    import pymupdf
-
+def _open_as_pdf(source: Path, password: str | None) -> PdfEditor:
+    """The document as a PDF to add to (an image is converted, page sizes unchanged)."""
     from locator.documents import Document
 
     with Document(source, password=password) as d:  # sniffing and clear errors
         kind = d.kind
     try:
-        doc = pymupdf.open(source)
-        encrypted = bool(doc.needs_pass)
-        if encrypted:
-            doc.authenticate(password or "")
-        if kind == "image":
-            pdf = pymupdf.open("pdf", doc.convert_to_pdf())
-            doc.close()
-            return pdf, False
-        return doc, encrypted
+        return PdfEditor(source, password=password, image=kind == "image")
     except Exception as e:
         raise InputFileError(f"{source}: cannot open to annotate: {e}") from e
 
@@ -117,7 +108,7 @@ def annotate_pdf(source: str | os.PathLike, hits: Sequence[Hit] | pd.DataFrame,
         raise ExportError(f"{path}: refusing to overwrite the input document; "
                           f"choose another name for the marked-up copy")
     df = hits if isinstance(hits, pd.DataFrame) else hits_frame(hits)
-    doc, encrypted = _open_as_pdf(source, password)
+    doc = _open_as_pdf(source, password)
     skipped: list[str] = []
     done = 0
     try:
@@ -130,7 +121,7 @@ def annotate_pdf(source: str | os.PathLike, hits: Sequence[Hit] | pd.DataFrame,
                 skipped.append(f"row {i + 1}: page {page_no} is not in {source}")
                 continue
             if page_no not in pages:
-                pages[page_no] = _PageSpace(doc[page_no - 1])
+                pages[page_no] = doc.page_space(page_no)
             ps = pages[page_no]
             box = Box(*(float(rec[c]) for c in ("x0", "y0", "x1", "y1")))
             score = float(rec.get("score") or 0.0)
@@ -148,52 +139,19 @@ def annotate_pdf(source: str | os.PathLike, hits: Sequence[Hit] | pd.DataFrame,
                                    f"locator-{i + 1}-label"))
             done += 1
         for page_no, refs in new_refs.items():
-            _append_annots(doc, pages[page_no].xref, refs)
+            doc.append_annots(pages[page_no].xref, refs)
     except Exception as e:
         doc.close()
         raise ExportError(f"{path}: cannot annotate: {e}") from e
 
-    def write(tmp: Path) -> None:
-        import pymupdf
-
-        if encrypted and password:
-            doc.save(tmp, garbage=1, deflate=True, encryption=pymupdf.PDF_ENCRYPT_AES_256,
-                     user_pw=password, owner_pw=password)
-        else:
-            doc.save(tmp, garbage=1, deflate=True)
-
     try:
-        atomic_write(path, write)
+        atomic_write(path, lambda tmp: doc.save(tmp, password=password))
     finally:
         doc.close()
     return AnnotateResult(Path(path), done, skipped)
 
 
 # ---------------------------------------------------------------- PDF objects
-
-class _PageSpace:
-    """One page's geometry: its view frame and the map to PDF user space."""
-
-    def __init__(self, page) -> None:
-        self.xref = page.xref
-        self.rotation = page.rotation % 360
-        # PyMuPDF's unrotated space -> PDF user space. transformation_matrix is
-        # only that map while /Rotate is 0, so read it there and put /Rotate back.
-        if self.rotation:
-            page.set_rotation(0)
-        self.to_user = ~page.transformation_matrix
-        w, h = page.rect.width, page.rect.height
-        if self.rotation:
-            page.set_rotation(self.rotation)
-        self.frame = PageFrame(w, h, rotation=self.rotation)
-
-    def user_rect(self, box: Box) -> tuple[float, float, float, float]:
-        import pymupdf
-
-        r = pymupdf.Rect(box.x0, box.y0, box.x1, box.y1) * self.to_user
-        r.normalize()
-        return (r.x0, r.y0, r.x1, r.y1)
-
 
 def _text_string(s: str) -> str:
     """A PDF text string of any characters (UTF-16BE with a byte-order mark)."""
@@ -208,79 +166,57 @@ def _rgb(c: tuple[float, float, float]) -> str:
     return " ".join(_num(v) for v in c)
 
 
-def _new_object(doc, text: str, stream: bytes | None = None) -> int:
-    xref = doc.get_new_xref()
-    doc.update_object(xref, text)
-    if stream is not None:
-        doc.update_stream(xref, stream)
-    return xref
+def _helvetica(doc: PdfEditor) -> int:
+    return doc.add_object("<</Type/Font/Subtype/Type1/BaseFont/Helvetica"
+                          "/Encoding/WinAnsiEncoding>>")
 
 
-def _helvetica(doc) -> int:
-    return _new_object(doc, "<</Type/Font/Subtype/Type1/BaseFont/Helvetica"
-                            "/Encoding/WinAnsiEncoding>>")
-
-
-def _square(doc, ps: _PageSpace, box: Box, colour, subject: str, content: str,
+def _square(doc: PdfEditor, ps: PageSpace, box: Box, colour, subject: str, content: str,
             name: str) -> int:
     """A Square annotation whose stroke lies just outside ``box`` (unrotated points)."""
     bw = max(0.5, min(1.5, box.height / 8, box.width / 8))
     x0, y0, x1, y1 = ps.user_rect(box.grow(bw))
     w, h = x1 - x0, y1 - y0
-    ap = _new_object(
-        doc, f"<</Type/XObject/Subtype/Form/BBox[0 0 {_num(w)} {_num(h)}]/Resources<<>>>>",
+    ap = doc.add_object(
+        f"<</Type/XObject/Subtype/Form/BBox[0 0 {_num(w)} {_num(h)}]/Resources<<>>>>",
         (f"q {_rgb(colour)} RG {_num(bw)} w {_num(bw / 2)} {_num(bw / 2)} "
          f"{_num(w - bw)} {_num(h - bw)} re S Q").encode())
     half = _num(bw / 2)
-    return _new_object(
-        doc, f"<</Type/Annot/Subtype/Square/Rect[{_num(x0)} {_num(y0)} {_num(x1)} {_num(y1)}]"
-             f"/C[{_rgb(colour)}]/BS<</W {_num(bw)}/S/S>>/RD[{half} {half} {half} {half}]"
-             f"/F 4/P {ps.xref} 0 R/T{_text_string(ANNOT_TITLE)}"
-             f"/Subj{_text_string(subject)}/Contents{_text_string(content)}"
-             f"/NM{_text_string(name)}/AP<</N {ap} 0 R>>>>")
+    return doc.add_object(
+        f"<</Type/Annot/Subtype/Square/Rect[{_num(x0)} {_num(y0)} {_num(x1)} {_num(y1)}]"
+        f"/C[{_rgb(colour)}]/BS<</W {_num(bw)}/S/S>>/RD[{half} {half} {half} {half}]"
+        f"/F 4/P {ps.xref} 0 R/T{_text_string(ANNOT_TITLE)}"
+        f"/Subj{_text_string(subject)}/Contents{_text_string(content)}"
+        f"/NM{_text_string(name)}/AP<</N {ap} 0 R>>>>")
 
 
-def _label(doc, ps: _PageSpace, box: Box, angle: int, text: str, colour, font: int,
+def _label(doc: PdfEditor, ps: PageSpace, box: Box, angle: int, text: str, colour, font: int,
            name: str) -> int:
     """A FreeText "id score" above (else below) the hit, reading upright in the view."""
-    import pymupdf
-
     frame = ps.frame
     view = frame.box_to_view(box)
     text_h = view.width if angle % 180 == 90 else view.height  # angle: in the view
     fs = max(4.0, min(9.0, 0.8 * text_h))
     shown = text.encode("cp1252", errors="replace")
-    width = pymupdf.get_text_length(shown.decode("cp1252"), fontname="helv",
-                                    fontsize=fs) + fs * 0.8
+    width = text_width(shown.decode("cp1252"), fs) + fs * 0.8
     height = fs * 1.45
     lab = _label_rect(frame, view, width, height)
     x0, y0, x1, y1 = ps.user_rect(frame.box_to_page(lab))
     # The form is drawn upright in a width x height box, then turned with the
     # page's /Rotate (counter-clockwise in user space) so the view shows it upright.
-    rot = ps.rotation
+    rot = frame.rotation
     cos, sin = {0: (1, 0), 90: (0, 1), 180: (-1, 0), 270: (0, -1)}[rot]
     stream = (f"q /Half gs 1 1 1 rg 0 0 {_num(width)} {_num(height)} re f Q "
               f"BT /Helv {_num(fs)} Tf {_rgb(colour)} rg {_num(fs * 0.4)} {_num(fs * 0.38)} Td "
               f"<{shown.hex()}> Tj ET").encode()
-    ap = _new_object(
-        doc, f"<</Type/XObject/Subtype/Form/BBox[0 0 {_num(width)} {_num(height)}]"
-             f"/Matrix[{cos} {sin} {-sin} {cos} 0 0]"
-             f"/Resources<</Font<</Helv {font} 0 R>>"
-             f"/ExtGState<</Half<</Type/ExtGState/ca 0.8/CA 0.8>>>>>>>>", stream)
-    return _new_object(
-        doc, f"<</Type/Annot/Subtype/FreeText/Rect[{_num(x0)} {_num(y0)} {_num(x1)} {_num(y1)}]"
-             f"/Contents{_text_string(text)}/DA(/Helv {_num(fs)} Tf {_rgb(colour)} rg)"
-             f"/Q 0/Rotate {rot}/BS<</W 0>>/Border[0 0 0]/F 4/P {ps.xref} 0 R"
-             f"/T{_text_string(ANNOT_TITLE)}/Subj{_text_string(text.split(' ')[0])}"
-             f"/NM{_text_string(name)}/AP<</N {ap} 0 R>>>>")
-
-
-def _append_annots(doc, page_xref: int, refs: list[int]) -> None:
-    """Add annotation objects to the page's /Annots, keeping the ones it has."""
-    kind, value = doc.xref_get_key(page_xref, "Annots")
-    if kind == "xref":  # an indirect array
-        value = doc.xref_object(int(value.split()[0]), compressed=True)
-        kind = "array"
-    old = value.strip()[1:-1].strip() if kind == "array" else ""
-    new = " ".join(f"{r} 0 R" for r in refs)
-    doc.xref_set_key(page_xref, "Annots", f"[{old} {new}]" if old else f"[{new}]")
+    ap = doc.add_object(
+        f"<</Type/XObject/Subtype/Form/BBox[0 0 {_num(width)} {_num(height)}]"
+        f"/Matrix[{cos} {sin} {-sin} {cos} 0 0]"
+        f"/Resources<</Font<</Helv {font} 0 R>>"
+        f"/ExtGState<</Half<</Type/ExtGState/ca 0.8/CA 0.8>>>>>>>>", stream)
+    return doc.add_object(
+        f"<</Type/Annot/Subtype/FreeText/Rect[{_num(x0)} {_num(y0)} {_num(x1)} {_num(y1)}]"
+        f"/Contents{_text_string(text)}/DA(/Helv {_num(fs)} Tf {_rgb(colour)} rg)"
+        f"/Q 0/Rotate {rot}/BS<</W 0>>/Border[0 0 0]/F 4/P {ps.xref} 0 R"
+        f"/T{_text_string(ANNOT_TITLE)}/Subj{_text_string(text.split(' ')[0])}"
+        f"/NM{_text_string(name)}/AP<</N {ap} 0 R>>>>")

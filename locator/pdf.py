@@ -1,0 +1,525 @@
+"""The PDF boundary: the one module that calls MuPDF (PyMuPDF), like docTR's ``io/pdf.py``.
+
+Everything else sees plain values and the small frozen records defined here:
+
+- :class:`PdfFile` -- an open document (a PDF, or an image MuPDF opens as
+  pages): page frames, a page's text as :class:`PageText` (its raw words with
+  their direction and visibility, its image placements, what MuPDF could not
+  decode) in one interpretation, painted-path counts, damage found in the
+  file, and renders to numpy arrays (from one display list per page, or from
+  the page's images alone).
+- :class:`PdfEditor` -- a copy of a document to add PDF objects to and save
+  (the marked-up PDF of :mod:`locator.export.annotate`).
+
+PyMuPDF is imported lazily (``locate --help`` does not load it) and through
+:func:`import_pymupdf`. Boxes are PDF points in the page's *unrotated* space,
+origin top left (``page.get_text("words")``'s space); renders are in the
+rotated view. Errors are MuPDF's own exceptions: callers name the file.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from locator.geometry import Box, PageFrame
+
+
+def import_pymupdf() -> Any:
+    """PyMuPDF, without the add-ons PyMuPDF 2 loads when it is imported.
+
+    PyMuPDF imports ``pymupdf.layout`` and ``pymupdf4llm`` when they are
+    installed (PyMuPDF 2.0 requires them); they load onnxruntime and an ONNX
+    layout model -- seconds and memory a Tesseract run must not pay, and
+    onnxruntime is an engine's dependency. Marking them absent for the moment
+    of the import makes PyMuPDF skip them (it catches the ImportError); the
+    marks are removed afterwards so a caller may still import them itself.
+    """
+    import sys
+
+    if "pymupdf" not in sys.modules:
+        blocked = [m for m in ("pymupdf.layout", "pymupdf4llm") if m not in sys.modules]
+        for m in blocked:
+            sys.modules[m] = None  # type: ignore[assignment]
+        try:
+            import pymupdf  # noqa: F401
+        finally:
+            for m in blocked:
+                if m in sys.modules and sys.modules[m] is None:
+                    del sys.modules[m]
+    import pymupdf
+
+    return pymupdf
+
+
+def first_error(said: str) -> str | None:
+    """The first line of MuPDF's warnings that reports an error, if any."""
+    return next((ln for ln in said.splitlines() if "error" in ln), None)
+
+
+# ---------------------------------------------------------------- records
+
+@dataclass(frozen=True, slots=True)
+class RawWord:
+    """A word of a page's text layer as MuPDF extracts it (``get_text("words")``).
+
+    ``angle``: its line's direction (0, 90, 180, 270 counter-clockwise);
+    ``visible``: not drawn invisibly (render mode 3, an OCR layer);
+    ``unmapped``: its line's first glyph has no Unicode mapping (a font without
+    a usable ``ToUnicode`` map: MuPDF reports the glyph's CID).
+    """
+
+    text: str
+    box: Box
+    angle: int = 0
+    visible: bool = True
+    unmapped: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ImagePlacement:
+    """An image a page draws: its box (as much as the page shows), its pixel size,
+    and ``handle``, MuPDF's image with its placement, for :func:`draw_images`
+    only (an opaque value, not compared; it lives as long as its document)."""
+
+    box: Box
+    width_px: int
+    height_px: int
+    handle: Any = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class PageText:
+    """What one interpretation of a page yields: every raw word (duplicates
+    included), every image placement in drawing order, and the first error
+    MuPDF reported while interpreting (a stream it could not inflate), if any."""
+
+    words: tuple[RawWord, ...] = ()
+    images: tuple[ImagePlacement, ...] = ()
+    decode_error: str | None = None
+
+
+def _angle(dx: float, dy: float) -> int:
+    """A line direction (unrotated page space, y down) -> 0, 90, 180 or 270 ccw."""
+    return int(round(math.degrees(math.atan2(-dy, dx)) / 90.0)) % 4 * 90
+
+
+def _image_block(block) -> ImagePlacement:
+    """An image block of a text page as a placement (box clipped to the page)."""
+    r = block.m_internal.bbox
+    try:
+        im = block.i_image()
+        w_px, h_px = int(im.w()), int(im.h())
+        t = block.i_transform()
+        handle = (im, (t.a, t.b, t.c, t.d, t.e, t.f))
+    except Exception:
+        w_px = h_px = 0
+        handle = None
+    return ImagePlacement(Box(r.x0, r.y0, r.x1, r.y1), w_px, h_px, handle)
+
+
+_PAINT = re.compile(rb"(?<=\s)(?:[fFSsBb]\*?)(?=\s|$)")
+
+
+# ---------------------------------------------------------------- reading
+
+class Refused(Exception):
+    """A document MuPDF opened but that cannot be read: encrypted without the
+    right password, or without pages (the message says which)."""
+
+
+class PdfFile:
+    """An open document in MuPDF; pages are 1-based; :meth:`close` it.
+
+    Raises MuPDF's exceptions (the caller names the file), and
+    :class:`Refused` when :meth:`open` will not open it.
+    Caches (the current page object, its display list, the images its last
+    text read kept) change how fast a page is served, never what.
+    """
+
+    def __init__(self, doc) -> None:
+        self._doc = doc
+        self._page_no: int | None = None
+        self._page_obj = None
+        self._dl_page: int | None = None
+        self._dl = None
+        # the images the last text read of a page kept: an image region is then
+        # drawn without a second interpretation (a worker that did not read the
+        # layer finds them itself; the pixels are the same, as tests check)
+        self._images: tuple[int, tuple[ImagePlacement, ...]] | None = None
+
+    @classmethod
+    def open(cls, path: str | os.PathLike, *, password: str | None = None) -> PdfFile:
+        """Open ``path``; raise :class:`Refused` when it needs a password that
+        was not given or is wrong, or has no pages."""
+        pymupdf = import_pymupdf()
+        pymupdf.TOOLS.mupdf_warnings(reset=True)
+        doc = pymupdf.open(path)
+        if doc.needs_pass and (password is None or not doc.authenticate(password)):
+            doc.close()
+            raise Refused("the PDF is encrypted; "
+                          + ("the password is wrong" if password else "give --password"))
+        if doc.page_count == 0:
+            doc.close()
+            raise Refused("the document has no pages")
+        return cls(doc)
+
+    @property
+    def page_count(self) -> int:
+        return self._doc.page_count
+
+    @property
+    def repaired(self) -> bool:
+        """The reader had to repair the file (broken cross-references, truncated)."""
+        return bool(getattr(self._doc, "is_repaired", False))
+
+    def _page(self, page: int):
+        # The current page, loaded once: loading a 100,000-path schematic's
+        # page object takes 10 ms, and a page is asked for its frame, text
+        # layer, damage and display list in turn.
+        if self._page_no != page:
+            self._page_obj = self._doc[page - 1]
+            self._page_no = page
+        return self._page_obj
+
+    def frame(self, page: int) -> PageFrame:
+        """The page's unrotated size (points) and rotation."""
+        p = self._page(page)
+        # page.rect is the rotated view; derotating its size gives the unrotated size.
+        w, h = p.rect.width, p.rect.height
+        rot = p.rotation % 360
+        if rot in (90, 270):
+            w, h = h, w
+        return PageFrame(width=w, height=h, rotation=rot)
+
+    def _text_page(self, page: int):
+        pymupdf = import_pymupdf()
+        return self._page(page).get_textpage(
+            flags=pymupdf.TEXTFLAGS_WORDS | pymupdf.TEXT_PRESERVE_IMAGES)
+
+    def read_text(self, page: int) -> PageText:
+        """The page's words and images in one interpretation (no display list,
+        which costs 15 % more on a 100,000-path schematic).
+
+        Words and boxes equal ``page.get_text("words")`` (unrotated space, also
+        on pages with ``/Rotate``), duplicates included.
+        """
+        pymupdf = import_pymupdf()
+        mupdf = pymupdf.mupdf
+        pymupdf.TOOLS.mupdf_warnings(reset=True)
+        tp = self._text_page(page)  # held: its blocks live as long as it does
+        raw = tp.extractWORDS()
+        # Line directions and visibility, keyed like extractWORDS's (block, line):
+        # it numbers text blocks only, in order, so image blocks are not counted.
+        # Only a line's first glyph is looked at for a missing Unicode mapping:
+        # one look per line.
+        lines: dict[tuple[int, int], tuple[int, bool, bool]] = {}
+        images: list[ImagePlacement] = []
+        tb = -1
+        image_block, text_block = mupdf.FZ_STEXT_BLOCK_IMAGE, mupdf.FZ_STEXT_BLOCK_TEXT
+        is_cid = mupdf.FZ_STEXT_UNICODE_IS_CID
+        for block in tp.this:
+            bt = block.m_internal.type
+            if bt == image_block:
+                images.append(_image_block(block))
+                continue
+            if bt != text_block:
+                continue
+            tb += 1
+            for ln, line in enumerate(block):
+                li = line.m_internal
+                fc = li.first_char
+                visible = True if fc is None else (fc.argb >> 24) != 0
+                unmapped = fc is not None and bool(fc.flags & is_cid)
+                d = li.dir
+                lines[(tb, ln)] = (_angle(d.x, d.y), visible, unmapped)
+        plain = (0, True, False)
+        words = tuple(RawWord(text, Box(x0, y0, x1, y1), *lines.get((b, ln), plain))
+                      for x0, y0, x1, y1, text, b, ln, _ in raw)
+        said = first_error(pymupdf.TOOLS.mupdf_warnings(reset=True))
+        self._images = (page, tuple(images))
+        return PageText(words=words, images=tuple(images), decode_error=said)
+
+    def read_images(self, page: int) -> tuple[ImagePlacement, ...]:
+        """The images the page draws, in drawing order (one interpretation, or
+        none when the page's text was the last thing read)."""
+        if self._images is None or self._images[0] != page:
+            mupdf = import_pymupdf().mupdf
+            tp = self._text_page(page)
+            found = tuple(_image_block(b) for b in tp.this
+                          if b.m_internal.type == mupdf.FZ_STEXT_BLOCK_IMAGE)
+            self._images = (page, found)
+        return self._images[1]
+
+    def count_paths(self, page: int) -> int:
+        """How many paths the page paints (fill/stroke operators in its content
+        and forms): a scan of the streams, no interpretation (tens of ms for
+        a 100,000-path schematic). Used to spot text drawn as curves."""
+        p, doc = self._page(page), self._doc
+        streams = []
+        try:
+            streams.append(p.read_contents())
+        except Exception:
+            pass
+        try:
+            xobjects = p.get_xobjects()
+        except Exception:
+            xobjects = []
+        for xref, *_ in xobjects:
+            try:
+                if doc.xref_get_key(xref, "Subtype")[1] == "/Form":
+                    streams.append(doc.xref_stream(xref))
+            except Exception:
+                continue
+        return sum(len(_PAINT.findall(b" " + s)) for s in streams if s)
+
+    def page_problems(self, page: int, *, decode: bool = True) -> list[tuple[str, bool]]:
+        """What is wrong with a page of a damaged file: ``(message, unreadable)``
+        pairs (see :meth:`locator.documents.Document.page_problems`)."""
+        try:
+            p = self._page(page)
+        except Exception as e:
+            return [(f"cannot be loaded ({e})", True)]
+        doc = self._doc
+        if not 0 < p.xref < doc.xref_length():
+            return [("the page object is missing from the file (damaged or truncated)", True)]
+        out: list[tuple[str, bool]] = []
+        try:
+            mb = doc.xref_get_key(p.xref, "MediaBox")
+            if mb[0] == "array":
+                vals = [float(v) for v in mb[1].strip("[]").split()]
+                if len(vals) == 4 and (abs(vals[2] - vals[0]) < 1 or abs(vals[3] - vals[1]) < 1):
+                    out.append((f"its MediaBox {mb[1]} is empty; read as {p.rect.width:.0f} x "
+                                f"{p.rect.height:.0f} pt (the reader's default)", False))
+        except Exception:
+            pass
+        try:
+            xrefs = p.get_contents()
+        except Exception:
+            xrefs = []
+        missing, damaged = self._stream_damage(xrefs, decode)
+        if missing and missing == len(xrefs):
+            out.append(("its content is missing from the file (damaged or truncated)", True))
+        elif missing:
+            out.append((f"{missing} of its {len(xrefs)} content streams are missing from the "
+                        f"file (damaged or truncated); the rest is read", False))
+        if damaged:
+            out.append((f"{len(damaged)} of its {len(xrefs)} content streams cannot be "
+                        f"decoded ({damaged[0]}); the page is read as far as it can be, "
+                        f"and may be incomplete", False))
+        return out
+
+    def _stream_damage(self, xrefs: list[int], decode: bool) -> tuple[int, list[str]]:
+        # How many content streams the file lacks and, with decode, why the
+        # others cannot be decompressed: decompressing is cheap (no
+        # interpretation) and is where a corrupt stream shows
+        pymupdf = import_pymupdf()
+        doc = self._doc
+        missing = 0
+        damaged: list[str] = []
+        for x in xrefs:
+            try:
+                if not 0 < x < doc.xref_length() or doc.xref_stream_raw(x) is None:
+                    missing += 1
+                    continue
+                if not decode:
+                    continue
+                pymupdf.TOOLS.mupdf_warnings(reset=True)
+                doc.xref_stream(x)
+                said = first_error(pymupdf.TOOLS.mupdf_warnings(reset=True))
+                if said:
+                    damaged.append(said)
+            except Exception as e:
+                damaged.append(str(e) or type(e).__name__)
+        pymupdf.TOOLS.mupdf_warnings(reset=True)
+        return missing, damaged
+
+    # -- rendering -----------------------------------------------------------
+    def _display_list(self, page: int):
+        # One display list per page: the content stream is parsed once and every
+        # tile renders from it. Only the current page's list is kept.
+        if self._dl_page != page:
+            self._dl = self._page(page).get_displaylist()
+            self._dl_page = page
+        return self._dl
+
+    def render(self, page: int, view_clip: Box, dpi: float, *, color: bool = False
+               ) -> tuple[np.ndarray, tuple[int, int]]:
+        """The view region ``view_clip`` (rotated view points) at ``dpi``: a grey
+        ``(h, w)`` or RGB ``(h, w, 3)`` ``uint8`` array, and the pixel position of
+        its corner (MuPDF rounds the clip outward)."""
+        pymupdf = import_pymupdf()
+        c, scale = view_clip, dpi / 72.0
+        pix = self._display_list(page).get_pixmap(
+            matrix=pymupdf.Matrix(scale, scale), clip=pymupdf.Rect(c.x0, c.y0, c.x1, c.y1),
+            colorspace=pymupdf.csRGB if color else pymupdf.csGRAY, alpha=False)
+        n = 3 if color else 1
+        img = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.stride)
+        img = img[:, : pix.width * n]
+        if color:
+            img = img.reshape(pix.height, pix.width, n)
+        return img, (pix.x, pix.y)
+
+    def draw_page_images(self, page: int, view_px: tuple[int, int, int, int],
+                         dpi: float) -> np.ndarray:
+        """The page's images alone in the view pixels ``view_px`` (see :func:`draw_images`)."""
+        m = self._page(page).rotation_matrix
+        return draw_images(self.read_images(page), view_px, (m.a, m.b, m.c, m.d, m.e, m.f), dpi)
+
+    def close(self) -> None:
+        self._dl = self._images = None
+        self._page_obj = self._page_no = None
+        self._doc.close()
+
+
+def draw_images(images: Sequence[ImagePlacement], view_px: tuple[int, int, int, int],
+                to_view: tuple, dpi: float) -> np.ndarray:
+    """The page's images alone, drawn in drawing order into the view pixels
+    ``view_px`` (x0, y0, x1, y1) at ``dpi``, on white: a grey ``uint8`` array.
+
+    ``images`` come from the page's :class:`PdfFile`; ``to_view`` is the page's
+    unrotated-to-view matrix (PyMuPDF's ``page.rotation_matrix``, as a 6-tuple).
+    Stencil masks are painted black; an image with a soft mask (alpha) or a
+    stencil ``/Mask`` is drawn through it, its transparent parts white. Nothing
+    else of the page is drawn: an image region is read from the image itself,
+    without the page's line art or text over it (that text is in the text
+    layer), and without a display list of the whole page.
+    """
+    pymupdf = import_pymupdf()
+    mupdf = pymupdf.mupdf
+    pix = pymupdf.Pixmap(pymupdf.csGRAY, pymupdf.IRect(*view_px), False)
+    pix.clear_with(255)
+    view = pymupdf.Rect(*view_px) * (72.0 / dpi)
+    scale = pymupdf.Matrix(dpi / 72.0, dpi / 72.0)
+    rot = pymupdf.Matrix(*to_view)
+    dev = mupdf.fz_new_draw_device(mupdf.FzMatrix(), pix.this)
+    black = mupdf.new_floats(1)
+    mupdf.floats_setitem(black, 0, 0.0)
+    try:
+        for im in images:
+            b = im.box
+            if im.handle is None or not (pymupdf.Rect(b.x0, b.y0, b.x1, b.y1) * rot).intersects(view):
+                continue
+            image, placement = im.handle
+            m = pymupdf.Matrix(*placement) * rot * scale
+            ctm = mupdf.FzMatrix(m.a, m.b, m.c, m.d, m.e, m.f)
+            if image.imagemask():
+                mupdf.fz_fill_image_mask(dev, image, ctm, mupdf.fz_device_gray(), black, 1.0,
+                                         mupdf.FzColorParams())
+                continue
+            # an image with a soft mask or a stencil /Mask: drawn through it,
+            # as MuPDF's interpreter does (its transparent parts stay white)
+            mask = image.mask()
+            masked = mask.m_internal is not None
+            if masked:
+                mupdf.fz_clip_image_mask(dev, mask, ctm, mupdf.FzRect(mupdf.FzRect.Fixed_INFINITE))
+            mupdf.fz_fill_image(dev, image, ctm, 1.0, mupdf.FzColorParams())
+            if masked:
+                mupdf.fz_pop_clip(dev)
+        mupdf.fz_close_device(dev)
+    finally:
+        mupdf.delete_floats(black)
+    img = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.stride)
+    return img[:, : pix.width].copy()
+
+
+# ---------------------------------------------------------------- writing
+
+@dataclass(frozen=True, slots=True)
+class PageSpace:
+    """One page's geometry for writing annotations: its object number, its
+    unrotated size and ``/Rotate`` (``frame``), and ``to_user``, the 6-tuple
+    matrix from the unrotated space (top-left origin) to PDF user space."""
+
+    xref: int
+    frame: PageFrame
+    to_user: tuple[float, float, float, float, float, float]
+
+    def user_rect(self, box: Box) -> tuple[float, float, float, float]:
+        """``box`` (unrotated points) in PDF user space, as (x0, y0, x1, y1), normalised
+        (MuPDF's own transform, in single precision, as PDF viewers compute)."""
+        pymupdf = import_pymupdf()
+        r = pymupdf.Rect(box.x0, box.y0, box.x1, box.y1) * pymupdf.Matrix(*self.to_user)
+        r.normalize()
+        return (r.x0, r.y0, r.x1, r.y1)
+
+
+def text_width(text: str, fontsize: float) -> float:
+    """The width (points) of ``text`` set in Helvetica at ``fontsize``."""
+    return import_pymupdf().get_text_length(text, fontname="helv", fontsize=fontsize)
+
+
+class PdfEditor:
+    """A document opened to add objects to and save as a PDF (an image is
+    converted: one page per frame, sizes unchanged); :meth:`close` it."""
+
+    def __init__(self, path: str | os.PathLike, *, password: str | None = None,
+                 image: bool = False) -> None:
+        pymupdf = import_pymupdf()
+        doc = pymupdf.open(path)
+        #: The input was encrypted: the copy is saved with the same password.
+        self.encrypted = bool(doc.needs_pass)
+        if self.encrypted:
+            doc.authenticate(password or "")
+        if image:
+            pdf = pymupdf.open("pdf", doc.convert_to_pdf())
+            doc.close()
+            doc, self.encrypted = pdf, False
+        self._doc = doc
+
+    @property
+    def page_count(self) -> int:
+        return self._doc.page_count
+
+    def page_space(self, page: int) -> PageSpace:
+        """Page ``page``'s (1-based) :class:`PageSpace`."""
+        p = self._doc[page - 1]
+        rotation = p.rotation % 360
+        # PyMuPDF's unrotated space -> PDF user space. transformation_matrix is
+        # only that map while /Rotate is 0, so read it there and put /Rotate back.
+        if rotation:
+            p.set_rotation(0)
+        m = ~p.transformation_matrix
+        w, h = p.rect.width, p.rect.height
+        if rotation:
+            p.set_rotation(rotation)
+        return PageSpace(p.xref, PageFrame(w, h, rotation=rotation),
+                         (m.a, m.b, m.c, m.d, m.e, m.f))
+
+    def add_object(self, text: str, stream: bytes | None = None) -> int:
+        """A new object from its PDF source ``text`` (with ``stream``); its number."""
+        xref = self._doc.get_new_xref()
+        self._doc.update_object(xref, text)
+        if stream is not None:
+            self._doc.update_stream(xref, stream)
+        return xref
+
+    def append_annots(self, page_xref: int, refs: list[int]) -> None:
+        """Add annotation objects to the page's /Annots, keeping the ones it has."""
+        doc = self._doc
+        kind, value = doc.xref_get_key(page_xref, "Annots")
+        if kind == "xref":  # an indirect array
+            value = doc.xref_object(int(value.split()[0]), compressed=True)
+            kind = "array"
+        old = value.strip()[1:-1].strip() if kind == "array" else ""
+        new = " ".join(f"{r} 0 R" for r in refs)
+        doc.xref_set_key(page_xref, "Annots", f"[{old} {new}]" if old else f"[{new}]")
+
+    def save(self, path: str | os.PathLike, *, password: str | None = None) -> None:
+        """Write the document; encrypted (AES-256, ``password`` for both user and
+        owner) when the input was and a password is given."""
+        if self.encrypted and password:
+            pymupdf = import_pymupdf()
+            self._doc.save(path, garbage=1, deflate=True, encryption=pymupdf.PDF_ENCRYPT_AES_256,
+                           user_pw=password, owner_pw=password)
+        else:
+            self._doc.save(path, garbage=1, deflate=True)
+
+    def close(self) -> None:
+        self._doc.close()
