@@ -22,6 +22,7 @@ from typer.core import TyperGroup
 
 from locator.errors import (INTERNAL_ERROR_EXIT_CODE, INTERRUPTED_EXIT_CODE, InputFileError,
                             LocatorError, UsageError)
+from locator.kinds import Source  # one enum for --source and Settings.source
 
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
@@ -168,14 +169,6 @@ def _check_output(path: Path | None) -> None:
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise UsageError(f"-o {path}: the folder {parent} does not exist")
-
-
-class Source(str, Enum):
-    """Where words come from (``--source``)."""
-
-    auto = "auto"
-    text = "text"
-    ocr = "ocr"
 
 
 @app.command("run", help="Find the catalog's snippets in DOC... (files, folders, globs; "

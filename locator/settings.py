@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 
 from locator.errors import UsageError
+from locator.kinds import Source
 
 #: Where words may come from (see :attr:`Settings.source`).
-SOURCES = ("auto", "text", "ocr")
+SOURCES = tuple(s.value for s in Source)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +33,8 @@ class Settings:
     (0: one per core). ``cache`` keeps each page's OCR words on disk, keyed by
     the file's content and every setting that changes what OCR sees, in
     ``cache_dir`` (None: ``$LOCATOR_CACHE_DIR`` or the user's cache folder).
-    ``source`` says where words come from: ``"auto"`` reads a PDF page's text
+    ``source`` (a :class:`~locator.kinds.Source`; its text is accepted) says
+    where words come from: ``"auto"`` reads a PDF page's text
     layer when it is usable and OCRs what it lacks (pages without text, images,
     text drawn as curves, broken layers); ``"text"`` only the text layer;
     ``"ocr"`` only OCR. ``tile_timeout`` is how many seconds one tile may
@@ -57,7 +59,7 @@ class Settings:
     workers: int = 0
     cache: bool = True
     cache_dir: str | None = None
-    source: str = "auto"
+    source: Source = Source.auto
     tile_timeout: float = 120.0
 
     def __post_init__(self) -> None:
@@ -75,6 +77,8 @@ class Settings:
             raise UsageError(f"--workers {self.workers}: give 0 (one per core) or more")
         if self.source not in SOURCES:
             raise UsageError(f"--source {self.source!r}: choose one of {', '.join(SOURCES)}")
+        # One type for the choice, whether it came from the CLI's enum or a string.
+        object.__setattr__(self, "source", Source(self.source))
         if not self.tile_timeout >= 0:  # NaN too
             raise UsageError(f"--tile-timeout {self.tile_timeout:g}: give seconds >= 0 "
                              f"(0: no limit)")

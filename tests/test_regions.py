@@ -6,6 +6,7 @@ import numpy as np
 import pymupdf
 import pytest
 
+from locator.engines.base import EngineBase
 from locator.documents import Document
 from locator.geometry import Box, PageFrame, Tile
 from locator.regions import Mosaic, vertical_text_regions
@@ -272,7 +273,7 @@ def test_upright_lowercase_text_is_not_a_turned_array(tmp_path):
     assert vertical_text_regions(img, dpi) == []
 
 
-class _Recorder:
+class _Recorder(EngineBase):
     """Records how it was called: whole images (read) or mosaics (read_block)."""
 
     name = "rec"

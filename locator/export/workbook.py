@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from locator.documents import Document
-    from locator.pipeline import RunReport
+    from locator.reports import RunReport
 
 __all__ = ["write_workbook", "missing_frame", "make_thumbnail", "Thumbnail", "WorkbookResult",
            "VERDICTS", "HITS_SHEET", "MISSING_SHEET", "SUMMARY_SHEET", "MARKER",
