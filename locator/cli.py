@@ -117,6 +117,12 @@ def _summary(report) -> None:
     err.print(t)
 
 
+def _warnings(warnings) -> None:
+    """The run's warnings alone, one line each on stderr (what ``-q`` still shows)."""
+    for w in warnings:
+        err.print(f"warning: {w}", markup=False, highlight=False, soft_wrap=True)
+
+
 def _print_hits(df) -> None:
     """The hits as a readable table on stdout: rich on a terminal, plain text in a pipe."""
     from rich.table import Table
@@ -271,6 +277,9 @@ def run_cmd(
             result = run(files[0], catalog, settings, progress=_BarProgress(bars))
         else:
             result = run_many(files, catalog, settings, progress=_BarProgress(bars))
+    if (failure := result.report.failure()) is not None:  # every tile failed: exit 7
+        _summary(result.report) if not quiet else _warnings(result.report.warnings)
+        raise failure
     df = hits_frame(result.hits)
     if output is not None and output.suffix.lower() == ".xlsx":
         if len(files) > 1:
@@ -302,6 +311,8 @@ def run_cmd(
         _summary(result.report)
         if output is not None:
             err.print(f"wrote {len(df)} hits to {output}")
+    else:  # -q hides progress and the summary, never what went wrong
+        _warnings(result.report.warnings)
 
 # ---------------------------------------------------------------- eval and tune
 
@@ -614,6 +625,9 @@ def batch_cmd(
             err.print(f"[yellow]failed[/]: {f}: {why}", markup=True)
         for w in result.warnings:
             err.print(f"[yellow]warning[/]: {w}")
+    else:
+        _warnings([f"failed: {f}: {why}" for f, why in result.failures.items()]
+                  + list(result.warnings))
     if result.failures and not result.hits:
         raise InputFileError(f"every file in {folder} failed")
 

@@ -60,6 +60,19 @@ class RunReport:
     COUNTS = ("pages", "tiles", "tiles_read", "tiles_skipped", "tiles_failed",
               "pages_cached", "words")
 
+    def failure(self):
+        """An :class:`~locator.errors.EngineError` when the run read nothing
+        because every tile it tried failed (no text layer, no cached page
+        either); else None. The command line exits with it (7)."""
+        from locator.errors import EngineError
+
+        if not self.tiles_failed or self.tiles_read or self.words:
+            return None
+        first = next((getattr(w, "message", w) for w in self.warnings
+                      if getattr(w, "tile", None)), "")
+        return EngineError(f"{self.file}: nothing was read: all {self.tiles_failed} tile(s) "
+                           f"failed" + (f"; the first: {first}" if first else ""))
+
     def add(self, other: RunReport) -> None:
         """Count ``other`` (one file's report) into this one (several files')."""
         from locator.model import in_file

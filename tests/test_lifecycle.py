@@ -76,3 +76,69 @@ def test_the_workers_end_with_the_parent(tmp_path, how):
     while any(map(_alive, workers)) and time.time() < deadline:
         time.sleep(0.1)
     assert not [w for w in workers if _alive(w)]
+
+
+# -- issue 18 item 8: -q never hides what went wrong; total failure is exit 7 -------------------
+
+def _cli(capsys, *args):
+    from locator.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main([str(a) for a in args])
+    cap = capsys.readouterr()
+    return e.value.code, cap.out, " ".join(cap.err.split())  # rich wraps long lines
+
+
+_FAKE = ["--engine", "envfake", "--dpi", "72", "--rotations", "0", "--source", "ocr",
+         "--no-cache", "--workers", "1"]
+
+
+def test_quiet_still_prints_the_warnings(capsys, tmp_path, monkeypatch):
+    from tests.faulty import steer
+
+    pdf = page_pdf(tmp_path / "pages.pdf", 3)
+    cat = write_catalog(tmp_path / "x.yaml", ["CODE-X"])
+    steer(monkeypatch, fault="raise", calls=[1, 2], word="CODE-X")  # page 2, and its retry
+    code, _, err = _cli(capsys, pdf, "--patterns", cat, "-o", tmp_path / "h.csv", "-q", *_FAKE)
+    assert code == 0, err
+    assert "warning: page 2 tile at" in err and "simulated crash" in err
+    assert "Summary" not in err and "wrote" not in err  # -q: no summary
+
+
+def test_a_run_in_which_every_tile_failed_is_exit_7(capsys, tmp_path, monkeypatch):
+    from tests.faulty import steer
+
+    pdf = page_pdf(tmp_path / "pages.pdf", 3)
+    cat = write_catalog(tmp_path / "x.yaml", ["CODE-X"])
+    steer(monkeypatch, fault="raise", word="CODE-X")  # every call
+    out = tmp_path / "h.csv"
+    code, _, err = _cli(capsys, pdf, "--patterns", cat, "-o", out, "-q", *_FAKE)
+    assert code == 7, err
+    assert "nothing was read: all 3 tile(s) failed" in err and "simulated crash" in err
+    assert err.count("warning: page") == 3  # which tiles, even with -q
+    assert not out.exists()
+
+
+def test_real_tesseract_over_its_time_limit_on_every_tile_is_exit_7(capsys, tmp_path):
+    # the issue's case: --tile-timeout 0.001 -q exited 0 with an empty table, silently
+    from tests.conftest import draw_codes
+
+    pdf = tmp_path / "d.pdf"
+    draw_codes(pdf, [("FIC-101", 60, 80, 12, 0), ("PT-2034", 200, 300, 12, 0)])
+    cat = write_catalog(tmp_path / "x.yaml", ["FIC-101", "PT-2034"])
+    code, _, err = _cli(capsys, pdf, "--patterns", cat, "--source", "ocr", "--no-cache",
+                        "--workers", "1", "--tile-timeout", "0.001", "-q")
+    assert code == 7, err
+    assert "nothing was read" in err and "timed out" in err
+
+
+def test_batch_quiet_still_names_failed_files(capsys, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    page_pdf(folder / "good.pdf", 1)
+    (folder / "cut.pdf").write_bytes(b"%PDF-1.7\n1 0 obj\n<<")
+    cat = write_catalog(tmp_path / "x.yaml", ["CODE-1"])
+    code, _, err = _cli(capsys, "batch", folder, "--patterns", cat, "-o", tmp_path / "h.csv",
+                        "-q", "--workers", "1", "--no-cache", "--dpi", "72")
+    assert code == 0, err
+    assert "warning: failed:" in err and "cut.pdf" in err
