@@ -142,3 +142,58 @@ def test_batch_quiet_still_names_failed_files(capsys, tmp_path):
                         "-q", "--workers", "1", "--no-cache", "--dpi", "72")
     assert code == 0, err
     assert "warning: failed:" in err and "cut.pdf" in err
+
+
+# -- issue 18 item 9: no worker processes when there is no work worth sending them -------------
+
+def test_a_pool_is_worth_starting_only_for_two_items_or_more():
+    from locator.pipeline.executor import pool_size
+
+    assert pool_size(4, 0) == pool_size(4, 1) == pool_size(1, 50) == 0
+    assert pool_size(4, 2) == 2 and pool_size(4, 100) == 4
+
+
+def _blank_pdf(path, pages: int):
+    import pymupdf
+
+    doc = pymupdf.open()
+    for _ in range(pages):
+        doc.new_page(width=300, height=200)
+    doc.save(path)
+    return path
+
+
+@pytest.fixture
+def pools(monkeypatch):
+    """The worker pools started (their item counts), the pools still working."""
+    from locator.pipeline import executor
+
+    started: list[int] = []
+    real = executor.ProcessExecutor.map
+
+    def counting(self, work, items):
+        started.append(len(items))
+        return real(self, work, items)
+
+    monkeypatch.setattr(executor.ProcessExecutor, "map", counting)
+    return started
+
+
+def test_blank_pages_start_no_worker_process(capsys, tmp_path, monkeypatch, pools):
+    from tests.faulty import steer
+
+    steer(monkeypatch, word="CODE-X")
+    pdf = _blank_pdf(tmp_path / "blank.pdf", 40)
+    cat = write_catalog(tmp_path / "x.yaml", ["CODE-X"])
+    fake = [a for a in _FAKE if a != "1"]
+    code, _, err = _cli(capsys, pdf, "--patterns", cat, "-o", tmp_path / "h.csv",
+                        *[a if a != "--workers" else "--workers=2" for a in fake])
+    assert code == 0, err
+    assert "0 read, 40 blank skipped" in err
+    assert pools == []  # every tile was blank: answered in this process
+    # pages with ink: the pool starts at the first of them, for it and the rest
+    pdf = page_pdf(tmp_path / "pages.pdf", 4)
+    code, _, err = _cli(capsys, pdf, "--patterns", cat, "-o", tmp_path / "h.csv",
+                        *[a if a != "--workers" else "--workers=2" for a in fake])
+    assert code == 0, err
+    assert pools == [4] and "4 read" in err

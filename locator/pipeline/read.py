@@ -17,13 +17,15 @@ from locator.engines import Engine, get_engine
 from locator.engines.base import adopt
 from locator.merge import Candidate, merge_page
 from locator.model import Hit, RunWarning, Word
-from locator.pipeline.executor import Executor, ProcessExecutor, SerialExecutor, Work
+from locator.pipeline.executor import (Executor, LazyExecutor, SerialExecutor, Work,
+                                       pool_size)
 from locator.pipeline.plan import PagePlan, plan_pages, source_key
 from locator.pipeline.tile import (TileOutcome, hang_after, process_tile, render_tile,
                                    symbol_tile)
 from locator.reports import Progress, RunReport, Silent
 from locator.settings import Settings
 from locator.textlayer import combine
+from locator.tiling import is_blank
 
 if TYPE_CHECKING:
     from locator.catalog import Catalog
@@ -74,11 +76,8 @@ def _ocr_tile(state, tile) -> TileOutcome:
     return process_tile(doc, tile, engines, settings)
 
 
-def _ocr_tile_guarded(state, tile) -> TileOutcome:
-    try:
-        return _ocr_tile(state, tile)
-    except Exception as e:  # a bug or a broken page in a worker must not take the run down
-        return TileOutcome(tile, [], error=f"{type(e).__name__}: {e}")
+def _tile_error(tile, e: Exception) -> TileOutcome:
+    return TileOutcome(tile, [], error=f"{type(e).__name__}: {e}")
 
 
 def _ocr_prefilter(state, tile) -> TileOutcome | None:
@@ -102,19 +101,29 @@ def _symbol_tile(state, tile) -> TileOutcome:
     return symbol_tile(doc, tile, symbols, settings)
 
 
+def _symbol_prefilter(state, tile) -> TileOutcome | None:
+    doc, _symbols, settings = state
+    if not settings.skip_blank:
+        return None
+    try:
+        return TileOutcome(tile, [], skipped=True) if is_blank(doc.render(tile)) else None
+    except Exception:  # symbol_tile, where it runs, records the failure
+        return None
+
+
 def _symbol_hung(tile, limit: float) -> TileOutcome:
     return TileOutcome(tile, [], error=f"symbol matching hung: no answer in {limit:.0f} s "
                                        f"(after one retry); its worker was stopped")
 
 
 def _executor(settings: Settings, items: int, state, *, serial: bool = False) -> Executor:
-    """Worker processes when more than one would have work, else this process
-    with ``state`` (its open document and engines); ``serial``: always here."""
-    workers = min(settings.worker_count, items)
-    if serial or workers <= 1:
+    """Where the tiles run: this process (with ``state``, its open document
+    and engines) when ``serial`` or one process is all there is, else worker
+    processes once a tile needs real work (:class:`LazyExecutor`)."""
+    if serial or pool_size(settings.worker_count, items) == 0:
         return SerialExecutor(state)
     limit = hang_after(settings.tile_timeout) if settings.tile_timeout > 0 else None
-    return ProcessExecutor(workers, hang_after=limit, died=(
+    return LazyExecutor(settings.worker_count, state, hang_after=limit, died=(
         "an OCR worker process died (out of memory, or killed); pages finished before it "
         "are in the OCR cache"))
 
@@ -181,9 +190,8 @@ def read_words(doc: Document, plans: dict[int, PagePlan], settings: Settings, *,
             todo[page] = (key, pp.ocr_tiles)
     tiles = [t for _key, ts in todo.values() for t in ts]
     ex = _executor(settings, len(tiles), (doc, engines, settings), serial=in_process)
-    work = Work(_ocr_state, (str(doc.path), settings),
-                _ocr_tile if isinstance(ex, SerialExecutor) else _ocr_tile_guarded,
-                on_hang=_ocr_hung, prefilter=_ocr_prefilter)
+    work = Work(_ocr_state, (str(doc.path), settings), _ocr_tile, on_hang=_ocr_hung,
+                on_error=_tile_error, prefilter=_ocr_prefilter)
     pending = {page: len(ts) for page, (_key, ts) in todo.items()}
     cands: dict[int, list[Candidate]] = {page: [] for page in todo}
     failed: set[int] = set()
@@ -274,7 +282,7 @@ def find_symbols(doc: Document, plans: dict[int, PagePlan], symbols: SymbolSet,
     todo = [t for pp in plans.values() for t in pp.grid]
     ex = _executor(settings, len(todo), (doc, symbols, settings))
     work = Work(_symbol_state, (str(doc.path), settings, symbols), _symbol_tile,
-                on_hang=_symbol_hung)
+                on_hang=_symbol_hung, on_error=_tile_error, prefilter=_symbol_prefilter)
     hits: list[Hit] = []
     for o in ex.map(work, todo):
         page = o.tile.page
