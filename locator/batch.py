@@ -7,7 +7,9 @@ what ``locate`` gives file by file. Local tasks run on the pipeline's one
 executor; Dask tasks on the cluster, behind the same call. With a Dask scheduler address the
 tasks run on the cluster's workers (which must see the same file paths and
 have locator and Tesseract installed); without one, on this machine's cores.
-A file that fails is recorded and the batch goes on.
+A file that fails is recorded and the batch goes on; a page that cannot be
+read (damaged, or interpreting it takes longer than the time limit) is a
+warning, and the file's other pages still count.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from locator.errors import InputFileError, LocatorError
-from locator.model import Hit, Word, in_file
+from locator.model import Hit, RunWarning, Word, in_file
 from locator.settings import Settings
 
 SUFFIXES = {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif"}
@@ -80,8 +82,11 @@ def run_batch(files: list[Path], catalog, settings: Settings, *, scheduler: str 
         tasks += [(str(f), p) for p in range(1, n + 1)]
     words: dict[str, list[Word]] = {str(f): [] for f in files if str(f) not in result.failures}
     symbol_hits: dict[str, list[Hit]] = {p: [] for p in words}
+    unread: dict[str, list[str]] = {}  # file -> why its pages could not be read
     for (path, page), outcome in _execute(tasks, settings, scheduler, catalog):
-        if isinstance(outcome, BaseException):
+        if isinstance(outcome, InputFileError):  # that page only, as `locate` skips it
+            unread.setdefault(path, []).append(str(outcome))
+        elif isinstance(outcome, BaseException):
             result.failures.setdefault(path, f"page {page}: {outcome}")
         else:
             page_words, page_symbols, warns = outcome
@@ -91,6 +96,13 @@ def run_batch(files: list[Path], catalog, settings: Settings, *, scheduler: str 
             result.pages += 1
         if on_page is not None:
             on_page(path, page)
+    read = {path for (path, _page) in tasks} - set(unread)
+    for path, whys in unread.items():
+        if path in read or len(whys) < sum(1 for f, _p in tasks if f == path):
+            result.warnings += [RunWarning(f"{path}: skipped: {w}", file=path,
+                                           message=f"skipped: {w}") for w in whys]
+        else:  # no page of it could be read: the file failed
+            result.failures.setdefault(path, whys[0])
     for path, ws in words.items():
         if path in result.failures:
             continue

@@ -197,3 +197,113 @@ def test_blank_pages_start_no_worker_process(capsys, tmp_path, monkeypatch, pool
                         *[a if a != "--workers" else "--workers=2" for a in fake])
     assert code == 0, err
     assert pools == [4] and "4 read" in err
+
+
+# -- issue 18 item 5: a page whose interpretation never ends costs that page only -------------
+
+def nested_forms_pdf(path, *, depth: int = 12, fan: int = 10, good: str | None = None):
+    """A PDF whose page 1 draws a Form XObject nested ``depth`` deep, each level
+    drawing the one below ``fan`` times (5.7 KB that MuPDF interprets for
+    hours); with ``good``, a page 2 with that text on it."""
+    import pymupdf
+
+    doc = pymupdf.open()
+    page = doc.new_page(width=300, height=300)
+    page.insert_text((20, 40), "BOMB-1", fontsize=12)  # gives the page a content stream
+    prev = None
+    for _ in range(depth):
+        x = doc.get_new_xref()
+        body = (b"0 0 m 1 1 l S" if prev is None else
+                b" ".join(b"q /X Do Q" for _ in range(fan)))
+        res = f"/Resources << /XObject << /X {prev} 0 R >> >>" if prev else ""
+        doc.update_object(x, f"<< /Type /XObject /Subtype /Form /BBox [0 0 100 100] {res} >>")
+        doc.update_stream(x, body)
+        prev = x
+    kind, res = doc.xref_get_key(page.xref, "Resources")
+    if kind == "xref":
+        doc.xref_set_key(int(res.split()[0]), "XObject", f"<< /T {prev} 0 R >>")
+    else:
+        doc.xref_set_key(page.xref, "Resources/XObject", f"<< /T {prev} 0 R >>")
+    contents = page.get_contents()[0]
+    doc.update_stream(contents, doc.xref_stream(contents) + b"\nq /T Do Q")
+    if good:
+        doc.new_page(width=300, height=300).insert_text((20, 40), good, fontsize=12)
+    doc.save(path)
+    return path
+
+
+def _run(args, timeout=90, **kw):
+    p = subprocess.Popen([sys.executable, "-m", "locator", *map(str, args)], cwd=ROOT,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, err = p.communicate()
+        raise AssertionError(f"locate hung: {err}") from None
+    return p.returncode, out, " ".join(err.split())
+
+
+def test_the_work_estimate_tells_nested_forms_from_real_drawings(tmp_path, small_drawing):
+    from locator.documents import Document
+    from locator.pipeline.plan import RISKY_WORK
+
+    with Document(nested_forms_pdf(tmp_path / "bomb.pdf")) as doc:
+        assert doc.content_work(1, RISKY_WORK) > RISKY_WORK
+    with Document(nested_forms_pdf(tmp_path / "small.pdf", depth=3)) as doc:
+        assert doc.content_work(1, RISKY_WORK) < 50_000  # 100 draws: read here, at once
+    with Document(small_drawing[0]) as doc:
+        assert doc.content_work(1, RISKY_WORK) < 1000
+
+
+def test_a_page_of_nested_forms_is_skipped_with_a_warning_and_the_rest_is_read(tmp_path):
+    pdf = nested_forms_pdf(tmp_path / "two.pdf", good="GOOD-2")
+    cat = write_catalog(tmp_path / "x.yaml", ["GOOD-2"])
+    out = tmp_path / "h.csv"
+    code, _, err = _run([pdf, "-p", cat, "-o", out, "--tile-timeout", "2", "--no-cache",
+                         "--workers", "1", "-q"])
+    assert code == 0, err
+    assert "warning: page 1: interpreting its content took longer than 2 s" in err
+    import pandas as pd
+
+    assert list(pd.read_csv(out)["matched"]) == ["GOOD-2"]
+
+
+def test_ctrl_c_stops_a_page_of_nested_forms(tmp_path):
+    pdf = nested_forms_pdf(tmp_path / "bomb.pdf")
+    cat = write_catalog(tmp_path / "x.yaml", ["GOOD-2"])
+    p = subprocess.Popen([sys.executable, "-m", "locator", str(pdf), "-p", str(cat),
+                          "--no-cache", "--workers", "1"], cwd=ROOT, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    children: set[int] = set()
+    deadline = time.time() + 60
+    while not children and time.time() < deadline and p.poll() is None:
+        children = _children(p.pid)  # the process interpreting the page
+        time.sleep(0.05)
+    assert children, p.communicate()
+    time.sleep(0.5)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=30)
+    assert p.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    time.sleep(0.5)
+    assert not [c for c in children if _alive(c)]
+
+
+def test_batch_goes_on_with_the_good_files_past_nested_forms(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    nested_forms_pdf(folder / "bomb.pdf")
+    nested_forms_pdf(folder / "mixed.pdf", good="GOOD-2")
+    page_pdf(folder / "good.pdf", 1)
+    cat = write_catalog(tmp_path / "x.yaml", ["CODE-1", "GOOD-2"])
+    out = tmp_path / "h.csv"
+    code, _, err = _run(["batch", folder, "-p", cat, "-o", out, "--tile-timeout", "2",
+                         "--no-cache", "--workers", "2", "--dpi", "72", "-q"], timeout=120)
+    assert code == 0, err
+    import pandas as pd
+
+    df = pd.read_csv(out)
+    assert sorted(df["matched"]) == ["CODE-1", "GOOD-2"]
+    assert "bomb.pdf" in err and "could not be interpreted in 2 s" in err

@@ -155,13 +155,16 @@ def stop_workers(ex) -> None:
 
 class ProcessExecutor(Executor):
     """Items in ``workers`` processes, with the watchdog (``hang_after``
-    seconds, None: none). ``died`` is the message of the :class:`EngineError`
-    raised when a worker dies."""
+    seconds, None: none; an item that hung is tried ``hang_retries`` more
+    times). ``died`` is the message of the :class:`EngineError` raised when a
+    worker dies."""
 
     def __init__(self, workers: int, *, hang_after: float | None = None,
+                 hang_retries: int = 1,
                  died: str = "a worker process died (out of memory, or killed)") -> None:
         self.workers = max(1, workers)
         self.hang_after = hang_after
+        self.hang_retries = hang_retries
         self.died = died
 
     def map(self, work: Work, items: Sequence) -> Iterator:
@@ -170,7 +173,7 @@ class ProcessExecutor(Executor):
 
         ctx = mp.get_context(start_method())
         todo = list(range(len(items)))
-        hangs: set[int] = set()
+        hangs: dict[int, int] = {}
         while todo:
             started = ctx.Array("d", len(items), lock=False)  # when a worker began each item
             ex = ProcessPoolExecutor(max_workers=min(self.workers, len(todo)), mp_context=ctx,
@@ -180,7 +183,7 @@ class ProcessExecutor(Executor):
             todo = yield from self._drain(ex, futures, started, work, items, hangs)
 
     def _drain(self, ex, futures: dict, started, work: Work, items: Sequence,
-               hangs: set[int]):
+               hangs: dict[int, int]):
         """Yield the pool's results; return the items to run again in fresh workers
         (those a hang stopped)."""
         from concurrent.futures import FIRST_COMPLETED, wait
@@ -203,10 +206,10 @@ class ProcessExecutor(Executor):
                     for i in sorted(futures[f] for f in pending):
                         if i not in hung:
                             again.append(i)  # not done yet, or caught in the stop
-                        elif i in hangs:
+                        elif hangs.get(i, 0) >= self.hang_retries:
                             yield work.on_hang(items[i], limit)
                         else:
-                            hangs.add(i)
+                            hangs[i] = hangs.get(i, 0) + 1
                             again.append(i)
                     return again
         except BrokenProcessPool as e:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 
 from locator.documents import Document
 from locator.errors import InputFileError
+from locator.pipeline.executor import ProcessExecutor, Work
 from locator.geometry import PageFrame, Tile
 from locator.kinds import OcrScope, Source
 from locator.model import RunWarning
@@ -26,6 +27,14 @@ from locator.tiling import grid
 #: A page is never rendered larger than this on its long side: the DPI is
 #: lowered (with a warning) for absurd page sizes, so tiles stay countable.
 MAX_PAGE_PX = 30_000
+
+#: A page whose forms cost more than this to interpret
+#: (:meth:`Document.content_work`) is first interpreted in a worker process,
+#: where ``Settings.tile_timeout`` can stop it: about a second of MuPDF's time
+#: (10,000 form draws measure 1.1 million and take 0.3 s). The real documents
+#: in bench/ measure at most 101; 12 nested forms drawn 10 times each, 10
+#: million at least (it stops counting), and would take MuPDF hours.
+RISKY_WORK = 5_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +134,58 @@ def _source_plan(doc: Document, page: int, frame: PageFrame, reads_layer: bool,
     return sp
 
 
+# -- a page that may never finish: interpreted first where it can be stopped ---------------
+
+def _apart_state(path: str, settings: Settings):
+    return Document(path, password=settings.password), settings
+
+
+def _apart(state, item):
+    """In the worker: the page's source plan (``want``) or just its interpretation."""
+    doc, settings = state
+    page, frame, want = item
+    report = RunReport(file=str(doc.path))
+    if not want:
+        doc.text_layer(page)  # only to learn that the page can be interpreted in time
+        return page, None, []
+    return page, _source_plan(doc, page, frame, True, settings, report), report.warnings
+
+
+def _apart_hung(item, limit: float):
+    return item[0], _HUNG, limit
+
+
+def _apart_failed(item, e: Exception):
+    return item[0], None, []  # read in this process, which then meets the error itself
+
+
+_HUNG = object()
+
+
+def _risky(doc: Document, page: int, frame: PageFrame, want: bool, settings: Settings,
+           report: RunReport, why: list[str]) -> tuple[bool, SourcePlan | None]:
+    """Interpret a page whose :meth:`~Document.content_work` is over
+    :data:`RISKY_WORK` in a worker process under ``settings.tile_timeout``.
+    Returns whether the page can be read, and its source plan when ``want``
+    and the worker made one (else None: plan it here, now known to finish)."""
+    if (doc.kind != "pdf" or settings.tile_timeout <= 0
+            or doc.content_work(page, RISKY_WORK) <= RISKY_WORK):
+        return True, None
+    ex = ProcessExecutor(1, hang_after=settings.tile_timeout, hang_retries=0,
+                         died="the process interpreting a page died")
+    job = Work(_apart_state, (str(doc.path), settings), _apart, on_hang=_apart_hung,
+               on_error=_apart_failed)
+    [(_page, sp, said)] = list(ex.map(job, [(page, frame, want)]))
+    if sp is _HUNG:
+        report.warnings.append(RunWarning.on_page(page, (
+            f"interpreting its content took longer than {said:g} s (--tile-timeout): it draws "
+            f"forms within forms, over {RISKY_WORK:,} units of work; skipped")))
+        why.append(f"page {page}: its content could not be interpreted in {said:g} s")
+        return False, None
+    report.warnings += said
+    return True, sp
+
+
 def plan_sources(doc: Document, pages: list[int], settings: Settings,
                  report: RunReport) -> dict[int, SourcePlan]:
     """Per page, what to take from the text layer and what to OCR (see
@@ -154,8 +215,11 @@ def plan_pages(doc: Document, pages: list[int], settings: Settings, report: RunR
         if frame is None:
             skipped += why
             continue
-        sp = (_source_plan(doc, page, frame, reads_layer, settings, report)
-              if sources else None)
+        ok, sp = _risky(doc, page, frame, reads_layer, settings, report, skipped)
+        if not ok:
+            continue
+        if sp is None and sources:
+            sp = _source_plan(doc, page, frame, reads_layer, settings, report)
         if sp is not None:
             report.sources[page] = sp.describe()
         dpi, note = capped_dpi(doc, page, settings)
