@@ -307,3 +307,52 @@ def test_batch_goes_on_with_the_good_files_past_nested_forms(tmp_path):
     df = pd.read_csv(out)
     assert sorted(df["matched"]) == ["CODE-1", "GOOD-2"]
     assert "bomb.pdf" in err and "could not be interpreted in 2 s" in err
+
+
+# -- issue 18, conventions: the Python API ------------------------------------------------------
+
+_API_FAST = dict(engine="envfake", dpi=72, rotations=(0,), source="ocr", cache=False,
+                 workers=1)
+
+
+def test_locate_takes_a_list_of_paths(tmp_path, monkeypatch):
+    import locator
+    from tests.faulty import steer
+
+    steer(monkeypatch, word="CODE-X")
+    a = page_pdf(tmp_path / "a.pdf", 1)
+    b = page_pdf(tmp_path / "b.pdf", 2)
+    cat = write_catalog(tmp_path / "x.yaml", ["CODE-X"])
+    df = locator.locate([a, str(b)], cat, **_API_FAST)
+    assert sorted(df["file"]) == [str(a), str(b), str(b)]
+    one = locator.locate([a], cat, **_API_FAST)  # a list of one is still a list
+    assert list(one["file"]) == [str(a)]
+
+
+@pytest.mark.parametrize("bad, says", [
+    (dict(dpi="high"), "dpi='high': must be a number, not str"),
+    (dict(tile=1600.5), "tile=1600.5: must be a whole number"),
+    (dict(workers=True), "workers=True: must be a whole number, not bool"),
+    (dict(skip_blank="no"), "skip_blank='no': must be true or false"),
+    (dict(rotations=("90",)), "rotations=('90',): must be degrees"),
+    (dict(password=1234), "password=1234: must be text"),
+])
+def test_a_setting_of_the_wrong_type_is_a_clear_usage_error(tmp_path, bad, says):
+    import locator
+    from locator.errors import UsageError
+
+    pdf = page_pdf(tmp_path / "a.pdf", 1)
+    cat = write_catalog(tmp_path / "x.yaml", ["CODE-X"])
+    with pytest.raises(UsageError) as e:
+        locator.locate(pdf, cat, **bad)
+    assert says in str(e.value)
+
+
+@pytest.mark.parametrize("bad", [3, None, [b"a.pdf"], []])
+def test_a_path_that_names_no_document_is_a_usage_error(tmp_path, bad):
+    import locator
+    from locator.errors import UsageError
+
+    cat = write_catalog(tmp_path / "x.yaml", ["CODE-X"])
+    with pytest.raises(UsageError, match="path"):
+        locator.locate(bad, cat)

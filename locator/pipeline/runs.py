@@ -7,6 +7,7 @@ in :func:`finish`, which ``locate batch`` calls too for each file's pages.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -140,18 +141,26 @@ def run_many(paths: list[str | Path], catalog, settings: Settings | None = None,
     return RunResult(hits=hits, words=words, report=report)
 
 
-def locate_frame(path: str | Path, catalog, **settings) -> pd.DataFrame:
+def locate_frame(path, catalog, **settings) -> pd.DataFrame:
     """The library call behind :func:`locator.locate`: hits as a DataFrame.
 
-    ``path`` may also be a folder or a glob (several documents, one ``file``
-    column telling them apart).
+    ``path`` may also be a folder, a glob, or a list of any of these (several
+    documents, one ``file`` column telling them apart).
     """
     from locator.documents import expand_inputs
     from locator.export.table import hits_frame
 
     s = Settings.build(**settings)
-    files = expand_inputs([path])
-    if len(files) == 1 and files[0] == Path(path):
+    many = isinstance(path, (list, tuple))
+    names = list(path) if many else [path]
+    for n in names:
+        if not isinstance(n, (str, os.PathLike)):
+            raise UsageError(f"path {n!r}: give a file, folder or glob name (str or Path), "
+                             f"or a list of them; not {type(n).__name__}")
+    if not names:
+        raise UsageError("path: the list of documents is empty")
+    files = expand_inputs(names)
+    if not many and len(files) == 1 and files[0] == Path(path):
         result = run(path, catalog, s)
     else:
         result = run_many(files, catalog, s)
