@@ -55,14 +55,13 @@ def read_page_task(path: str, page: int, settings: Settings,
                    catalog=None) -> tuple[list[Word], list[Hit], list[str]]:
     """One task: one page's merged words, its symbol hits (when ``catalog`` has
     symbol entries), and the run's warnings. Runs anywhere."""
-    from locator.pipeline import RunReport, read_document, read_symbols, symbol_set
+    from locator.pipeline import RunReport, read_passes, symbol_set
 
     report = RunReport(file=path)
     one = replace(settings, pages=str(page), workers=1)
     text = catalog is None or any(p.kind != "symbol" for p in catalog.patterns)
-    words = read_document(path, one, report=report) if text else []
     symbols = symbol_set(catalog) if catalog is not None else None
-    symbol_hits = read_symbols(path, symbols, one, report=report) if symbols else []
+    words, symbol_hits = read_passes(path, one, text=text, symbols=symbols, report=report)
     return words, symbol_hits, report.warnings
 
 

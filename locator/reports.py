@@ -65,11 +65,12 @@ class RunReport:
         because every tile it tried failed (no text layer, no cached page
         either); else None. The command line exits with it (7)."""
         from locator.errors import EngineError
+        from locator.model import RunWarning
 
         if not self.tiles_failed or self.tiles_read or self.words:
             return None
-        first = next((getattr(w, "message", w) for w in self.warnings
-                      if getattr(w, "tile", None)), "")
+        first = next((w.message for w in self.warnings
+                      if isinstance(w, RunWarning) and w.tile), "")
         return EngineError(f"{self.file}: nothing was read: all {self.tiles_failed} tile(s) "
                            f"failed" + (f"; the first: {first}" if first else ""))
 

@@ -149,7 +149,7 @@ def _read_as(mosaic, texts):
     (("A7", 90.0), ("LV", 30.0), 0),  # a clearly better upright read still wins
 ])
 def test_best_direction_prefers_turned_reads_of_a_vertical_candidate(upright, turned, wins):
-    from locator.pipeline import _best_direction
+    from locator.pipeline import best_direction as _best_direction
 
     img = np.full((300, 100), 255, np.uint8)
     region = Box(40, 50, 60, 250)

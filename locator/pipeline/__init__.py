@@ -23,19 +23,16 @@ from locator.pipeline.plan import (MAX_PAGE_PX, PagePlan, page_dpi, plan_pages, 
                                    source_key, source_tiles, usable_frame)
 from locator.pipeline.read import (load_engines, merge_symbol_hits, read_document,
                                    read_symbols, symbol_set)
-from locator.pipeline.runs import finish, locate_frame, match_words, run, run_many
+from locator.pipeline.runs import (finish, locate_frame, match_words, read_passes, run,
+                                   run_many)
 from locator.pipeline.tile import (DENSE_TEXT_SHARE, TileOutcome, TileTimeout, best_direction,
                                    dense_text, process_tile, read_image, read_tile,
                                    symbols_in_tile)
 from locator.reports import Progress, RunReport, RunResult
 
-# The names tests and benchmarks knew before the split (kept importable).
-_best_direction = best_direction
-_symbol_set = symbol_set
-
 __all__ = ["Progress", "RunReport", "RunResult", "read_document", "read_tile",
-           "read_symbols", "run", "run_many", "locate_frame", "finish", "symbol_set",
+           "read_symbols", "run", "run_many", "locate_frame", "finish", "read_passes", "symbol_set",
            "PagePlan", "plan_pages", "plan_sources", "source_tiles", "source_key",
            "usable_frame", "page_dpi", "load_engines", "match_words", "merge_symbol_hits",
-           "dense_text", "DENSE_TEXT_SHARE", "read_image", "process_tile", "symbols_in_tile",
+           "dense_text", "DENSE_TEXT_SHARE", "read_image", "best_direction", "process_tile", "symbols_in_tile",
            "TileOutcome", "TileTimeout", "MAX_PAGE_PX"]

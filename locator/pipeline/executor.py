@@ -142,6 +142,7 @@ def _call(fn, on_error, index: int, item):
 def stop_workers(ex) -> None:
     """Kill a process pool's workers at once (Ctrl-C, a hung item) and shut it
     down without waiting for the items they were doing."""
+    # (the pool keeps its processes in a private dict: the only way to kill them now)
     procs = list((getattr(ex, "_processes", None) or {}).values())
     for proc in procs:
         try:

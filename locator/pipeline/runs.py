@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from locator.catalog import Catalog
+    from locator.symbols import SymbolSet
 
 
 def as_catalog(catalog) -> Catalog:
@@ -71,6 +72,27 @@ def finish(path: str | Path, words: list[Word], symbol_hits: list[Hit], cat: Cat
     return hits
 
 
+def read_passes(path: str | Path, settings: Settings, *, text: bool,
+                symbols: SymbolSet | None, report: RunReport,
+                progress: Progress | None = None,
+                engines: list[Engine] | None = None) -> tuple[list[Word], list[Hit]]:
+    """One document's chosen pages planned once, then its words (``text``) and
+    its symbol hits (``symbols``), not yet matched: what :func:`run` and each
+    ``locate batch`` page task read. Boxes are page points, unrotated space."""
+    progress = progress or Silent()
+    with Document(path, password=settings.password) as doc:
+        pages = parse_pages(settings.pages, doc.page_count)
+        if text:
+            progress.pages_started(len(pages))
+        plans = plan_pages(doc, pages, settings, report, sources=text)
+        words = (read_words(doc, plans, settings, engines=engines, progress=progress,
+                            report=report) if text else [])
+        symbol_hits = (find_symbols(doc, plans, symbols, settings, progress=progress,
+                                    report=report, count_tiles=not text)
+                       if symbols else [])
+    return words, symbol_hits
+
+
 def run(path: str | Path, catalog, settings: Settings | None = None, *,
         progress: Progress | None = None, engines: list[Engine] | None = None) -> RunResult:
     """Locate the catalog's snippets in one document.
@@ -86,16 +108,8 @@ def run(path: str | Path, catalog, settings: Settings | None = None, *,
     symbols = symbol_set(cat)  # and so must an unreadable symbol image
     text = has_text(cat)
     report = RunReport(file=str(path), settings=settings)
-    with Document(path, password=settings.password) as doc:
-        pages = parse_pages(settings.pages, doc.page_count)
-        if text:
-            progress.pages_started(len(pages))
-        plans = plan_pages(doc, pages, settings, report, sources=text)
-        words = (read_words(doc, plans, settings, engines=engines, progress=progress,
-                            report=report) if text else [])
-        symbol_hits = (find_symbols(doc, plans, symbols, settings, progress=progress,
-                                    report=report, count_tiles=not text)
-                       if symbols else [])
+    words, symbol_hits = read_passes(path, settings, text=text, symbols=symbols,
+                                     report=report, progress=progress, engines=engines)
     hits = finish(path, words, symbol_hits, cat, report)
     report.seconds = time.perf_counter() - t0
     return RunResult(hits=hits, words=words, report=report)
