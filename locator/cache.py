@@ -28,7 +28,8 @@ CACHE_FORMAT = 1
 #: catalog, scoring, output). Every other module of the package is part of
 #: the reader's fingerprint: a change to the region finder, the merge or an
 #: engine adapter reads pages again instead of returning the old words.
-_NOT_READING = {"match.py", "catalog.py", "evaluate.py", "tune.py", "cli.py", "__main__.py"}
+_NOT_READING = {"match.py", "catalog.py", "evaluate.py", "tune.py", "cli.py", "__main__.py",
+                "reports.py"}
 _NOT_READING_DIRS = {"export"}
 
 
