@@ -123,9 +123,9 @@ def run_once(doc: Path, patterns: Path, truth_path: Path, dpi: float, workers: i
     hits = hits_frame(res.hits)
     truth = load_table(truth_path, role="truth")
     ev = evaluate(hits, truth)
-    from locator.pipeline import _symbol_set
+    from locator.pipeline import symbol_set
 
-    symset = _symbol_set(cat)
+    symset = symbol_set(cat)
     lv = symset.level(float(dpi))
     return {"catalog": patterns, "wall": wall, "cpu": cpu, "tiles": res.report.tiles,
             "tiles_read": res.report.tiles_read, "hits": hits, "ev": ev,
@@ -149,10 +149,10 @@ def ocr_seconds(doc: Path, dpi: float, workers: int) -> tuple[float, float, int]
 def plain_doc(doc: Path, patterns: Path, dpi: float, workers: int) -> dict:
     """The symbol pass alone on a document without the catalog's symbols."""
     from locator.catalog import load_catalog
-    from locator.pipeline import RunReport, _symbol_set, read_symbols
+    from locator.pipeline import RunReport, read_symbols, symbol_set
     from locator.settings import Settings
 
-    symset = _symbol_set(load_catalog(patterns))
+    symset = symbol_set(load_catalog(patterns))
     report = RunReport(file=str(doc))
     c0, w0 = cpu_seconds(), time.perf_counter()
     hits = read_symbols(doc, symset, Settings(dpi=dpi, workers=workers, cache=False),

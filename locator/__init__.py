@@ -48,6 +48,10 @@ def __dir__() -> list[str]:
 def locate(path, catalog, **settings):
     """Find the catalog's snippets in the document at ``path``; return a DataFrame.
 
+    ``path`` is a file, a folder, a glob, or a list of these (the ``file``
+    column tells the documents apart). A setting of the wrong type
+    (``dpi="high"``) or an unknown one is a :class:`locator.errors.UsageError`.
+
     ``catalog`` is a path to a YAML catalog or a loaded
     :class:`locator.catalog.Catalog`; ``settings`` are the fields of
     :class:`locator.settings.Settings` (``dpi``, ``tile``, ``overlap``,

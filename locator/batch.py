@@ -1,11 +1,15 @@
 """Many documents at once: pages as independent tasks, locally or on a Dask cluster.
 
 Each task reads one page of one file (OCR, lifting, merging; through the OCR
-cache) and returns its words; matching runs afterwards per file, so the table
-equals what ``locate`` gives file by file. With a Dask scheduler address the
+cache) and returns its words; matching runs afterwards per file (the
+pipeline's own run end, :func:`locator.pipeline.finish`), so the table equals
+what ``locate`` gives file by file. Local tasks run on the pipeline's one
+executor; Dask tasks on the cluster, behind the same call. With a Dask scheduler address the
 tasks run on the cluster's workers (which must see the same file paths and
 have locator and Tesseract installed); without one, on this machine's cores.
-A file that fails is recorded and the batch goes on.
+A file that fails is recorded and the batch goes on; a page that cannot be
+read (damaged, or interpreting it takes longer than the time limit) is a
+warning, and the file's other pages still count.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from locator.errors import InputFileError, LocatorError
-from locator.model import Hit, Word, in_file
+from locator.model import Hit, RunWarning, Word, in_file
 from locator.settings import Settings
 
 SUFFIXES = {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif"}
@@ -51,21 +55,20 @@ def read_page_task(path: str, page: int, settings: Settings,
                    catalog=None) -> tuple[list[Word], list[Hit], list[str]]:
     """One task: one page's merged words, its symbol hits (when ``catalog`` has
     symbol entries), and the run's warnings. Runs anywhere."""
-    from locator.pipeline import RunReport, _symbol_set, read_document, read_symbols
+    from locator.pipeline import RunReport, read_passes, symbol_set
 
     report = RunReport(file=path)
     one = replace(settings, pages=str(page), workers=1)
     text = catalog is None or any(p.kind != "symbol" for p in catalog.patterns)
-    words = read_document(path, one, report=report) if text else []
-    symbols = _symbol_set(catalog) if catalog is not None else None
-    symbol_hits = read_symbols(path, symbols, one, report=report) if symbols else []
+    symbols = symbol_set(catalog) if catalog is not None else None
+    words, symbol_hits = read_passes(path, one, text=text, symbols=symbols, report=report)
     return words, symbol_hits, report.warnings
 
 
 def run_batch(files: list[Path], catalog, settings: Settings, *, scheduler: str | None = None,
               on_page=None) -> BatchResult:
     """Locate ``catalog`` in every file; pages run as tasks (on Dask if ``scheduler``)."""
-    from locator.match import match, missing
+    from locator.pipeline import RunReport, finish
 
     result = BatchResult()
     tasks: list[tuple[str, int]] = []
@@ -78,8 +81,11 @@ def run_batch(files: list[Path], catalog, settings: Settings, *, scheduler: str 
         tasks += [(str(f), p) for p in range(1, n + 1)]
     words: dict[str, list[Word]] = {str(f): [] for f in files if str(f) not in result.failures}
     symbol_hits: dict[str, list[Hit]] = {p: [] for p in words}
+    unread: dict[str, list[str]] = {}  # file -> why its pages could not be read
     for (path, page), outcome in _execute(tasks, settings, scheduler, catalog):
-        if isinstance(outcome, BaseException):
+        if isinstance(outcome, InputFileError):  # that page only, as `locate` skips it
+            unread.setdefault(path, []).append(str(outcome))
+        elif isinstance(outcome, BaseException):
             result.failures.setdefault(path, f"page {page}: {outcome}")
         else:
             page_words, page_symbols, warns = outcome
@@ -89,15 +95,32 @@ def run_batch(files: list[Path], catalog, settings: Settings, *, scheduler: str 
             result.pages += 1
         if on_page is not None:
             on_page(path, page)
+    read = {path for (path, _page) in tasks} - set(unread)
+    for path, whys in unread.items():
+        if path in read or len(whys) < sum(1 for f, _p in tasks if f == path):
+            result.warnings += [RunWarning(f"{path}: skipped: {w}", file=path,
+                                           message=f"skipped: {w}") for w in whys]
+        else:  # no page of it could be read: the file failed
+            result.failures.setdefault(path, whys[0])
     for path, ws in words.items():
         if path in result.failures:
             continue
         ordered = sorted(ws, key=lambda w: (w.page, w.box.y0, w.box.x0))
-        hits = [replace(h, file=path) for h in
-                match(ordered, catalog, references=symbol_hits[path]) + symbol_hits[path]]
-        result.hits[path] = hits
-        result.missing[path] = [p.id for p in missing(catalog, hits)]
+        report = RunReport(file=path, settings=settings)
+        result.hits[path] = finish(path, ordered, symbol_hits[path], catalog, report)
+        result.missing[path] = report.missing
+        result.warnings += [in_file(w, path) for w in report.warnings]
     return result
+
+
+def _page_state(settings: Settings, catalog):
+    return settings, catalog
+
+
+def _page(state, task: tuple[str, int]):
+    """One page task's ((path, page), result or the exception it raised)."""
+    settings, catalog = state
+    return task, _safe(read_page_task, *task, settings, catalog)
 
 
 def _execute(tasks, settings: Settings, scheduler: str | None, catalog=None):
@@ -105,41 +128,12 @@ def _execute(tasks, settings: Settings, scheduler: str | None, catalog=None):
     if scheduler:
         yield from _execute_dask(tasks, settings, scheduler, catalog)
         return
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from locator.pipeline.executor import Work, executor_for
 
-    workers = min(settings.worker_count, max(1, len(tasks)))
-    if workers <= 1:
-        for t in tasks:
-            yield t, _safe(read_page_task, *t, settings, catalog)
-        return
-    from concurrent.futures.process import BrokenProcessPool
-
-    from locator.errors import EngineError
-    from locator.pipeline import _stop_workers
-
-    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-    ex = ProcessPoolExecutor(workers, mp_context=mp.get_context(method),
-                             initializer=_ignore_sigint)
-    try:
-        futs = {ex.submit(_safe, read_page_task, *t, settings, catalog): t for t in tasks}
-        for f in as_completed(futs):
-            yield futs[f], f.result()
-    except BrokenProcessPool as e:
-        _stop_workers(ex)
-        raise EngineError("a worker process died (out of memory, or killed); pages "
-                          "finished before it are in the OCR cache") from e
-    except BaseException:  # Ctrl-C: stop the workers now, not after every queued page
-        _stop_workers(ex)
-        raise
-    ex.shutdown(wait=True)
-
-
-def _ignore_sigint() -> None:
-    # Ctrl-C is the parent's to handle: it stops the workers
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ex = executor_for(settings.worker_count, len(tasks), died=(
+        "a worker process died (out of memory, or killed); pages finished before it "
+        "are in the OCR cache"))
+    yield from ex.map(Work(_page_state, (settings, catalog), _page), tasks)
 
 
 def _safe(fn, *args):

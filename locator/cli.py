@@ -154,6 +154,15 @@ def run_cmd(
         raise UsageError(f"--annotate {annotate}: one marked-up copy is made of one document; "
                          f"{len(files)} were given")
     result = _read_with_bars(files, catalog, settings, quiet)
+    if (failure := result.report.failure()) is not None:  # every tile failed: exit 7
+        if quiet:
+            for w in result.report.warnings:
+                warn(str(w))
+        else:
+            from locator.cli_views import summary
+
+            summary(result.report)
+        raise failure
     write_run_outputs(result, files, catalog, settings, output=output, fmt=_fmt_value(fmt),
                        csv_safe=csv_safe, missing=missing, warnings_out=warnings_out,
                        annotate=annotate, quiet=quiet)
@@ -361,6 +370,11 @@ def batch_cmd(
             err.print(f"[yellow]failed[/]: {f}: {why}", markup=True)
         for w in result.warnings:
             err.print(f"[yellow]warning[/]: {w}")
+    else:  # -q hides progress and the summary, never what went wrong
+        for f, why in result.failures.items():
+            warn(f"failed: {f}: {why}")
+        for w in result.warnings:
+            warn(str(w))
     if result.failures and not result.hits:
         raise InputFileError(f"every file in {folder} failed")
 

@@ -24,6 +24,7 @@ from typing import Annotated, Optional
 import typer
 
 from locator.errors import ExportError, LocatorError, UsageError
+from locator.kinds import Source  # one enum for --source and Settings.source
 
 __all__ = ["check_paths", "check_format", "parse_rotations", "setup_logging", "reset_logging",
            "suggest_command", "load_catalog", "error_with_code", "Format", "Source",
@@ -82,13 +83,6 @@ WarningsOut = Annotated[Optional[Path], typer.Option(
     "--warnings", help="Also write the run's warnings (tiles that failed, damaged pages, "
                        "failed files) as a table: file, page, tile, message.")]
 
-
-class Source(str, Enum):
-    """Where words come from (``--source``)."""
-
-    auto = "auto"
-    text = "text"
-    ocr = "ocr"
 
 
 SourceOpt = Annotated[Source, typer.Option(

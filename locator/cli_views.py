@@ -24,7 +24,7 @@ def warn(message: str) -> None:
     """One warning line on stderr (shown with -q too)."""
     from rich.text import Text
 
-    err.print(Text.assemble(("warning ", "yellow"), message), soft_wrap=True)
+    err.print(Text.assemble(("warning", "yellow"), ": ", message), soft_wrap=True)
 
 
 class BarProgress:

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-
-from typing import TYPE_CHECKING
 
 from locator.errors import InputFileError, UnsupportedFormatError, UsageError
 from locator.geometry import Box, PageFrame, Tile
@@ -152,6 +151,19 @@ class Document:
             return judge_text(self._pdf.read_text(page), page)
         except Exception as e:
             raise InputFileError(f"{self.path}: page {page}: cannot read its text: {e}") from e
+
+    def content_work(self, page: int, limit: int) -> int:
+        """About how much interpreting the page's Form XObjects costs, every form
+        counted as often as it is drawn (nesting multiplies), from a scan of
+        the forms' streams without interpreting them (:meth:`PdfFile.content_work`);
+        counting stops past ``limit``. 0 for images, and for what cannot be
+        scanned (reading it finds that out)."""
+        if self.kind != "pdf":
+            return 0
+        try:
+            return self._pdf.content_work(page, limit)
+        except Exception:
+            return 0
 
     def count_paths(self, page: int) -> int:
         """How many paths the page paints (a cheap content-stream scan; 0 for images)."""

@@ -85,6 +85,19 @@ class RunWarning(str):
         self.message = str(text) if message is None else message
         return self
 
+    @classmethod
+    def on_page(cls, page: int, message: str, *, sep: str = ": ",
+                file: str | None = None) -> RunWarning:
+        """A warning about ``page``: ``"page 3: message"`` (``sep`` between)."""
+        return cls(f"page {page}{sep}{message}", file=file, page=page, message=message)
+
+    @classmethod
+    def on_tile(cls, page: int, rect_px: tuple[int, int, int, int], message: str, *,
+                file: str | None = None) -> RunWarning:
+        """A warning about one tile (``rect_px``: its pixels at the DPI it was read)."""
+        return cls(f"page {page} tile at {tuple(rect_px[:2])} px: {message}", file=file,
+                   page=page, tile=",".join(str(v) for v in rect_px), message=message)
+
     def in_file(self, file: str) -> RunWarning:
         """The same warning with the document's name in front (several files in one run)."""
         return RunWarning(f"{file}: {self}", file=file, page=self.page, tile=self.tile,
@@ -97,7 +110,9 @@ WARNING_COLUMNS = ["file", "page", "tile", "message"]
 def warning_row(w: str, file: str | None = None) -> dict:
     """A warning as a row of :data:`WARNING_COLUMNS`; ``file`` where it names none.
 
-    A plain string that starts with ``page N`` gets that page.
+    The pipeline creates its warnings as :class:`RunWarning` records where
+    they arise; a plain string (a caller's own) that starts with ``page N``
+    gets that page.
     """
     import re
 

@@ -72,6 +72,11 @@ def write_run_outputs(result, files, catalog, settings, *, output, fmt, csv_safe
         summary(result.report)
         if output is not None and str(output) != "-":
             err.print(f"wrote {len(df)} hits to {output}")
+    else:  # -q hides progress and the summary, never what went wrong
+        from locator.cli_views import warn
+
+        for w in result.report.warnings:
+            warn(str(w))
 
 
 def _review_workbook(path: Path, df, doc: Path | None, catalog, report, settings,

@@ -6,12 +6,15 @@ build a :class:`Settings` once and nothing below them reads globals.
 
 from __future__ import annotations
 
+import numbers
+import os
 from dataclasses import dataclass, fields, replace
 
 from locator.errors import UsageError
+from locator.kinds import Source
 
 #: Where words may come from (see :attr:`Settings.source`).
-SOURCES = ("auto", "text", "ocr")
+SOURCES = tuple(s.value for s in Source)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +35,8 @@ class Settings:
     (0: one per core). ``cache`` keeps each page's OCR words on disk, keyed by
     the file's content and every setting that changes what OCR sees, in
     ``cache_dir`` (None: ``$LOCATOR_CACHE_DIR`` or the user's cache folder).
-    ``source`` says where words come from: ``"auto"`` reads a PDF page's text
+    ``source`` (a :class:`~locator.kinds.Source`; its text is accepted) says
+    where words come from: ``"auto"`` reads a PDF page's text
     layer when it is usable and OCRs what it lacks (pages without text, images,
     text drawn as curves, broken layers); ``"text"`` only the text layer;
     ``"ocr"`` only OCR. ``tile_timeout`` is how many seconds one tile may
@@ -57,10 +61,11 @@ class Settings:
     workers: int = 0
     cache: bool = True
     cache_dir: str | None = None
-    source: str = "auto"
+    source: Source = Source.auto
     tile_timeout: float = 120.0
 
     def __post_init__(self) -> None:
+        _check_types(self)
         if not 20 <= self.dpi <= 1200:
             raise UsageError(f"--dpi {self.dpi:g}: choose a resolution between 20 and 1200")
         if self.tile < 64:
@@ -75,6 +80,8 @@ class Settings:
             raise UsageError(f"--workers {self.workers}: give 0 (one per core) or more")
         if self.source not in SOURCES:
             raise UsageError(f"--source {self.source!r}: choose one of {', '.join(SOURCES)}")
+        # One type for the choice, whether it came from the CLI's enum or a string.
+        object.__setattr__(self, "source", Source(self.source))
         if not self.tile_timeout >= 0:  # NaN too
             raise UsageError(f"--tile-timeout {self.tile_timeout:g}: give seconds >= 0 "
                              f"(0: no limit)")
@@ -89,11 +96,17 @@ class Settings:
         if unknown:
             raise UsageError(f"unknown setting(s) {', '.join(unknown)}; "
                              f"known: {', '.join(sorted(names))}")
-        if isinstance(kw.get("engine"), str):
+        if isinstance(kw.get("engine"), (str, list)):
             from locator.engines import parse_engine_list
             kw["engine"] = parse_engine_list(kw["engine"])
-        if "rotations" in kw and not isinstance(kw["rotations"], tuple):
-            kw["rotations"] = tuple(int(r) for r in kw["rotations"])
+        if isinstance(kw.get("rotations"), (list, range)):
+            kw["rotations"] = tuple(kw["rotations"])
+        if isinstance(kw.get("rotations"), int) and not isinstance(kw["rotations"], bool):
+            kw["rotations"] = (kw["rotations"],)
+        if isinstance(kw.get("pages"), int) and not isinstance(kw["pages"], bool):
+            kw["pages"] = str(kw["pages"])  # pages=3: that page
+        if isinstance(kw.get("cache_dir"), os.PathLike):
+            kw["cache_dir"] = os.fspath(kw["cache_dir"])
         return cls(**kw)
 
     def with_(self, **kw) -> Settings:
@@ -109,3 +122,41 @@ class Settings:
         if hasattr(os, "sched_getaffinity"):  # the cores this process may use
             return len(os.sched_getaffinity(0))
         return os.cpu_count() or 1
+
+
+#: What each setting must be, said the way the error message says it.
+_NUMBER, _INT, _BOOL, _TEXT = "a number", "a whole number", "true or false", "text"
+_KINDS = {"dpi": _NUMBER, "tile": _INT, "overlap": _INT, "pages": _TEXT,
+          "engine": "engine names", "rotations": "degrees (0, 90, 180, 270)",
+          "skip_blank": _BOOL, "rotated_regions": _BOOL, "text_regions": _BOOL,
+          "clean": _BOOL, "max_text_pt": _NUMBER, "glyph_px": _NUMBER, "password": _TEXT,
+          "workers": _INT, "cache": _BOOL, "cache_dir": _TEXT, "source": _TEXT,
+          "tile_timeout": _NUMBER}
+_OPTIONAL = {"pages", "password", "cache_dir"}
+
+
+def _fits(value, kind: str) -> bool:
+    if kind == _BOOL:
+        return isinstance(value, bool)
+    if isinstance(value, bool):  # True is an int to Python, not a resolution
+        return False
+    if kind == _NUMBER:
+        return isinstance(value, numbers.Real)
+    if kind == _INT:
+        return isinstance(value, numbers.Integral)
+    if kind == _TEXT:
+        return isinstance(value, str)
+    if kind == "engine names":
+        return isinstance(value, tuple) and all(isinstance(v, str) for v in value)
+    return isinstance(value, tuple) and all(_fits(v, _INT) for v in value)
+
+
+def _check_types(s: Settings) -> None:
+    """A clear :class:`UsageError` for a setting of the wrong type (``dpi="high"``),
+    before any comparison trips over it."""
+    for name, kind in _KINDS.items():
+        value = getattr(s, name)
+        if value is None and name in _OPTIONAL:
+            continue
+        if not _fits(value, kind):
+            raise UsageError(f"{name}={value!r}: must be {kind}, not {type(value).__name__}")

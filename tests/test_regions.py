@@ -6,6 +6,7 @@ import numpy as np
 import pymupdf
 import pytest
 
+from locator.engines.base import EngineBase
 from locator.documents import Document
 from locator.geometry import Box, PageFrame, Tile
 from locator.regions import Mosaic, vertical_text_regions
@@ -148,7 +149,7 @@ def _read_as(mosaic, texts):
     (("A7", 90.0), ("LV", 30.0), 0),  # a clearly better upright read still wins
 ])
 def test_best_direction_prefers_turned_reads_of_a_vertical_candidate(upright, turned, wins):
-    from locator.pipeline import _best_direction
+    from locator.pipeline import best_direction as _best_direction
 
     img = np.full((300, 100), 255, np.uint8)
     region = Box(40, 50, 60, 250)
@@ -272,7 +273,7 @@ def test_upright_lowercase_text_is_not_a_turned_array(tmp_path):
     assert vertical_text_regions(img, dpi) == []
 
 
-class _Recorder:
+class _Recorder(EngineBase):
     """Records how it was called: whole images (read) or mosaics (read_block)."""
 
     name = "rec"

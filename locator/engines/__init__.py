@@ -5,6 +5,7 @@ easyocr/torch, onnxruntime) inside that file only; the registry maps a name to
 ``module:Class`` so nothing is imported until :func:`get_engine` is called.
 """
 
-from locator.engines.base import Engine, OcrWord, available, get_engine, parse_engine_list
+from locator.engines.base import (Engine, EngineBase, OcrWord, available, get_engine,
+                                  parse_engine_list)
 
-__all__ = ["Engine", "OcrWord", "available", "get_engine", "parse_engine_list"]
+__all__ = ["Engine", "EngineBase", "OcrWord", "available", "get_engine", "parse_engine_list"]

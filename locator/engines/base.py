@@ -44,11 +44,52 @@ class Engine(Protocol):
         ...
 
 
-# Optional: an engine may also define ``read_block(image, *, dpi)`` for an image
-# that is a packed block of text lines (the pipeline's mosaic of text regions)
-# rather than a sparse page; the pipeline uses it when present, else ``read``.
-# Optional too: ``reads_layout = True`` for an engine that finds a page's layout
-# itself (Tesseract): a tile that is mostly text is then read whole by it.
+class EngineBase:
+    """What every engine adapter subclasses: the optional capabilities, declared
+    with their defaults (the pipeline asks for them by name, never probes).
+
+    ``reads_layout``: the engine finds a page's layout itself (Tesseract), so a
+    tile that is mostly text is read whole by it. ``own_timeout``: the engine
+    stops one call after ``timeout`` seconds itself (the pipeline sets
+    ``timeout`` from ``Settings.tile_timeout``; 0: no limit). ``read_block``:
+    how to read an image that is a packed block of text lines (the pipeline's
+    mosaic of text regions) rather than a sparse page; ``read`` by default.
+    """
+
+    name: str = "engine"
+    reads_layout: bool = False
+    own_timeout: bool = False
+    timeout: float = 0.0
+
+    def read(self, image: np.ndarray, *, dpi: float) -> list[OcrWord]:
+        raise NotImplementedError(f"{type(self).__name__}.read")
+
+    def read_block(self, image: np.ndarray, *, dpi: float) -> list[OcrWord]:
+        return self.read(image, dpi=dpi)
+
+    def version(self) -> str:
+        return self.name
+
+
+class _Adopted(EngineBase):
+    """An engine that only follows the :class:`Engine` Protocol (a caller's own
+    object), given the default capabilities."""
+
+    def __init__(self, inner: Engine) -> None:
+        self.inner = inner
+        self.name = inner.name
+
+    def read(self, image: np.ndarray, *, dpi: float) -> list[OcrWord]:
+        return self.inner.read(image, dpi=dpi)
+
+    def version(self) -> str:
+        return self.inner.version()
+
+
+def adopt(engine: Engine) -> EngineBase:
+    """``engine`` itself when it subclasses :class:`EngineBase`, else wrapped in
+    one with the default capabilities (reads blocks with ``read``, no layout)."""
+    return engine if isinstance(engine, EngineBase) else _Adopted(engine)
 
 
 # name -> "module:Class"; importing the module is deferred to get_engine().
@@ -173,7 +214,7 @@ def checked_words(raw, width: int, height: int, name: str) -> tuple[list[OcrWord
 
 def read_checked(engine: Engine, image: np.ndarray, *, dpi: float, block: bool = False,
                  notes: list[str] | None = None) -> list[OcrWord]:
-    """``engine.read`` (or ``read_block`` when ``block`` and the engine has it),
+    """``engine.read`` (or ``read_block`` when ``block``; see :class:`EngineBase`),
     with its answer checked by :func:`checked_words`.
 
     Any exception from the engine becomes :class:`EngineError` (so the tile is
@@ -182,8 +223,9 @@ def read_checked(engine: Engine, image: np.ndarray, *, dpi: float, block: bool =
     """
     from locator.errors import EngineError
 
-    name = getattr(engine, "name", type(engine).__name__)
-    reader = (getattr(engine, "read_block", None) if block else None) or engine.read
+    engine = adopt(engine)
+    name = engine.name
+    reader = engine.read_block if block else engine.read
     try:
         raw = reader(image, dpi=dpi)
     except EngineError:

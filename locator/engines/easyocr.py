@@ -28,7 +28,7 @@ import numpy as np
 
 from locator.engines._heap import trim_heap
 from locator.engines._split import split_line
-from locator.engines.base import OcrWord
+from locator.engines.base import EngineBase, OcrWord
 from locator.errors import EngineError, MissingEngineError
 
 INSTALL_HINT = "pip install 'locator[easyocr]'"
@@ -67,7 +67,7 @@ def _reader(langs: tuple[str, ...], model_dir: str, quantize: bool):
         return _READERS[key]
 
 
-class EasyOcrEngine:
+class EasyOcrEngine(EngineBase):
     """Reads a grey image with EasyOCR on the CPU; words with tight boxes.
 
     Options (keyword-only) are EasyOCR's ``readtext`` settings that matter for

@@ -26,7 +26,7 @@ import numpy as np
 
 from locator.engines._heap import trim_heap
 from locator.engines._split import split_line
-from locator.engines.base import OcrWord
+from locator.engines.base import EngineBase, OcrWord
 from locator.errors import EngineError, MissingEngineError
 
 INSTALL_HINT = "pip install 'locator[rapidocr]'"
@@ -60,7 +60,7 @@ def _engine(threads: int, max_side: int, min_side: int):
         return _ENGINES[key]
 
 
-class RapidOcrEngine:
+class RapidOcrEngine(EngineBase):
     """Reads a grey image with RapidOCR (PP-OCRv4 through onnxruntime).
 
     The detector sees the image scaled to ``detect_dpi`` (never enlarged;

@@ -26,7 +26,7 @@ import subprocess
 import numpy as np
 
 from locator.engines import _tessapi
-from locator.engines.base import OcrWord
+from locator.engines.base import EngineBase, OcrWord
 from locator.errors import EngineError, MissingEngineError, UsageError
 from locator.geometry import Box
 
@@ -35,13 +35,14 @@ INSTALL_HINT = "install it with: apt-get install tesseract-ocr (Debian/Ubuntu)"
 BACKEND_ENV = "LOCATOR_TESSERACT"
 
 
-class TesseractEngine:
+class TesseractEngine(EngineBase):
     """Reads a grey image with Tesseract (in process, else the ``tesseract`` binary)."""
 
     name = "tesseract"
     #: Tesseract finds a page's layout itself: a tile that is mostly text (a
     #: form, prose) is read whole, not as a mosaic of cut-out lines.
     reads_layout = True
+    own_timeout = True  # the C API's deadline, the binary's timeout=
 
     def __init__(self, *, lang: str = "eng", psm: int = 11, timeout: float = 0,
                  backend: str | None = None) -> None:

@@ -50,7 +50,7 @@ from locator.model import HIT_COLUMNS, Hit
 if TYPE_CHECKING:
     import pandas as pd
 
-    from locator.pipeline import RunReport
+    from locator.reports import RunReport
 
 __all__ = ["write_workbook", "missing_frame", "make_thumbnail", "Thumbnail", "WorkbookResult",
            "VERDICTS", "HITS_SHEET", "MISSING_SHEET", "SUMMARY_SHEET", "MISSED_SHEET",
