@@ -313,7 +313,7 @@ def process_tile(doc: Document, tile: Tile, engines: list[Engine],
         img = blank_outside(doc.render(tile), tile)
     except InputFileError as e:  # a broken content stream: the other pages still count
         return TileOutcome(tile, [], error=str(e))
-    if settings.skip_blank and is_blank(img):
+    if settings.skip_blank and is_blank(img, dpi=tile.dpi):
         return TileOutcome(tile, [], skipped=True)
     first = None
     for _attempt in range(2):
@@ -733,7 +733,7 @@ def _symbol_tile(doc: Document, tile: Tile, symbols: SymbolSet,
     """Render one tile and find its symbols (``cands`` holds hits here)."""
     try:
         img = doc.render(tile)
-        if settings.skip_blank and is_blank(img):
+        if settings.skip_blank and is_blank(img, dpi=tile.dpi):
             return TileOutcome(tile, [], skipped=True)
         return TileOutcome(tile, symbols_in_tile(img, tile, symbols))
     except Exception as e:  # a broken page or a matcher failure: record it, go on
