@@ -245,8 +245,8 @@ def run_cmd(
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                TimeElapsedColumn)
 
-    from locator.documents import expand_inputs
     from locator.export.table import hits_frame, write_table
+    from locator.inputs import find_inputs
     from locator.pipeline import run, run_many
     from locator.settings import Settings
 
@@ -266,7 +266,8 @@ def run_cmd(
     _check_output(missing)
     _check_output(warnings_out)
     _check_annotate(annotate)
-    files = expand_inputs(docs)
+    found = find_inputs(docs)  # what it skips (loops, FIFOs, dangling links) goes in the summary
+    files = list(found.files)
     if annotate is not None and len(files) > 1:
         raise UsageError(f"--annotate {annotate}: one marked-up copy is made of one document; "
                          f"{len(files)} were given")
@@ -278,6 +279,7 @@ def run_cmd(
             result = run(files[0], catalog, settings, progress=_BarProgress(bars))
         else:
             result = run_many(files, catalog, settings, progress=_BarProgress(bars))
+    result.report.warnings[:0] = found.skipped
     df = hits_frame(result.hits)
     if output is not None and output.suffix.lower() == ".xlsx":
         if len(files) > 1:
@@ -581,7 +583,7 @@ def batch_cmd(
     import pandas as pd
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from locator.batch import collect, run_batch
+    from locator.batch import collect_inputs, run_batch
     from locator.catalog import load_catalog
     from locator.export.table import hits_frame, write_table
     from locator.settings import Settings
@@ -592,12 +594,14 @@ def batch_cmd(
     _check_output(output)
     _check_output(warnings_out)
     catalog = load_catalog(patterns)
-    files = collect(folder)
+    found = collect_inputs(folder)  # what it skips (loops, FIFOs, dangling links) is named
+    files = list(found.files)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   console=err, transient=True, disable=quiet) as bars:
         task = bars.add_task(f"{len(files)} files, pages", total=None)
         result = run_batch(files, catalog, settings, scheduler=dask,
                            on_page=lambda f, p: bars.advance(task))
+    result.warnings[:0] = found.skipped
     frames = []
     for f, hits in result.hits.items():
         frames.append(hits_frame(hits))  # hits carry their file: the first column

@@ -932,15 +932,17 @@ def locate_frame(path: str | Path, catalog, **settings) -> pd.DataFrame:
     ``path`` may also be a folder or a glob (several documents, one ``file``
     column telling them apart).
     """
-    from locator.documents import expand_inputs
     from locator.export.table import hits_frame
+    from locator.inputs import find_inputs
 
     s = Settings.build(**settings)
-    files = expand_inputs([path])
+    found = find_inputs([path])
+    files = list(found.files)
     if len(files) == 1 and files[0] == Path(path):
         result = run(path, catalog, s)
     else:
         result = run_many(files, catalog, s)
+    result.report.warnings[:0] = found.skipped  # loops, FIFOs, dangling links passed over
     df = hits_frame(result.hits)
     df.attrs["report"] = result.report
     return df
