@@ -120,7 +120,10 @@ def _reject_constant(name: str):
 
 
 def _number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    if isinstance(v, float):
+        return math.isfinite(v)
+    # JSON integers are unbounded: 10**400 is an int that no float holds
+    return isinstance(v, int) and not isinstance(v, bool) and abs(v) <= _MAX_COORD
 
 
 def _row_problem(r, page: int) -> str | None:

@@ -129,6 +129,8 @@ def _hostile_entries(good: dict) -> dict[str, str]:
         "null coordinates": _resealed(dict(good, words=[[*w0[:2], None, None, None, None,
                                                         *w0[6:]]])),
         "NaN box": json.dumps(dict(good, words=[[*w0[:2], float("nan"), *w0[3:]]])),
+        "conf 10**400": _resealed(dict(good, words=[[w0[0], 10**400, *w0[2:]]])),
+        "x0 -10**400": _resealed(dict(good, words=[[*w0[:2], -10**400, *w0[3:]]])),
         "inverted box": _resealed(dict(good, words=[[*w0[:2], w0[4], w0[3], w0[2], w0[5],
                                                     *w0[6:]]])),
         "words on page 99": _resealed(dict(good, words=[[*w0[:6], 99, *w0[7:]]])),
