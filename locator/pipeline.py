@@ -23,7 +23,7 @@ from locator.engines.base import read_checked
 from locator.errors import EngineError, InputFileError
 from locator.geometry import PageFrame, Tile, lift, pt_to_px, rotate_image_box_back
 from locator.merge import Candidate, is_cut, merge_page
-from locator.model import Hit, RunWarning, Word, in_file
+from locator.model import Hit, RunWarning, Word, in_file, printable
 from locator.regions import Mosaic, clean_for_ocr, flatten_background, text_regions
 from locator.settings import Settings
 from locator.textlayer import SourcePlan, combine, plan_page
@@ -71,6 +71,9 @@ class RunReport:
     settings: Settings | None = None
     # page -> where its words came from (run_many: "file:page" -> ...)
     sources: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.file = printable(self.file)  # shown and written: a name's odd bytes escaped
 
 
 @dataclass

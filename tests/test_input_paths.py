@@ -202,3 +202,18 @@ def test_batch_skips_loops_fifos_and_dangling_links_and_names_them(capsys, tmp_p
     for name in ("a/up", "b/up", "pipe.pdf", "b/dangling.pdf"):
         assert f"{d}/{name}: skipped" in err, name
     assert {f"{d}/a/up", f"{d}/pipe.pdf"} <= set(pd.read_csv(warn)["file"])
+
+
+def test_a_single_file_not_utf8_gives_a_workbook_and_a_marked_up_copy(capsys, tmp_path,
+                                                                      catalog):
+    doc = _draw_odd(tmp_path, b"a\xffb.pdf", A)
+    out, marked = tmp_path / "review.xlsx", tmp_path / "marked.pdf"
+    code, _, err = cli(capsys, doc, "--patterns", catalog, "-o", out, "--annotate", marked)
+    assert code == 0, err
+    df = pd.read_excel(out, sheet_name="Hits")
+    assert sorted(df["matched"]) == ["FIC-101", "PT-2034"]
+    assert set(df["file"]) == {str(tmp_path / "a\\xffb.pdf")}
+    import pymupdf
+
+    with pymupdf.open(marked) as m:
+        assert len(list(m[0].annots())) >= 2

@@ -66,11 +66,13 @@ def _open_as_pdf(source: Path, password: str | None):
     import pymupdf
 
     from locator.documents import Document
+    from locator.inputs import library_path
 
     with Document(source, password=password) as d:  # sniffing and clear errors
         kind = d.kind
     try:
-        doc = pymupdf.open(source)
+        with library_path(source) as name:  # a name that is not UTF-8 too
+            doc = pymupdf.open(name)
         encrypted = bool(doc.needs_pass)
         if encrypted:
             doc.authenticate(password or "")

@@ -39,7 +39,7 @@ import numpy as np
 from locator.errors import ExportError, LocatorError
 from locator.export.table import atomic_write, hits_frame
 from locator.geometry import Box, PageFrame
-from locator.model import HIT_COLUMNS, Hit
+from locator.model import HIT_COLUMNS, Hit, printable
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -440,7 +440,7 @@ def _summary_sheet(wb, fmt: _Formats, df: pd.DataFrame, report, document, dpi: f
 
     row("locator", __version__)
     row("created", time.strftime("%Y-%m-%d %H:%M:%S"))
-    row("file", str(getattr(report, "file", None) or document or ""))
+    row("file", printable(str(getattr(report, "file", None) or document or "")))
     row("hits", n)
     if report is not None:
         row("pages read", report.pages)
