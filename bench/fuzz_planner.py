@@ -181,7 +181,8 @@ def check_plans(doc, pages, plans, settings, source_tiles) -> None:
         assert bool(sp.regions) == (sp.ocr == "regions"), sp
         for r in sp.regions:
             assert all(math.isfinite(v) for v in (r.x0, r.y0, r.x1, r.y1)), r
-            assert 0 <= r.x0 < r.x1 <= frame.width + 1e-6 and 0 <= r.y0 < r.y1 <= frame.height + 1e-6
+            assert 0 <= r.x0 < r.x1 <= frame.width + 1e-6, (r, frame)
+            assert 0 <= r.y0 < r.y1 <= frame.height + 1e-6, (r, frame)
         for w in sp.text:
             b = w.box
             assert w.page == page and isinstance(w.text, str) and w.text

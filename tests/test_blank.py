@@ -4,6 +4,8 @@ share of the tile that is dark, which dropped lone small codes on big tiles."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -45,7 +47,8 @@ def test_lone_small_codes_on_a_sparse_scan_are_all_read(capsys, tmp_path):
     assert code == 0, err
     assert sorted(pd.read_csv(out)["matched"]) == sorted(c[0] for c in LONE), err
     assert "never found none" in err
-    assert "blank skipped" in err and not err.count(" 0 blank skipped")  # empty tiles still skipped
+    read, skipped = map(int, re.search(r"tiles (\d+) read, (\d+) blank skipped", err).groups())
+    assert read > 0 and skipped > 0  # the empty tiles of the page are still skipped
 
 
 def test_a_noisy_blank_scan_is_still_skipped(capsys, tmp_path):
