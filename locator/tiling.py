@@ -141,6 +141,9 @@ def is_blank(img: np.ndarray, *, dpi: float = 300.0, ink_level: int = 160) -> bo
     px_per_pt = dpi / 72.0
     side = max(2.0, GLYPH_MIN_PT * px_per_pt)
     area = max(2.0, GLYPH_MIN_INK_PT2 * px_per_pt * px_per_pt)
+    # only the box around the ink is labelled: a tile holding one small code is cheap
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    ink = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
     _n, _labels, stats, _c = cv2.connectedComponentsWithStats(ink.view(np.uint8), connectivity=8)
     stats = stats[1:]  # row 0 is the background
     long_side = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
