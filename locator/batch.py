@@ -21,9 +21,6 @@ from locator.errors import InputFileError, LocatorError
 from locator.model import Hit, RunWarning, Word, in_file
 from locator.settings import Settings
 
-SUFFIXES = {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif"}
-
-
 @dataclass
 class BatchResult:
     hits: dict[str, list[Hit]] = field(default_factory=dict)  # file -> hits
@@ -33,15 +30,21 @@ class BatchResult:
     pages: int = 0
 
 
-def collect(folder: str | Path) -> list[Path]:
-    """Documents in ``folder`` (recursively), sorted; raises when there are none."""
+def collect_inputs(folder: str | Path):
+    """Documents in ``folder`` (recursively, sorted; links to folders followed, each
+    real folder once) and what was skipped (:class:`locator.inputs.Inputs`);
+    raises when there are none."""
+    from locator.inputs import find_inputs
+
     folder = Path(folder)
     if not folder.is_dir():
         raise InputFileError(f"{folder}: not a folder")
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file())
-    if not files:
-        raise InputFileError(f"{folder}: no PDF or image files in it")
-    return files
+    return find_inputs([folder])
+
+
+def collect(folder: str | Path) -> list[Path]:
+    """Documents in ``folder`` (see :func:`collect_inputs`)."""
+    return list(collect_inputs(folder).files)
 
 
 def page_count(path: str | Path, password: str | None = None) -> int:

@@ -4,25 +4,39 @@ A page's words depend on the file's bytes, the page, and every setting that
 changes what OCR sees (DPI, tile grid, text directions, engines and their
 versions, blank skipping), and on the code that reads (a fingerprint of its
 modules' source) — those make the key. The matcher and catalog are not
-in the key: re-running with an edited catalog costs only the matching. Entries
-are small JSON files written atomically; a damaged entry is ignored and
-rewritten; a cache folder that cannot be written only costs speed (a warning).
+in the key: re-running with an edited catalog costs only the matching.
+
+Entries are small JSON files written atomically (a ``*.part`` file renamed
+into place). Nothing read back is trusted: an entry holds its key, its page
+and a SHA-256 of its words, and every word is checked (types, finite
+numbers, ordered boxes, the right page) before it is used. An entry that
+fails any check -- damaged, truncated, edited, of another format -- is a
+miss: the page is read again, the entry rewritten, and the run's warnings
+say so. A cache folder that cannot be written only costs speed (a warning);
+a ``*.part`` left by a failed write is removed then, and stale ones (from a
+process killed mid-write) when their folder is next written.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
+import logging
+import math
 import os
 import tempfile
+import time
 from pathlib import Path
 
 from locator.geometry import Box
 from locator.model import Word
 
-# Bump when the entries' layout changes.
-CACHE_FORMAT = 1
+log = logging.getLogger(__name__)
+
+# Bump when the entries' layout changes (2: key, page and checksum in the entry).
+CACHE_FORMAT = 2
 
 #: Modules that do not change what a page's OCR words are (matching, the
 #: catalog, scoring, output). Every other module of the package is part of
@@ -73,46 +87,196 @@ def file_hash(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
+class CacheKey(str):
+    """An entry's name (the hex digest) that also knows the page it is for,
+    so an entry read back can be checked against the page asked for."""
+
+    page: int
+
+    def __new__(cls, digest: str, page: int) -> CacheKey:
+        self = super().__new__(cls, digest)
+        self.page = page
+        return self
+
+
+#: Fields of an entry (format 2), each checked when it is read.
+_ENTRY_FIELDS = {"format", "key", "page", "words", "sha256"}
+#: Word sources an entry may hold (model.Word.source).
+_SOURCES = ("ocr", "text")
+#: Boxes further out than this (points; 200 inches is PDF's largest page,
+#: user units aside) are not words of a page but a damaged number.
+_MAX_COORD = 1e7
+#: A ``*.part`` older than this (seconds) is no write in progress: entries are
+#: written in milliseconds, so it was left by a process killed mid-write.
+STALE_PART_SECONDS = 600
+
+
+def entry_checksum(key: str, page: int, rows: list) -> str:
+    """The SHA-256 an entry stores over its key, page and words (catches damage, not intent)."""
+    body = json.dumps([key, page, rows], separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not a number an entry may hold")
+
+
+def _number(v) -> bool:
+    if isinstance(v, float):
+        return math.isfinite(v)
+    # JSON integers are unbounded: 10**400 is an int that no float holds
+    return isinstance(v, int) and not isinstance(v, bool) and abs(v) <= _MAX_COORD
+
+
+def _row_problem(r, page: int) -> str | None:
+    """Why one stored word is unusable, or None."""
+    if not isinstance(r, list) or len(r) != 10:
+        return "a word is not a list of 10 fields"
+    text, conf, x0, y0, x1, y1, pg, engine, angle, source = r
+    if not isinstance(text, str) or not text:
+        return "a word's text is not a string"
+    if not _number(conf) or not 0 <= conf <= 100:
+        return f"a confidence is {conf!r}"
+    if not all(_number(v) and abs(v) <= _MAX_COORD for v in (x0, y0, x1, y1)):
+        return "a box holds a value that is not a finite number"
+    if x0 > x1 or y0 > y1:
+        return "a box is inverted"
+    if isinstance(pg, bool) or pg != page:
+        return f"a word is on page {pg!r}, the entry is for page {page}"
+    if not isinstance(engine, str) or not engine:
+        return "a word's engine is not a string"
+    if not isinstance(angle, int) or isinstance(angle, bool) or not -360 <= angle <= 360:
+        return f"a word's angle is {angle!r}"
+    if source not in _SOURCES:
+        return f"a word's source is {source!r}"
+    return None
+
+
+def entry_words(data, key: str, page: int | None = None) -> list[Word]:
+    """The words of one parsed entry, after checking all of it; raises
+    ``ValueError`` saying what is wrong. ``page``: the page the entry must be
+    for (None: whatever page it says, as long as every word agrees)."""
+    if not isinstance(data, dict) or set(data) != _ENTRY_FIELDS:
+        raise ValueError("not an entry of this cache format")
+    if data["format"] != CACHE_FORMAT or isinstance(data["format"], bool):
+        raise ValueError(f"format {data['format']!r}, not {CACHE_FORMAT}")
+    if data["key"] != str(key):
+        raise ValueError("the entry is for another key")
+    pg, rows = data["page"], data["words"]
+    if not isinstance(pg, int) or isinstance(pg, bool) or pg < 1 or (page is not None
+                                                                      and pg != page):
+        raise ValueError(f"the entry is for page {pg!r}" + (f", not {page}" if page else ""))
+    if not isinstance(rows, list):
+        raise ValueError("its words are not a list")
+    for r in rows:
+        if (why := _row_problem(r, pg)) is not None:
+            raise ValueError(why)
+    if data["sha256"] != entry_checksum(str(key), pg, rows):
+        raise ValueError("the checksum does not match its words")
+    return [Word(text=r[0], conf=float(r[1]), box=Box(*(float(v) for v in r[2:6])), page=r[6],
+                 engine=r[7], angle=r[8], source=r[9]) for r in rows]
+
+
+def entry_data(key: str, page: int, words: list[Word]) -> dict:
+    """What :meth:`OcrCache.put` writes for ``words`` of ``page`` (JSON-able)."""
+    rows = [[w.text, w.conf, w.box.x0, w.box.y0, w.box.x1, w.box.y1, w.page, w.engine,
+             w.angle, w.source] for w in words]
+    return {"format": CACHE_FORMAT, "key": str(key), "page": page, "words": rows,
+            "sha256": entry_checksum(str(key), page, rows)}
+
+
+def parse_entry(text: str | bytes, key: str, page: int | None = None) -> list[Word]:
+    """An entry file's content -> its words; ``ValueError`` for anything unusable
+    (not JSON, NaN or Infinity, wrong structure, types, page or checksum)."""
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError as e:  # absurd nesting is damage too
+        raise ValueError("nested too deeply") from e
+    return entry_words(data, key, page)
+
+
 class OcrCache:
     """Per-page word lists under ``folder``; ``folder=None`` disables the cache."""
 
     def __init__(self, folder: str | os.PathLike | None) -> None:
         self.folder = Path(folder) if folder is not None else None
-        self.warning: str | None = None
+        self.write_warning: str | None = None
+        #: ``(entry file, why)`` of each entry found unusable (and read again).
+        self.damaged: list[tuple[Path, str]] = []
+        self._swept: set[Path] = set()
+
+    @property
+    def warning(self) -> str | None:
+        """One line for the run's warnings: entries that could not be written or used."""
+        parts = [self.write_warning] if self.write_warning else []
+        if self.damaged:
+            n = len(self.damaged)
+            path, why = self.damaged[0]
+            parts.append(f"OCR cache: {n} damaged entr{'ies' if n > 1 else 'y'} ignored "
+                         f"(read again and rewritten; the first, {path}: {why})")
+        return "; ".join(parts) or None
 
     @staticmethod
-    def key(content_hash: str, page: int, ocr_settings: dict) -> str:
+    def key(content_hash: str, page: int, ocr_settings: dict) -> CacheKey:
         """The entry name for one page read with ``ocr_settings`` (JSON-able)."""
         blob = json.dumps({"format": CACHE_FORMAT, "reader": reader_fingerprint(),
                            "file": content_hash, "page": page, **ocr_settings}, sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()
+        return CacheKey(hashlib.sha256(blob.encode()).hexdigest(), page)
 
     def _path(self, key: str) -> Path:
         assert self.folder is not None
         return self.folder / key[:2] / f"{key}.json"
 
     def get(self, key: str) -> list[Word] | None:
+        """The words stored under ``key``, or None when absent or unusable."""
         if self.folder is None:
             return None
+        path = self._path(key)
         try:
-            rows = json.loads(self._path(key).read_text())
-            return [Word(text=r[0], conf=r[1], box=Box(*r[2:6]), page=r[6], engine=r[7],
-                         angle=r[8], source=r[9]) for r in rows]
-        except (OSError, ValueError, TypeError, IndexError):
-            return None  # absent or damaged: read the page again
+            text = path.read_bytes()
+        except OSError:
+            return None  # absent (or unreadable): read the page
+        try:
+            return parse_entry(text, key, getattr(key, "page", None))
+        except ValueError as e:
+            why = str(e) or type(e).__name__
+            log.debug("OCR cache entry %s ignored: %s", path, why)
+            self.damaged.append((path, why))
+            return None
 
     def put(self, key: str, words: list[Word]) -> None:
         if self.folder is None:
             return
-        rows = [[w.text, w.conf, w.box.x0, w.box.y0, w.box.x1, w.box.y1, w.page, w.engine,
-                 w.angle, w.source] for w in words]
+        page = getattr(key, "page", None) or (words[0].page if words else 1)
+        try:
+            data = json.dumps(entry_data(key, page, words), allow_nan=False).encode()
+        except ValueError as e:  # a NaN from a reader: such an entry could not be read back
+            log.debug("OCR cache entry for page %s not written: %s", page, e)
+            return
         path = self._path(key)
+        tmp = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            self._sweep(path.parent)
             fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-            with os.fdopen(fd, "w") as f:
-                json.dump(rows, f)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
             os.replace(tmp, path)
         except OSError as e:
-            if self.warning is None:
-                self.warning = f"OCR cache not written ({self.folder}: {e.strerror or e})"
+            if tmp is not None:  # a full disk must not leave the half-written file
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+            if self.write_warning is None:
+                self.write_warning = f"OCR cache not written ({self.folder}: {e.strerror or e})"
+
+    def _sweep(self, folder: Path) -> None:
+        """Remove ``*.part`` files in ``folder`` older than :data:`STALE_PART_SECONDS`
+        (once per folder and run): what a process killed mid-write left."""
+        if folder in self._swept:
+            return
+        self._swept.add(folder)
+        now = time.time()
+        for part in folder.glob("*.part"):
+            with contextlib.suppress(OSError):
+                if now - part.stat().st_mtime > STALE_PART_SECONDS:
+                    part.unlink()

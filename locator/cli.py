@@ -123,7 +123,7 @@ def run_cmd(
         help="Also write a copy of DOC (as PDF) with every hit outlined and labelled.")
     ] = None,
 ) -> None:
-    from locator.documents import expand_inputs
+    from locator.inputs import find_inputs
     from locator.settings import Settings
 
     setup_logging(verbose, quiet)
@@ -147,13 +147,15 @@ def run_cmd(
                               text_regions=not whole_tiles, clean=not whole_tiles,
                               source=source.value, tile_timeout=tile_timeout)
     log.info("settings: %s", settings)
-    files = expand_inputs(docs)
+    found = find_inputs(docs)  # what it skips (loops, FIFOs, dangling links) goes in the summary
+    files = list(found.files)
     log.debug("documents: %s", ", ".join(map(str, files)))
     check_paths([*inputs, *_run_inputs((), files)], outputs)
     if annotate is not None and len(files) > 1:
         raise UsageError(f"--annotate {annotate}: one marked-up copy is made of one document; "
                          f"{len(files)} were given")
     result = _read_with_bars(files, catalog, settings, quiet)
+    result.report.warnings[:0] = found.skipped
     if (failure := result.report.failure()) is not None:  # every tile failed: exit 7
         if quiet:
             for w in result.report.warnings:
@@ -334,7 +336,7 @@ def batch_cmd(
     import pandas as pd
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from locator.batch import collect, run_batch
+    from locator.batch import collect_inputs, run_batch
     from locator.catalog import load_catalog
     from locator.export.table import hits_frame
     from locator.model import RunWarning
@@ -349,13 +351,15 @@ def batch_cmd(
     outputs = [("-o", output), ("--warnings", warnings_out)]
     check_paths([("--patterns", patterns)], outputs)
     catalog = load_catalog(patterns)
-    files = collect(folder)
+    found = collect_inputs(folder)  # what it skips (loops, FIFOs, dangling links) is named
+    files = list(found.files)
     check_paths([("--patterns", patterns), *_run_inputs((), files)], outputs)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   console=err, transient=True, disable=quiet) as bars:
         task = bars.add_task(f"{len(files)} files, pages", total=None)
         result = run_batch(files, catalog, settings, scheduler=dask,
                            on_page=lambda f, p: bars.advance(task))
+    result.warnings[:0] = found.skipped
     frames = [hits_frame(hits) for hits in result.hits.values()]  # hits carry their file
     df = pd.concat(frames, ignore_index=True) if frames else hits_frame([])
     emit_hits(df, output, _fmt_value(fmt), csv_safe)

@@ -7,7 +7,8 @@ array from a display list built once per page, so a page is interpreted once
 and never rasterised whole. It also reads a PDF page's text layer (judged by
 :mod:`locator.textlayer`), says what is wrong with a damaged file's pages, and
 refuses images whose header promises more pixels than can be decoded, before
-decoding them. :func:`expand_inputs` turns files, folders and globs into files.
+decoding them; only regular files are opened (a FIFO would block forever).
+Finding the files of a run is :mod:`locator.inputs`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import numpy as np
 
 from locator.errors import InputFileError, UnsupportedFormatError, UsageError
 from locator.geometry import Box, PageFrame, Tile
+# Files, folders and globs are found in locator.inputs (kept importable from here).
+from locator.inputs import SUFFIXES, check_regular, expand_inputs, library_path  # noqa: F401
 from locator.pdf import PdfFile, Refused
 
 if TYPE_CHECKING:
@@ -32,9 +35,6 @@ if TYPE_CHECKING:
 MAX_IMAGE_PIXELS = 178_000_000
 #: Images (frames) narrower or lower than this cannot hold text.
 MIN_IMAGE_SIDE_PX = 8
-#: Document suffixes a folder or a glob contributes (files named on the command
-#: line are judged by their content, whatever their name).
-SUFFIXES = (".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif")
 
 # File signatures we accept. PyMuPDF would also open e-books and SVG; those are
 # not documents this tool is for, and opening a zip renamed .pdf must fail clearly.
@@ -58,10 +58,17 @@ def sniff(path: Path) -> str:
     if path.is_dir():
         raise InputFileError(f"{path}: is a folder, not a document")
     try:
-        with path.open("rb") as f:
-            head = f.read(1024)
+        # O_NONBLOCK: opening a FIFO for reading would wait for a writer forever;
+        # this way it opens at once and is refused as what it is
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as e:
         raise InputFileError(f"{path}: cannot read: {e.strerror or e}") from e
+    with os.fdopen(fd, "rb") as f:
+        check_regular(path, f.fileno())
+        try:
+            head = f.read(1024)
+        except OSError as e:
+            raise InputFileError(f"{path}: cannot read: {e.strerror or e}") from e
     if not head:
         raise InputFileError(f"{path}: the file is empty (0 bytes)")
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
@@ -98,7 +105,8 @@ class Document:
         if self.kind == "image":
             self._frame_px = check_image(self.path)
         try:
-            self._pdf = PdfFile.open(self.path, password=password)
+            with library_path(self.path) as name:  # MuPDF opens UTF-8 names only
+                self._pdf = PdfFile.open(name, password=password)
         except Refused as e:
             raise InputFileError(f"{self.path}: {e}") from None
         except Exception as e:  # PyMuPDF raises several types for broken files
@@ -296,43 +304,6 @@ def check_image(path: Path) -> list[tuple[int, int]]:
         if min(w, h) < MIN_IMAGE_SIDE_PX:
             raise InputFileError(f"{path}{where}: the image is {w} x {h} px, too small to hold text")
     return sizes
-
-
-def expand_inputs(args: list[str | os.PathLike]) -> list[Path]:
-    """Files, folders and globs -> the document files they name, in order, each once.
-
-    A folder gives its documents (by suffix, searched recursively, sorted); a
-    glob (``scans/*.tif``, quoted so the shell leaves it alone; ``**`` recurses)
-    gives the matching documents; a file is taken as it is. Raises
-    :class:`InputFileError` for a folder or glob holding no document, and for
-    a name that is none of these.
-    """
-    import glob
-
-    out: list[Path] = []
-    for a in args:
-        p = Path(a)
-        if p.is_dir():
-            found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUFFIXES)
-            if not found:
-                raise InputFileError(f"{p}: the folder holds no PDF or image "
-                                     f"({', '.join(SUFFIXES)})")
-        elif p.exists() or not glob.has_magic(str(a)):
-            found = [p]  # a file, or a missing one: Document says which
-        else:
-            found = sorted(Path(f) for f in glob.glob(str(a), recursive=True)
-                           if Path(f).is_file() and Path(f).suffix.lower() in SUFFIXES)
-            if not found:
-                raise InputFileError(f"{a}: no PDF or image matches")
-        out += found
-    seen: set[Path] = set()
-    unique = []
-    for f in out:
-        key = f.resolve()
-        if key not in seen:
-            seen.add(key)
-            unique.append(f)
-    return unique
 
 
 def parse_pages(spec: str | None, page_count: int) -> list[int]:

@@ -14,6 +14,9 @@ class LocatorError(Exception):
     exit_code = 1
 
     def __init__(self, message: str) -> None:
+        from locator.model import printable  # a file name that is not UTF-8, escaped
+
+        message = printable(message)
         super().__init__(message)
         self.message = message
 

@@ -56,12 +56,29 @@ HIT_COLUMNS = ["file", "pattern_id", "label", "matched", "text", "score", "page"
 
 def hit_row(h: Hit) -> dict:
     """A hit as a flat table row (the column order of :data:`HIT_COLUMNS`)."""
-    return {"file": h.file, "pattern_id": h.pattern_id, "label": h.label, "matched": h.matched,
-            "text": h.text, "score": round(h.score, 1), "page": h.page,
+    return {"file": printable(h.file), "pattern_id": h.pattern_id, "label": h.label,
+            "matched": h.matched, "text": printable(h.text), "score": round(h.score, 1),
+            "page": h.page,
             "x0": round(h.box.x0, 2), "y0": round(h.box.y0, 2),
             "x1": round(h.box.x1, 2), "y1": round(h.box.y1, 2),
             "engine": h.engine, "conf": round(h.conf, 1), "source": h.source,
             "angle": h.angle}
+
+
+def printable(text: str) -> str:
+    """``text`` that any output can hold: lone surrogates -- how Python keeps the
+    bytes of a file name that are not UTF-8 -- become ``\\xff`` escapes (else a
+    ``.xlsx`` or a UTF-8 table refuses the whole run: "surrogates not allowed")."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        try:
+            return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:  # a surrogate that is no escaped byte
+            return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    except AttributeError:  # not text: left as it is
+        return text
 
 
 class RunWarning(str):
@@ -80,9 +97,10 @@ class RunWarning(str):
 
     def __new__(cls, text: str, *, file: str | None = None, page: int | None = None,
                 tile: str | None = None, message: str | None = None) -> RunWarning:
-        self = super().__new__(cls, text)
-        self.file, self.page, self.tile = file, page, tile
-        self.message = str(text) if message is None else message
+        self = super().__new__(cls, printable(str(text)))
+        self.file = printable(file) if file is not None else None
+        self.page, self.tile = page, tile
+        self.message = printable(str(text) if message is None else message)
         return self
 
     @classmethod
@@ -116,8 +134,10 @@ def warning_row(w: str, file: str | None = None) -> dict:
     """
     import re
 
+    file = printable(file) if file is not None else None
     if isinstance(w, RunWarning):
         return {"file": w.file or file, "page": w.page, "tile": w.tile, "message": w.message}
+    w = printable(w)
     m = re.match(r"page (\d+)\b[:,]? *", w)
     return {"file": file, "page": int(m.group(1)) if m else None, "tile": None,
             "message": w[m.end():] if m and m.end() < len(w) else w}

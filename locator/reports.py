@@ -60,6 +60,11 @@ class RunReport:
     COUNTS = ("pages", "tiles", "tiles_read", "tiles_skipped", "tiles_failed",
               "pages_cached", "words")
 
+    def __post_init__(self) -> None:
+        from locator.model import printable
+
+        self.file = printable(self.file)  # shown and written: a name's odd bytes escaped
+
     def failure(self):
         """An :class:`~locator.errors.EngineError` when the run read nothing
         because every tile it tried failed (no text layer, no cached page

@@ -4,7 +4,8 @@ A pure function of the page's rendered size (as SAHI's ``slicing.py``): every
 tile is ``tile x tile`` pixels (or the whole page side when the page is
 smaller), neighbours overlap by at least ``overlap`` pixels, and the last tile
 of a row or column is pulled back inside the page instead of hanging over its
-edge. Also the cheap blank-tile test that spares OCR on empty paper.
+edge. Also the cheap blank-tile test that spares OCR on empty paper (judged by
+marks of glyph size in physical units, so it does not depend on the tile size).
 """
 
 from __future__ import annotations
@@ -109,15 +110,41 @@ def interior_edges(t: Tile, frame: PageFrame) -> tuple[bool, bool, bool, bool]:
     return (x0 > 0, y0 > 0, x1 < w, y1 < h)
 
 
-def is_blank(img: np.ndarray, *, ink_level: int = 160, min_ink: float = 0.0002) -> bool:
-    """True when a grey tile has (almost) no dark pixels: nothing to read.
+#: A mark is glyph-sized when its long side is at least this (points): a
+#: letter or digit of 4-pt text is 2 (x-height) to 2.9 pt (a ``1``) tall;
+#: scanner specks (salt and pepper, dust) are a pixel or three across, and a
+#: speck with a pepper pixel touching it on each side is 5 px (1.2 pt at 300 dpi).
+GLYPH_MIN_PT = 1.5
+#: ... and it holds at least this much ink (square points): a 4-pt ``1`` has
+#: about 1, a lone pepper pixel at 300 dpi 0.06.
+GLYPH_MIN_INK_PT2 = 0.25
 
-    ``min_ink`` is the fraction of pixels darker than ``ink_level``; the default
-    (2 in 10,000) keeps a tile holding a single small code.
+
+def is_blank(img: np.ndarray, *, dpi: float = 300.0, ink_level: int = 160) -> bool:
+    """True when a grey tile rendered at ``dpi`` holds no mark of glyph size: nothing to read.
+
+    Judged per connected mark of pixels darker than ``ink_level``, in physical
+    units at ``dpi`` (:data:`GLYPH_MIN_PT`, :data:`GLYPH_MIN_INK_PT2`), not as
+    a share of the tile: a single small code on an otherwise empty tile is
+    read, whatever the tile size, and a scan's noise alone (isolated pixels,
+    dust specks) is still blank.
     """
     if img.size == 0:
         return True
     if img.ndim == 3:
         img = img.mean(axis=2)
-    dark = np.count_nonzero(img < ink_level)
-    return dark < min_ink * img.size
+    ink = img < ink_level
+    if not ink.any():
+        return True
+    import cv2
+
+    px_per_pt = dpi / 72.0
+    side = max(2.0, GLYPH_MIN_PT * px_per_pt)
+    area = max(2.0, GLYPH_MIN_INK_PT2 * px_per_pt * px_per_pt)
+    # only the box around the ink is labelled: a tile holding one small code is cheap
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    ink = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    _n, _labels, stats, _c = cv2.connectedComponentsWithStats(ink.view(np.uint8), connectivity=8)
+    stats = stats[1:]  # row 0 is the background
+    long_side = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    return not np.any((long_side >= side) & (stats[:, cv2.CC_STAT_AREA] >= area))

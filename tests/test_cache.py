@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import time
 from pathlib import Path
 
 from locator import cache as cache_mod
@@ -76,3 +79,126 @@ def test_a_damaged_entry_is_read_again_and_rewritten(tmp_path):
     assert sorted(h.matched for h in again.hits) == ["CODE-1", "CODE-2"]
     third = run(pdf, cat, _settings(tmp_path))
     assert third.report.pages_cached == 2
+
+
+# -- hostile entries (issue 18, item 3): nothing read back is trusted --------------------
+
+def _cli(capsys, *args):
+    import pytest
+
+    from locator.cli import err, main
+
+    width, err.width = err.width, 1000  # long paths in the summary are not cut
+    try:
+        with pytest.raises(SystemExit) as e:
+            main([str(a) for a in args])
+    finally:
+        err.width = width
+    cap = capsys.readouterr()
+    return e.value.code, " ".join(cap.err.split())
+
+
+def _cached_run(capsys, tmp_path, pdf, cat):
+    out = tmp_path / "hits.csv"
+    code, err = _cli(capsys, pdf, "--patterns", cat, "-o", out, "--cache", tmp_path / "cache",
+                     "--source", "ocr", "--dpi", 150, "--rotations", 0, "--workers", 1)
+    import pandas as pd
+
+    return code, err, sorted(pd.read_csv(out)["matched"]) if code == 0 else None
+
+
+def _entry(tmp_path, page: int) -> Path:
+    for f in Path(tmp_path / "cache").rglob("*.json"):
+        if json.loads(f.read_text())["page"] == page:
+            return f
+    raise AssertionError(f"no entry for page {page}")
+
+
+def _resealed(data: dict) -> str:
+    """``data`` with a checksum that matches its (edited) words: a well-formed entry."""
+    data = dict(data, sha256=cache_mod.entry_checksum(data["key"], data["page"], data["words"]))
+    return json.dumps(data)
+
+
+def _hostile_entries(good: dict) -> dict[str, str]:
+    words = good["words"]
+    w0 = words[0]
+    return {
+        "empty object": "{}",
+        "empty list": "[]",
+        "format 1 rows": json.dumps(words),
+        "conf 'x'": _resealed(dict(good, words=[[w0[0], "x", *w0[2:]]])),
+        "text 123": _resealed(dict(good, words=[[123, *w0[1:]]])),
+        "null coordinates": _resealed(dict(good, words=[[*w0[:2], None, None, None, None,
+                                                        *w0[6:]]])),
+        "NaN box": json.dumps(dict(good, words=[[*w0[:2], float("nan"), *w0[3:]]])),
+        "conf 10**400": _resealed(dict(good, words=[[w0[0], 10**400, *w0[2:]]])),
+        "x0 -10**400": _resealed(dict(good, words=[[*w0[:2], -10**400, *w0[3:]]])),
+        "inverted box": _resealed(dict(good, words=[[*w0[:2], w0[4], w0[3], w0[2], w0[5],
+                                                    *w0[6:]]])),
+        "words on page 99": _resealed(dict(good, words=[[*w0[:6], 99, *w0[7:]]])),
+        "entry for page 99": _resealed(dict(good, page=99, words=[[*w0[:6], 99, *w0[7:]]])),
+        "another key": _resealed(dict(good, key="0" * 64)),
+        "text edited, checksum not": json.dumps(dict(good, words=[["CODE-9", *w0[1:]]])),
+        "truncated": json.dumps(good)[:40],
+        "deep nesting": "[" * 100_000,
+        "not UTF-8": "\udcff",
+    }
+
+
+def test_hostile_entries_are_misses_read_again_and_rewritten(capsys, tmp_path):
+    pdf, cat = _setup(tmp_path)
+    code, err, first = _cached_run(capsys, tmp_path, pdf, cat)
+    assert code == 0 and first == ["CODE-1", "CODE-2"], err
+    entry = _entry(tmp_path, 1)
+    good = json.loads(entry.read_text())
+    assert good["words"] and good["page"] == 1
+    for what, content in _hostile_entries(good).items():
+        entry.write_bytes(content.encode("utf-8", "surrogateescape"))
+        code, err, hits = _cached_run(capsys, tmp_path, pdf, cat)
+        assert code == 0, (what, err)
+        assert hits == first, what  # nothing vanished, nothing of the bad entry came out
+        assert "1 page(s) from the OCR cache" in err, (what, err)  # page 2 is still good
+        assert "1 damaged entry ignored" in err and str(entry) in err, (what, err)
+        assert json.loads(entry.read_text()) == good, what  # rewritten as it was
+    code, err, hits = _cached_run(capsys, tmp_path, pdf, cat)
+    assert "2 page(s) from the OCR cache" in err and "damaged" not in err
+
+
+def test_a_full_disk_leaves_no_part_files(capsys, tmp_path, monkeypatch):
+    import tempfile
+
+    pdf, cat = _setup(tmp_path)
+    folder = tmp_path / "cache"
+    real = tempfile.mkstemp
+
+    def disk_full(*a, **kw):  # the entry's file is made; every write to it fails: ENOSPC
+        fd, name = real(*a, **kw)
+        if str(folder) not in str(kw.get("dir", "")):
+            return fd, name
+        os.close(fd)
+        return os.open("/dev/full", os.O_WRONLY), name
+
+    monkeypatch.setattr(tempfile, "mkstemp", disk_full)
+    code, err, hits = _cached_run(capsys, tmp_path, pdf, cat)
+    assert code == 0 and hits == ["CODE-1", "CODE-2"], err
+    assert "OCR cache not written" in err and "No space left on device" in err
+    assert folder.is_dir() and not list(folder.rglob("*.part"))
+    assert not list(folder.rglob("*.json"))
+
+
+def test_stale_part_files_are_removed_and_fresh_ones_kept(capsys, tmp_path):
+    pdf, cat = _setup(tmp_path)
+    _cached_run(capsys, tmp_path, pdf, cat)
+    entry = _entry(tmp_path, 1)
+    entry.unlink()  # page 1 is read and written again, in the same folder
+    stale, fresh = entry.parent / "killed-mid-write.part", entry.parent / "being-written.part"
+    stale.write_text("[[\"half")
+    fresh.write_text("[[\"half")
+    old = time.time() - 2 * cache_mod.STALE_PART_SECONDS
+    os.utime(stale, (old, old))
+    code, err, hits = _cached_run(capsys, tmp_path, pdf, cat)
+    assert code == 0 and hits == ["CODE-1", "CODE-2"], err
+    assert not stale.exists()
+    assert fresh.exists()  # another run's write in progress is left alone
+    assert entry.exists()

@@ -33,6 +33,7 @@ from locator.errors import ExportError, InputFileError
 from locator.export.table import atomic_write, hits_frame
 from locator.geometry import Box, PageFrame
 from locator.model import Hit
+from locator.inputs import library_path
 from locator.pdf import PageSpace, PdfEditor, text_width
 
 if TYPE_CHECKING:
@@ -65,11 +66,13 @@ class AnnotateResult:
 def _open_as_pdf(source: Path, password: str | None) -> PdfEditor:
     """The document as a PDF to add to (an image is converted, page sizes unchanged)."""
     from locator.documents import Document
+    from locator.inputs import library_path
 
     with Document(source, password=password) as d:  # sniffing and clear errors
         kind = d.kind
     try:
-        return PdfEditor(source, password=password, image=kind == "image")
+        with library_path(source) as name:  # a name that is not UTF-8 too
+            return PdfEditor(name, password=password, image=kind == "image")
     except Exception as e:
         raise InputFileError(f"{source}: cannot open to annotate: {e}") from e
 

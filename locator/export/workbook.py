@@ -45,7 +45,7 @@ from locator.export.files import XLSX_OPTIONS, atomic_write_bytes
 from locator.export.table import hits_frame
 from locator.export.thumbnails import Thumbnail, is_num, make_thumbnail, page_pictures
 from locator.geometry import Box, PageFrame
-from locator.model import HIT_COLUMNS, Hit
+from locator.model import HIT_COLUMNS, Hit, printable
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -360,7 +360,7 @@ def _summary_sheet(wb, fmt: _Formats, df: pd.DataFrame, report, document, dpi: f
 
     row("locator", __version__)
     row("created", time.strftime("%Y-%m-%d %H:%M:%S"))
-    row("file", str(getattr(report, "file", None) or document or ""))
+    row("file", printable(str(getattr(report, "file", None) or document or "")))
     row("hits", n)
     if report is not None:
         row("pages read", report.pages)

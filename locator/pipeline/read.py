@@ -106,7 +106,7 @@ def _symbol_prefilter(state, tile) -> TileOutcome | None:
     if not settings.skip_blank:
         return None
     try:
-        return TileOutcome(tile, [], skipped=True) if is_blank(doc.render(tile)) else None
+        return TileOutcome(tile, [], skipped=True) if is_blank(doc.render(tile), dpi=tile.dpi) else None
     except Exception:  # symbol_tile, where it runs, records the failure
         return None
 

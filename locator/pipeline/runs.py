@@ -161,8 +161,8 @@ def locate_frame(path, catalog, **settings) -> pd.DataFrame:
     ``path`` may also be a folder, a glob, or a list of any of these (several
     documents, one ``file`` column telling them apart).
     """
-    from locator.documents import expand_inputs
     from locator.export.table import hits_frame
+    from locator.inputs import find_inputs
 
     s = Settings.build(**settings)
     many = isinstance(path, (list, tuple))
@@ -173,11 +173,13 @@ def locate_frame(path, catalog, **settings) -> pd.DataFrame:
                              f"or a list of them; not {type(n).__name__}")
     if not names:
         raise UsageError("path: the list of documents is empty")
-    files = expand_inputs(names)
+    found = find_inputs(names)
+    files = list(found.files)
     if not many and len(files) == 1 and files[0] == Path(path):
         result = run(path, catalog, s)
     else:
         result = run_many(files, catalog, s)
+    result.report.warnings[:0] = found.skipped  # loops, FIFOs, dangling links passed over
     df = hits_frame(result.hits)
     df.attrs["report"] = result.report
     return df

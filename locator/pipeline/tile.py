@@ -264,7 +264,7 @@ def render_tile(doc: Document, tile: Tile, settings: Settings
         img = blank_outside(doc.render(tile), tile)
     except InputFileError as e:  # a broken content stream: the other pages still count
         return None, TileOutcome(tile, [], error=str(e))
-    if settings.skip_blank and is_blank(img):
+    if settings.skip_blank and is_blank(img, dpi=tile.dpi):
         return None, TileOutcome(tile, [], skipped=True)
     return img, None
 
@@ -310,7 +310,7 @@ def symbol_tile(doc: Document, tile: Tile, symbols: SymbolSet,
     """Render one tile and find its symbols (``cands`` holds hits here)."""
     try:
         img = doc.render(tile)
-        if settings.skip_blank and is_blank(img):
+        if settings.skip_blank and is_blank(img, dpi=tile.dpi):
             return TileOutcome(tile, [], skipped=True)
         return TileOutcome(tile, symbols_in_tile(img, tile, symbols))
     except Exception as e:  # a broken page or a matcher failure: record it, go on
