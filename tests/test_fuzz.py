@@ -276,3 +276,10 @@ def test_a_damaged_xlsx_code_list_is_a_catalog_error(tmp_path, victim, junk):
             z.writestr(n, junk if n == victim else src.read(n))
     with pytest.raises(CatalogError, match="bad.xlsx: not a readable .xlsx workbook"):
         load_codes(tmp_path / "bad.xlsx", column="Tag")
+
+
+@pytest.mark.parametrize("text", ["\r", "\t\n", " \r\n "])
+def test_a_word_of_white_space_alone_is_dropped(text):
+    """Found by the hypothesis run above: an engine's "\\r" came out as a word with no text."""
+    out, note = checked_words([OcrWord(text, 90.0, Box(0, 0, 5, 5))], 10, 10, "eng")
+    assert out == [] and note is not None and "dropped" in note

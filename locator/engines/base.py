@@ -150,8 +150,8 @@ def _clean_text(text) -> str | None:
         return None
     if text.isprintable():
         return text.strip() or None
-    if text.strip().isprintable():
-        return text.strip()
+    if text.strip().isprintable():  # (white space alone, such as "\r", is no word)
+        return text.strip() or None
     cleaned = "".join(" " if c.isspace() else "" if unicodedata.category(c) in ("Cc", "Cs")
                       else c for c in text)
     return " ".join(cleaned.split()) or None
