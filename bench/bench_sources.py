@@ -18,7 +18,8 @@ digit, at least 4 pt tall), then the document is run twice through
   rerun reuses the pages; its time is reported only when it was really read).
 
 All documents are timed before any is read with OCR (a long OCR run in the
-same process slows the timings after it). Both are scored against the truth (:func:`locator.evaluate.evaluate`); the
+same process slows the timings after it). Both are scored against the truth
+(:func:`locator.evaluate.evaluate`); the
 report says which truth rows each finds and the other misses, seconds per page,
 and how far the text layer's hit boxes are from the truth's (the truth *is*
 the text layer, so this should be 0). Last, a generated page whose text layer

@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{wall:.1f} s wall, {cpu:.1f} s CPU")
     if a.out:
         a.out.mkdir(parents=True, exist_ok=True)
-        for k, (name, r) in enumerate(runs.items()):
+        for k, r in enumerate(runs.values()):
             r["hits"].to_csv(a.out / f"hits-{k}.csv", index=False)
             r["confusion"].to_csv(a.out / f"confusion-{k}.csv")
             r["ev"].per_label.to_csv(a.out / f"per-label-{k}.csv", index=False)

@@ -18,7 +18,7 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from typer.core import TyperGroup
@@ -90,14 +90,14 @@ def run_cmd(
         help="PDFs or images to search (PDF, PNG, JPEG, TIFF, ...), folders of them, "
              "or quoted globs such as 'scans/*.tif'.", show_default=False)],
     patterns: opt.Catalog = None,
-    codes: Annotated[Optional[Path], typer.Option(
+    codes: Annotated[Path | None, typer.Option(
         help="A code list (.csv/.xlsx): every cell of --column is a literal pattern.")] = None,
-    column: Annotated[Optional[str], typer.Option(help="The code list's column of codes.")
+    column: Annotated[str | None, typer.Option(help="The code list's column of codes.")
                       ] = None,
-    label_column: Annotated[Optional[str], typer.Option(
+    label_column: Annotated[str | None, typer.Option(
         help="The code list's column of labels (optional).")] = None,
-    sheet: Annotated[Optional[str], typer.Option(help="The workbook sheet of --codes.")] = None,
-    encoding: Annotated[Optional[str], typer.Option(
+    sheet: Annotated[str | None, typer.Option(help="The workbook sheet of --codes.")] = None,
+    encoding: Annotated[str | None, typer.Option(
         help="Text encoding of --codes when it is not UTF-8 (e.g. cp1252).")] = None,
     output: opt.HitsOut = None,
     fmt: opt.FormatOpt = None,
@@ -106,12 +106,12 @@ def run_cmd(
     pages: opt.Pages = None, engine: opt.Engine = "tesseract",
     rotations: opt.Rotations = "0,90,270", password: opt.Password = None,
     source: opt.SourceOpt = opt.Source.auto,
-    missing: Annotated[Optional[Path], typer.Option(
+    missing: Annotated[Path | None, typer.Option(
         help="Also write the catalog entries that were never found (.csv/.json/.xlsx).")
     ] = None,
     warnings_out: opt.WarningsOut = None,
     workers: opt.Workers = 0, tile_timeout: opt.TileTimeout = 120,
-    cache: Annotated[Optional[Path], typer.Option(
+    cache: Annotated[Path | None, typer.Option(
         "--cache", help="OCR cache folder (default: the user's cache folder).")] = None,
     no_cache: opt.NoCache = False, thorough_rotations: opt.Thorough = False,
     whole_tiles: Annotated[bool, typer.Option(
@@ -119,7 +119,7 @@ def run_cmd(
                               "text regions; better on dense schematics whose labels "
                               "touch wires.")] = False,
     quiet: opt.Quiet = False, verbose: opt.Verbose = 0,
-    annotate: Annotated[Optional[Path], typer.Option(
+    annotate: Annotated[Path | None, typer.Option(
         help="Also write a copy of DOC (as PDF) with every hit outlined and labelled.")
     ] = None,
 ) -> None:
@@ -193,7 +193,7 @@ def eval_cmd(
     hits: Annotated[Path, typer.Argument(help="Hits table (.csv, .json, .xlsx, .parquet) "
                                               "as `locate -o` writes it.", show_default=False)],
     truth: opt.Truth = None,
-    output: Annotated[Optional[Path], typer.Option(
+    output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Also write the report: .xlsx (summary, per label, per "
                                "pattern, misses, false hits) or .csv (per pattern + overall).")
     ] = None,
@@ -249,7 +249,7 @@ def tune_cmd(
     ] = "tesseract",
     rotations: opt.Rotations = "0,90,270",
     thorough_rotations: opt.Thorough = False,
-    sets: Annotated[Optional[list[str]], typer.Option(
+    sets: Annotated[list[str] | None, typer.Option(
         "--set", help="Fix another setting for every row, NAME=VALUE (repeatable), e.g. "
                       "--set glyph_px=40 --set clean=false --set source=ocr.")] = None,
     baseline: Annotated[Baseline, typer.Option(
@@ -259,13 +259,13 @@ def tune_cmd(
     ] = Baseline.upright,
     pages: opt.Pages = None, password: opt.Password = None,
     workers: Annotated[int, typer.Option(help="OCR processes per run (0: one per core).")] = 0,
-    timeout: Annotated[Optional[float], typer.Option(
+    timeout: Annotated[float | None, typer.Option(
         help="Give up on one configuration after this many seconds.")] = None,
-    output: Annotated[Optional[Path], typer.Option(
+    output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Also write the table (.csv, .json, .jsonl, .xlsx, "
                                ".parquet).")] = None,
     fmt: opt.FormatOpt = None,
-    keep_hits: Annotated[Optional[Path], typer.Option(
+    keep_hits: Annotated[Path | None, typer.Option(
         help="Keep each configuration's hits as CSV files in this folder.")] = None,
     quiet: opt.Quiet = False, verbose: opt.Verbose = 0,
 ) -> None:
@@ -323,7 +323,7 @@ def batch_cmd(
     output: opt.HitsOut = None,
     fmt: opt.FormatOpt = None,
     csv_safe: opt.CsvSafe = False,
-    dask: Annotated[Optional[str], typer.Option(
+    dask: Annotated[str | None, typer.Option(
         "--dask", help="Dask scheduler address (tcp://host:8786); default: run here.")] = None,
     dpi: opt.Dpi = 300, tile: opt.Tile = 1600, overlap: opt.Overlap = 200,
     engine: opt.Engine = "tesseract", workers: opt.Workers = 0,
@@ -391,7 +391,7 @@ def review_cmd(
     workbook: Annotated[Path, typer.Argument(
         help="The review workbook (-o review.xlsx), with verdicts filled in.",
         show_default=False)],
-    truth_out: Annotated[Optional[Path], typer.Option(
+    truth_out: Annotated[Path | None, typer.Option(
         "--truth-out", help="Write the truth (.csv/.json/.jsonl/.xlsx/.parquet) for "
                             "'locate eval' and 'locate tune': the rows marked "
                             "correct, the tags added on the Missed sheet, and which rows "
@@ -435,7 +435,7 @@ def crop_cmd(
     output: Annotated[Path, typer.Option("--output", "-o", help="The PNG to write.",
                                          show_default=False)],
     page: Annotated[int, typer.Option(help="Page number (1-based).")] = 1,
-    dpi: Annotated[Optional[float], typer.Option(
+    dpi: Annotated[float | None, typer.Option(
         help="Resolution of the crop (default: an image's own, else 300).")] = None,
     password: opt.Password = None,
     quiet: opt.Quiet = False, verbose: opt.Verbose = 0,

@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -46,18 +46,18 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q",
                                      help="No progress or summary (warnings still show).")]
 Verbose = Annotated[int, typer.Option("--verbose", "-v", count=True,
                                       help="Log more: -v what is done, -vv details.")]
-FormatOpt = Annotated[Optional[Format], typer.Option(
+FormatOpt = Annotated[Format | None, typer.Option(
     "--format", help="Table format where the file name cannot say: -o - (stdout) or a "
                      "pipe; default csv.")]
 CsvSafe = Annotated[bool, typer.Option(
     "--csv-safe", help="In CSV output, put ' before cells starting with = + - @ so a "
                        "spreadsheet shows them instead of running them as formulas (changes "
                        "such values: -12V becomes '-12V).")]
-Password = Annotated[Optional[str], typer.Option(help="Password of an encrypted PDF.")]
-Pages = Annotated[Optional[str], typer.Option(help="Pages to read, e.g. 1-3,7.")]
-Catalog = Annotated[Optional[Path], typer.Option("--patterns", "-p",
+Password = Annotated[str | None, typer.Option(help="Password of an encrypted PDF.")]
+Pages = Annotated[str | None, typer.Option(help="Pages to read, e.g. 1-3,7.")]
+Catalog = Annotated[Path | None, typer.Option("--patterns", "-p",
                                                  help="Pattern catalog (YAML).")]
-Truth = Annotated[Optional[Path], typer.Option(
+Truth = Annotated[Path | None, typer.Option(
     "--truth", "-t", help="Ground-truth table: matched, page, x0, y0, x1, y1 (PDF points, "
                           "unrotated page, top-left origin); 'locate review' writes one.")]
 Dpi = Annotated[float, typer.Option(help="Render resolution for PDF pages.")]
@@ -75,11 +75,11 @@ NoCache = Annotated[bool, typer.Option("--no-cache", help="Do not read or write 
 Thorough = Annotated[bool, typer.Option(
     "--thorough-rotations", help="Read whole tiles turned for vertical text, not just the "
                                  "places that look like it (slower).")]
-HitsOut = Annotated[Optional[Path], typer.Option(
+HitsOut = Annotated[Path | None, typer.Option(
     "--output", "-o", help="Write hits to .csv, .json, .jsonl, .xlsx (a review workbook) or "
                            ".parquet; - for CSV on stdout (default: a table on a terminal, "
                            "CSV in a pipe).")]
-WarningsOut = Annotated[Optional[Path], typer.Option(
+WarningsOut = Annotated[Path | None, typer.Option(
     "--warnings", help="Also write the run's warnings (tiles that failed, damaged pages, "
                        "failed files) as a table: file, page, tile, message.")]
 

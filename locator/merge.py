@@ -30,7 +30,8 @@ Reads are taken most confident first; each new read of a kept place is
   matcher keeps the better-scoring one (then the longer code, then the more
   confident read) and the other reading's words are spent, so a misreading
   that happens to be another code does not add a false hit;
-  ``bench/engines_suite.py`` measures what combining costs and gains. Such an alternative is dropped again when an engine that read it
+  ``bench/engines_suite.py`` measures what combining costs and gains. Such an
+  alternative is dropped again when an engine that read it
   also read the other text there (from the overlapping tile): a consensus.
 * **different text from another engine, same direction, covering only part of
   the kept word**: dropped. It is another segmentation's fragment (Tesseract's

@@ -146,7 +146,7 @@ def test_load_codes_xlsx(tmp_path):
     c = load_codes(p, column="Tag", label_column="Type")
     assert c.ids == ["FIC-101", "101"]
     assert [x.label for x in c.patterns] == ["flow", "code"]
-    assert c.patterns[1].origin == "%s row 4" % p
+    assert c.patterns[1].origin == f"{p} row 4"
     with pytest.raises(CatalogError, match=r"tags.xlsx: no sheet 'Nope' \(sheets: Tags, Other\)"):
         load_codes(p, column="Tag", sheet="Nope")
     with pytest.raises(CatalogError, match=r"tags.xlsx row 2: no column 'Code'"):

@@ -199,8 +199,7 @@ def _cells(path: Path, sheet: str | None = None):
     wb = openpyxl.load_workbook(path)
     for ws in ([wb[sheet]] if sheet else wb.worksheets):
         for row in ws.iter_rows():
-            for c in row:
-                yield c
+            yield from row
 
 
 def _no_formula_from_data(path: Path, sheet: str | None = None) -> list[str]:

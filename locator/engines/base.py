@@ -186,8 +186,8 @@ def checked_words(raw, width: int, height: int, name: str) -> tuple[list[OcrWord
         raw_text = getattr(ow, "text", None)
         text = _clean_text(raw_text)
         try:
-            conf = float(getattr(ow, "conf"))
-            b = getattr(ow, "box")
+            conf = float(ow.conf)
+            b = ow.box
             coords = (b.x0, b.y0, b.x1, b.y1) if isinstance(b, Box) else tuple(b)
             x0, y0, x1, y1 = (float(v) for v in coords)
         except Exception:  # missing attributes, not numbers, not four of them

@@ -66,7 +66,6 @@ class AnnotateResult:
 def _open_as_pdf(source: Path, password: str | None) -> PdfEditor:
     """The document as a PDF to add to (an image is converted, page sizes unchanged)."""
     from locator.documents import Document
-    from locator.inputs import library_path
 
     with Document(source, password=password) as d:  # sniffing and clear errors
         kind = d.kind
@@ -117,7 +116,7 @@ def annotate_pdf(source: str | os.PathLike, hits: Sequence[Hit] | pd.DataFrame,
     try:
         font = _helvetica(doc) if labels else 0
         new_refs: dict[int, list[int]] = {}
-        pages: dict[int, _PageSpace] = {}
+        pages: dict[int, PageSpace] = {}
         for i, rec in enumerate(df.to_dict("records")):
             page_no = int(rec["page"])
             if not 1 <= page_no <= doc.page_count:

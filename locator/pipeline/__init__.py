@@ -34,5 +34,6 @@ __all__ = ["Progress", "RunReport", "RunResult", "read_document", "read_tile",
            "read_symbols", "run", "run_many", "locate_frame", "finish", "read_passes", "symbol_set",
            "PagePlan", "plan_pages", "plan_sources", "source_tiles", "source_key",
            "usable_frame", "page_dpi", "load_engines", "match_words", "merge_symbol_hits",
-           "dense_text", "DENSE_TEXT_SHARE", "read_image", "best_direction", "process_tile", "symbols_in_tile",
+           "dense_text", "DENSE_TEXT_SHARE", "read_image", "best_direction", "process_tile",
+           "symbols_in_tile",
            "TileOutcome", "TileTimeout", "MAX_PAGE_PX"]

@@ -103,7 +103,8 @@ def read_tile(img: np.ndarray, tile: Tile, engines: list[Engine],
     Line art is painted out first (``settings.clean``). By default the tile's
     text regions -- upright words and lines, and vertical-word candidates
     turned upright both ways -- are cut out, enlarged until their text is
-    ``settings.glyph_px`` pixels tall, and stacked into one mosaic, so each engine reads a tile in one call and a
+    ``settings.glyph_px`` pixels tall, and stacked into one mosaic, so each
+    engine reads a tile in one call and a
     tile with no text costs nothing. A tile that is mostly text
     (:func:`dense_text`: a form, prose) is read upright on the whole tile by
     an engine that ``reads_layout`` (Tesseract); ``text_regions=False`` reads
