@@ -28,7 +28,7 @@ from locator.cli_options import check_format, check_paths, parse_rotations, setu
 from locator.cli_views import err, out, warn
 from locator.errors import (INTERNAL_ERROR_EXIT_CODE, INTERRUPTED_EXIT_CODE, InputFileError,
                             LocatorError, UsageError)
-from locator.outputs import emit_hits, write_run_outputs, write_warnings
+from locator.outputs import emit_hits, raise_total_failure, write_run_outputs, write_warnings
 
 log = logging.getLogger("locator.cli")
 
@@ -156,15 +156,7 @@ def run_cmd(
                          f"{len(files)} were given")
     result = _read_with_bars(files, catalog, settings, quiet)
     result.report.warnings[:0] = found.skipped
-    if (failure := result.report.failure()) is not None:  # every tile failed: exit 7
-        if quiet:
-            for w in result.report.warnings:
-                warn(str(w))
-        else:
-            from locator.cli_views import summary
-
-            summary(result.report)
-        raise failure
+    raise_total_failure(result.report, quiet)  # every tile failed: exit 7, nothing written
     write_run_outputs(result, files, catalog, settings, output=output, fmt=_fmt_value(fmt),
                        csv_safe=csv_safe, missing=missing, warnings_out=warnings_out,
                        annotate=annotate, quiet=quiet)

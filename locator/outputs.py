@@ -100,3 +100,21 @@ def _annotated(doc: Path, df, path: Path, password: str | None, quiet: bool) -> 
         warn(f"--annotate: {s}")
     if not quiet:
         err.print(f"marked {res.annotated} hits in {path}")
+
+
+def raise_total_failure(report, quiet: bool) -> None:
+    """Raise the run's failure when every tile failed and nothing was read (exit 7),
+    after showing the summary (or, with -q, the warnings); nothing is written."""
+    failure = report.failure()
+    if failure is None:
+        return
+    if quiet:
+        from locator.cli_views import warn
+
+        for w in report.warnings:
+            warn(str(w))
+    else:
+        from locator.cli_views import summary
+
+        summary(report)
+    raise failure
