@@ -45,10 +45,13 @@ install: system $(VENV)/.base
 install-test: system $(VENV)/.test
 
 # The checks CI runs besides the tests: installed packages agree with each
-# other, and every module the code imports is declared (and nothing unused).
+# other, every module the code imports is declared (and nothing unused), ruff
+# finds nothing and mypy passes (settings in pyproject.toml).
 check: install-test
 	$(PY) -m pip check
 	$(VENV)/bin/deptry locator bench samples tests
+	$(VENV)/bin/ruff check locator tests bench samples scripts
+	$(VENV)/bin/mypy
 
 # The lock resolves for the declared Pythons this machine does not run.
 check-pythons: install-test

@@ -39,7 +39,8 @@ Source = opt.Source  # the name tests and callers know
 class _DefaultRun(TyperGroup):
     """Makes ``locate DOC ...`` mean ``locate run DOC ...``; a typo of a command is named."""
 
-    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+    # the base takes typer's vendored click.Context (not exported); typer passes a subclass
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
         if args and args[0] not in self.commands and args[0] not in _GROUP_FLAGS:
             close = opt.suggest_command(args[0], self.commands)
             if close is not None:

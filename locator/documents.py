@@ -287,7 +287,7 @@ def check_image(path: Path) -> list[tuple[int, int]]:
                 for i in range(getattr(im, "n_frames", 1)):
                     if i:
                         im.seek(i)
-                    sizes.append(tuple(im.size))
+                    sizes.append(im.size)
     except Image.DecompressionBombError as e:
         raise InputFileError(f"{path}: the image is too large to decode safely "
                              f"(over {MAX_IMAGE_PIXELS / 1e6:,.0f} megapixels: {e}); "

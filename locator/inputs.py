@@ -25,7 +25,7 @@ import fnmatch
 import glob
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,7 +119,7 @@ class _Walk:
 
     def folders(self, root: Path) -> Iterator[Path]:
         """``root`` and every folder below it."""
-        stack, links = [root], []
+        stack, links = [root], list[Path]()
         with contextlib.suppress(OSError):
             st = os.stat(root)
             self.seen.add((st.st_dev, st.st_ino))
@@ -154,8 +154,8 @@ class _Walk:
         real, linked = [], []
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError as e:
-            self.skipped.append(_skip(folder, f"cannot list the folder: {e.strerror or e}"))
+        except OSError as err:
+            self.skipped.append(_skip(folder, f"cannot list the folder: {err.strerror or err}"))
             return [], []
         for e in entries:
             if not self.hidden and e.name.startswith("."):
@@ -250,7 +250,7 @@ def _glob_files(pattern: str, skipped: list[RunWarning]) -> list[Path]:
     return sorted(found)
 
 
-def find_inputs(args: list[str | os.PathLike]) -> Inputs:
+def find_inputs(args: Sequence[str | os.PathLike]) -> Inputs:
     """Files, folders and globs -> the document files they name, in order, each once.
 
     A folder gives its documents (by suffix, searched recursively, sorted); a

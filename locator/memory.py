@@ -13,7 +13,7 @@ __all__ = ["tree_rss_kib", "TreeSampler"]
 
 def _children(pid: int) -> list[int]:
     try:
-        kids = []
+        kids: list[int] = []
         for task in os.listdir(f"/proc/{pid}/task"):
             with open(f"/proc/{pid}/task/{task}/children") as f:
                 kids.extend(int(k) for k in f.read().split())

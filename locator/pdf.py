@@ -424,7 +424,7 @@ class PdfFile:
             matrix=pymupdf.Matrix(scale, scale), clip=pymupdf.Rect(c.x0, c.y0, c.x1, c.y1),
             colorspace=pymupdf.csRGB if color else pymupdf.csGRAY, alpha=False)
         n = 3 if color else 1
-        img = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.stride)
+        img: np.ndarray = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.stride)
         img = img[:, : pix.width * n]
         if color:
             img = img.reshape(pix.height, pix.width, n)

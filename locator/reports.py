@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from locator.errors import EngineError
     from locator.model import Hit, Word
     from locator.settings import Settings
 
@@ -65,7 +66,7 @@ class RunReport:
 
         self.file = printable(self.file)  # shown and written: a name's odd bytes escaped
 
-    def failure(self):
+    def failure(self) -> EngineError | None:
         """An :class:`~locator.errors.EngineError` when the run read nothing
         because every tile it tried failed (no text layer, no cached page
         either); else None. The command line exits with it (7)."""

@@ -9,13 +9,18 @@ longer of the two lengths. Every string comes as :class:`~locator.matcher.Forms`
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
 from locator.matcher import Forms
 from locator.normalize import confusable, is_confusable
+
+#: rapidfuzz's opcodes as (tag, i1, i2, j1, j2): its stubs iterate an Opcode as
+#: ``int | str``, not saying which position is which.
+_Ops = Sequence[tuple[str, int, int, int, int]]
 
 #: Cost of one substitution inside an OCR confusion class, in edits.
 CONFUSION_COST = 0.15
@@ -39,7 +44,7 @@ def cost(p: tuple[str, str, str], t: tuple[str, str, str], classes: tuple[str, .
     if pf == tf:
         return 0.0
     total = 0.0
-    for tag, i1, i2, j1, j2 in Levenshtein.opcodes(pc, tc):
+    for tag, i1, i2, j1, j2 in cast(_Ops, Levenshtein.opcodes(pc, tc)):
         if tag == "equal":
             if pf[i1:i2] == tf[j1:j2]:
                 continue
@@ -124,11 +129,11 @@ def names_another_code(p: Forms, t: Forms, classes: tuple[str, ...], *,
         return False
     pc, tc = (p.canon, t.canon) if classes else (p.fold, t.fold)
     if exact:
-        return any(c.isalnum() for tag, i1, i2, j1, j2 in Levenshtein.opcodes(p.fold, t.fold)
+        return any(c.isalnum() for tag, i1, i2, j1, j2 in cast(_Ops, Levenshtein.opcodes(p.fold, t.fold))
                    if tag != "equal" for c in p.fold[i1:i2] + t.fold[j1:j2])
     if len(pc) != len(tc):
         return False
-    ops = Levenshtein.opcodes(pc, tc)
+    ops = cast(_Ops, Levenshtein.opcodes(pc, tc))
     if any(tag in ("insert", "delete") for tag, *_ in ops):
         return False  # a character lost or added: a damaged read, left to the score
     return any(_another_character(p.norm[a], t.norm[b])

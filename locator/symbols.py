@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from operator import attrgetter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -166,7 +167,8 @@ def load_example(path: str | Path) -> Example:
 
     p = Path(path)
     try:
-        with Image.open(p) as im:
+        with Image.open(p) as opened:
+            im: Image.Image = opened  # (converted below)
             dpi = read_png_dpi(im.info)
             if im.mode in ("RGBA", "LA", "P"):
                 im = im.convert("RGBA")
@@ -367,6 +369,7 @@ def coarse_variant(ex: Example, index: int, factor: float, scale: float,
     v = make_variant(ex, index, factor / shrink, scale, angle)
     if v is None:
         return None
+    assert v.mask is not None  # make_variant always gives one
     cover = np.clip((ex.paper - v.templ) / max(40.0, ex.paper - ex.ink_level), 0.0, 1.0)
     inside = v.mask > 0
     t = np.where(inside, cover - float(cover[inside].mean()), 0.0)
@@ -539,7 +542,7 @@ class _Level:
             if cover.shape[0] < v.templ.shape[0] or cover.shape[1] < v.templ.shape[1]:
                 continue
             r = cv2.matchTemplate(cover, v.templ, cv2.TM_CCORR)
-            r *= 1.0 / v.norm
+            r *= 1.0 / v.norm  # type: ignore[arg-type]  # cv2's stubs: any int/float Mat; it is float32
             thr = max(COARSE_FLOOR, specs[v.index].min_score / 100.0 - COARSE_SLACK)
             b = v.ink_box
             for score, x, y in _peaks(r, thr, v.size):
@@ -618,6 +621,7 @@ class _Level:
             x1, y1 = min(W, int(math.ceil(ox + tw + mx))), min(H, int(math.ceil(oy + th + my)))
             out = None
             if x1 - x0 >= tw and y1 - y0 >= th:
+                assert v.neutral is not None  # make_variant sets it (coarse variants lack it)
                 r = cv2.matchTemplate(img[y0:y1, x0:x1], v.neutral, cv2.TM_CCOEFF_NORMED)
                 _, score, _, (px, py) = cv2.minMaxLoc(r)
                 out = (score, x0 + px, y0 + py)
@@ -647,7 +651,7 @@ class _Level:
                 break
         if plain(top) < floor:
             return None  # far from a match: skip the masked scoring
-        placed = sorted(((tried[j], j) for j in tried if tried[j] is not None),
+        placed = sorted(((p, j) for j, p in tried.items() if p is not None),
                         key=lambda pj: -pj[0][0])
         best: Detection | None = None
         for (_, x, y), j in placed[:FINE_KEEP]:
@@ -671,8 +675,8 @@ T = TypeVar("T")
 
 
 def nms(items: Sequence[T], *, ios: float = SAME_PLACE_IOS,
-        box: Callable[[T], Box] = lambda d: d.box,
-        score: Callable[[T], float] = lambda d: d.score) -> list[T]:
+        box: Callable[[T], Box] = attrgetter("box"),
+        score: Callable[[T], float] = attrgetter("score")) -> list[T]:
     """Non-maximum suppression across symbols: best score first, an item is
     dropped when it covers ``ios`` of the smaller box with a kept one.
 

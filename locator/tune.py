@@ -127,8 +127,8 @@ def run_config(doc: str | os.PathLike, patterns: str | os.PathLike, truth: pd.Da
     from locator.evaluate import evaluate, load_table
 
     truth = _truth_for_pages(doc, truth, pages, password)
-    with tempfile.TemporaryDirectory(prefix="locator-tune-") as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory(prefix="locator-tune-") as tmp_name:
+        tmp = Path(tmp_name)
         hits_file = Path(hits_path) if hits_path is not None else tmp / "hits.csv"
         hits_file.parent.mkdir(parents=True, exist_ok=True)
         spec = {"doc": str(Path(doc).resolve()), "patterns": str(Path(patterns).resolve()),
@@ -325,7 +325,7 @@ def recommend(outcomes: Sequence[Outcome]) -> Outcome | None:
     ok = [o for o in outcomes if o.ok]
     if not ok:
         return None
-    return min(ok, key=lambda o: (-round(o.f1, 3), o.seconds))
+    return min(ok, key=lambda o: (-round(o.f1 or 0.0, 3), o.seconds))  # (a finished run has an F1)
 
 
 def outcomes_frame(outcomes: Sequence[Outcome], best: Outcome | None = None) -> pd.DataFrame:

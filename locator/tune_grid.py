@@ -157,7 +157,7 @@ def parse_sets(items: Sequence[str]) -> dict:
                     raise ValueError(raw)
                 value: object = raw.lower() in ("true", "1", "yes", "on")
             elif kind in (int, float):
-                value = kind(float(raw)) if kind is int else float(raw)
+                value = int(float(raw)) if kind is int else float(raw)
             else:
                 value = raw
         except ValueError:

@@ -10,6 +10,7 @@ and checks ids and ``near:`` references, reporting every error at once.
 from __future__ import annotations
 
 import difflib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from locator.errors import CatalogError
 from locator.normalize import DEFAULT_CONFUSIONS, confusion_table, normalize
 
 
-def load_catalog(path: str | Path) -> Catalog:
+def load_catalog(path: str | os.PathLike[str]) -> Catalog:
     """Read and validate a YAML catalog; relative ``file:`` and ``symbol:``
     paths are resolved against the catalog's folder.
 

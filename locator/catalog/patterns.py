@@ -60,8 +60,8 @@ class Pattern:
     @property
     def query(self) -> str:
         """What the pattern looks for, as written: the text, regex or symbol path."""
-        return self.text if self.kind == "text" else (
-            self.regex if self.kind == "regex" else str(self.symbol))
+        return (self.text if self.kind == "text" else (
+            self.regex if self.kind == "regex" else str(self.symbol))) or ""  # (set for its kind)
 
 
 @dataclass(frozen=True)

@@ -49,9 +49,9 @@ def decode_text(data: bytes, name: str, encoding: str | None) -> str:
             raise CatalogError(f"{name}: unknown encoding '{encoding}'") from None
         except UnicodeDecodeError as e:
             row = data[:e.start].count(b"\n") + 1
-            bad = data[e.start:e.start + 1]
+            cut = data[e.start:e.start + 1]
             raise CatalogError(f"{name} row {row}: not valid {encoding} "
-                               f"({f'byte 0x{bad[0]:02x}' if bad else e.reason})") from None
+                               f"({f'byte 0x{cut[0]:02x}' if cut else e.reason})") from None
         except UnicodeError as e:  # a codec that decodes nothing ('undefined')
             raise CatalogError(f"{name}: cannot decode as {encoding}: {e}") from None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):

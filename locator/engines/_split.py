@@ -123,7 +123,7 @@ def _respace(ink: np.ndarray, text: str, xs: list[float]) -> tuple[str, list[flo
     if rows is None or len(text) < 2:
         return text, xs
     h = rows[1] - rows[0]
-    runs = _runs(ink.any(axis=0))
+    runs = _runs(ink.any(axis=0))  # type: ignore[arg-type]  # numpy stubs: a scalar maybe; ink is 2-D
     pitches = [xs[i + 1] - xs[i] for i in range(len(text) - 1)
                if text[i] != " " and text[i + 1] != " "]
     pitch = float(np.median(pitches)) if pitches else 0.0
@@ -197,7 +197,8 @@ def _split_upright(crop: np.ndarray, text: str, xs: list[float] | None = None,
         text, xs = _respace(ink, text, xs)
     tokens = [t for t, _, _ in _tokens(text)]
     cols = ink.any(axis=0) if ink is not None else None
-    cuts = _cut_positions(cols, text, xs, h) if cols is not None else None
+    cuts = (_cut_positions(cols, text, xs, h)  # type: ignore[arg-type]  # (as in _respace)
+            if cols is not None else None)
     if cuts is None:  # no ink: proportional by characters over the whole box
         joined = " ".join(tokens)
         out, pos = [], 0
@@ -206,6 +207,7 @@ def _split_upright(crop: np.ndarray, text: str, xs: list[float] | None = None,
             out.append((t, a, 0.0, b, float(h)))
             pos += len(t) + 1
         return out
+    assert ink is not None  # cuts come from its columns
     bounds = [0.0, *cuts, float(w)]
     out = []
     for t, a, b in zip(tokens, bounds[:-1], bounds[1:]):
@@ -234,7 +236,7 @@ def _trim_edges(crop: np.ndarray, keep_start: bool = False,
     ink = ink_mask(crop)
     if ink is None:
         return 0, w
-    runs = _runs(ink.any(axis=0))
+    runs = _runs(ink.any(axis=0))  # type: ignore[arg-type]  # numpy stubs: a scalar maybe; ink is 2-D
     if len(runs) < 2:
         return 0, w
     band = max(1, int(0.12 * h))

@@ -200,7 +200,7 @@ def checked_words(raw, width: int, height: int, name: str) -> tuple[list[OcrWord
         if box[2] <= box[0] or box[3] <= box[1]:  # empty, or wholly off the image
             dropped += 1
             continue
-        if box != (x0, y0, x1, y1) or not 0 <= conf <= 100 or text != raw_text.strip():
+        if box != (x0, y0, x1, y1) or not 0 <= conf <= 100 or text != str(raw_text).strip():
             repaired += 1
         out.append(OcrWord(text, min(100.0, max(0.0, conf)), Box(*box)))
     note = None

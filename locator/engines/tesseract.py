@@ -53,7 +53,7 @@ class TesseractEngine(EngineBase):
         self.lang, self.psm, self.timeout = lang, psm, timeout
         self._version: str | None = None
         self._probe: subprocess.Popen | None = None
-        self._api = None
+        self._api: _tessapi.TessApi | None = None
         backend = (backend or os.environ.get(BACKEND_ENV) or "auto").strip().lower()
         if backend not in ("auto", "api", "cli"):
             raise UsageError(f"{BACKEND_ENV}={backend!r}: choose auto, api or cli")
@@ -98,6 +98,7 @@ class TesseractEngine(EngineBase):
 
     def version(self) -> str:
         if self._version is None:
+            assert self._probe is not None  # the CLI backend starts it; the API one sets _version
             out = self._probe.communicate(timeout=60)[0].decode("utf-8", "replace")
             self._probe = None
             m = re.search(r"tesseract\s+v?(\S+)", out)

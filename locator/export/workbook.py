@@ -227,8 +227,8 @@ def _hits_sheet(wb, fmt: _Formats, df: pd.DataFrame, thumbs: dict[int, Thumbnail
     cols = HITS_SHEET_COLUMNS
     ci = {c: i for i, c in enumerate(cols)}
     n = len(df)
-    for c, name in enumerate(cols):
-        ws.write_string(0, c, name, fmt.head)
+    for j, name in enumerate(cols):
+        ws.write_string(0, j, name, fmt.head)
     numfmt = {"score": fmt.one, "conf": fmt.one, "page": fmt.int, "angle": fmt.int,
               "x0": fmt.two, "y0": fmt.two, "x1": fmt.two, "y1": fmt.two}
     widths = {c: len(c) + 2 for c in cols}

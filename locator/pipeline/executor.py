@@ -203,6 +203,8 @@ class ProcessExecutor(Executor):
                 hung = [futures[f] for f in pending if limit is not None and started[futures[f]]
                         and now - started[futures[f]] > limit]
                 if hung:
+                    # a hang needs a limit; every caller that sets hang_after gives on_hang
+                    assert limit is not None and work.on_hang is not None
                     stop_workers(ex)
                     for i in sorted(futures[f] for f in pending):
                         if i not in hung:

@@ -119,10 +119,10 @@ def _source_plan(doc: Document, page: int, frame: PageFrame, reads_layer: bool,
         except InputFileError as e:
             report.warnings.append(RunWarning(f"{e}; the page is OCR'd", page=page))
             return SourcePlan(page, ocr="page", reason="text layer unreadable")
-        if (said := layer.decode_problem) is not None:
+        if layer is not None and (said := layer.decode_problem) is not None:
             report.warnings.append(RunWarning.on_page(page, said))
     sp = plan_page(page, layer, frame, settings.source,
-                   paths=lambda page=page: doc.count_paths(page))
+                   paths=lambda: doc.count_paths(page))
     if settings.source == Source.text and not sp.text:
         report.warnings.append(RunWarning.on_page(
             page, "no text layer; --source text reads nothing there "
@@ -190,7 +190,8 @@ def plan_sources(doc: Document, pages: list[int], settings: Settings,
     """Per page, what to take from the text layer and what to OCR (see
     :func:`locator.textlayer.plan_page`). Damaged pages and the decisions are
     recorded in ``report``; a page that cannot be read at all is left out."""
-    return {p: pp.source for p, pp in plan_pages(doc, pages, settings, report).items()}
+    return {p: pp.source for p, pp in plan_pages(doc, pages, settings, report).items()
+            if pp.source is not None}  # (always: planned with sources)
 
 
 def plan_pages(doc: Document, pages: list[int], settings: Settings, report: RunReport, *,

@@ -44,7 +44,7 @@ def load_engines(settings: Settings) -> list[Engine]:
     for e in engines:
         if e.own_timeout:
             e.timeout = settings.tile_timeout
-    return engines
+    return list(engines)  # (as list[Engine]: a list is invariant)
 
 
 def symbol_set(cat: Catalog) -> SymbolSet | None:
@@ -161,6 +161,7 @@ def read_words(doc: Document, plans: dict[int, PagePlan], settings: Settings, *,
     for page, pp in plans.items():
         if not pp.ocr:
             progress.page_started(page, 0)
+            assert pp.source is not None  # planned with sources: the OCR pass
             words.extend(pp.source.text)
             report.pages += 1
             progress.page_done(page)
@@ -174,6 +175,7 @@ def read_words(doc: Document, plans: dict[int, PagePlan], settings: Settings, *,
     todo: dict[int, tuple[str, tuple]] = {}
     for page in ocr_pages:
         pp = plans[page]
+        assert pp.source is not None and engines is not None  # (loaded above: ocr_pages)
         if pp.dpi_note is not None:
             report.warnings.append(pp.dpi_note)
         report.tiles += len(pp.ocr_tiles)
@@ -208,7 +210,9 @@ def read_words(doc: Document, plans: dict[int, PagePlan], settings: Settings, *,
             page_words = merge_page(cands.pop(page))
             if page not in failed:  # a page with a failed tile is read again next time
                 cache.put(todo[page][0], page_words)
-            words.extend(combine(plans[page].source, page_words))
+            sp = plans[page].source
+            assert sp is not None  # (as above)
+            words.extend(combine(sp, page_words))
             report.pages += 1
             progress.page_done(page)
     if cache.warning:

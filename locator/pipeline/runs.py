@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,7 +43,7 @@ def has_text(cat: Catalog) -> bool:
 
 
 def match_words(words: list[Word], catalog: Catalog, report: RunReport, *,
-                references: list[Hit] = ()) -> list[Hit]:
+                references: Sequence[Hit] = ()) -> list[Hit]:
     """Match, turning the matcher's warnings (a regex over its time limit) into report lines.
 
     ``references`` are other hits (symbols) that ``near:`` conditions may refer to.
@@ -115,7 +116,7 @@ def run(path: str | Path, catalog, settings: Settings | None = None, *,
     return RunResult(hits=hits, words=words, report=report)
 
 
-def run_many(paths: list[str | Path], catalog, settings: Settings | None = None, *,
+def run_many(paths: Sequence[str | Path], catalog, settings: Settings | None = None, *,
              progress: Progress | None = None,
              engines: list[Engine] | None = None) -> RunResult:
     """Locate the catalog's snippets in several documents, one after the other.

@@ -278,6 +278,7 @@ def process_tile(doc: Document, tile: Tile, engines: list[Engine],
     img, done = render_tile(doc, tile, settings)
     if done is not None:
         return done
+    assert img is not None  # render_tile gives an image or an outcome
     first = None
     for _attempt in range(2):
         notes: list[str] = []
