@@ -42,7 +42,10 @@ _LOCK = threading.Lock()
 
 
 def _import():
+    # rapidocr imports onnxruntime only when it builds a session: import it
+    # here, so a missing runtime is the same clear error as a missing rapidocr.
     try:
+        import onnxruntime  # noqa: F401
         import rapidocr
     except ImportError as e:
         raise MissingEngineError(
