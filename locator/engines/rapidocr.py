@@ -5,8 +5,10 @@ The ``rapidocr`` wheel (3.x) ships its default models in its own
 recogniser, the recogniser's character list inside the ONNX file), and
 RapidOCR checks each file's SHA-256 there before use: nothing is downloaded at
 run time (``tests/test_engines.py`` reads with the network blocked). Only a
-missing or damaged model file would make RapidOCR try to fetch one; the engine
-refuses that with :class:`MissingEngineError` instead.
+missing or damaged model file would make RapidOCR fetch it again from its
+model hub; where that fails (offline), loading is a
+:class:`MissingEngineError` naming the reinstall. The package depends on
+``opencv-python-headless`` (not the GUI build), like locator itself.
 
 Three of RapidOCR's defaults hurt small text on tiles or cost time for nothing
 and are changed here: images longer than 2000 px are shrunk before detection
