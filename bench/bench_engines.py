@@ -50,12 +50,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Tile size (px at the run's dpi) per engine, as measured best (bench/README-engines.md).
-TILES = {"tesseract": 1600, "easyocr": 1600, "rapidocr": 1600}
+TILES = {"tesseract": 1600, "easyocr": 1600, "rapidocr": 1600, "old-rapidocr": 1600}
 OVERLAP = 200
 DEFAULT_CONFIGS = ["tesseract", "easyocr", "rapidocr", "tesseract+easyocr",
                    "tesseract/page", "easyocr/page", "rapidocr/page"]
 #: Options that make an engine read a whole page the way it does by default.
-PAGE_DEFAULTS = {"easyocr": {"canvas_size": 2560}, "rapidocr": {"max_side": 2000}}
+PAGE_DEFAULTS = {"easyocr": {"canvas_size": 2560}, "rapidocr": {"max_side": 2000},
+                 "old-rapidocr": {"max_side": 2000}}
+#: Benchmark-only engines: importing the module registers the name (bench/old_rapidocr.py).
+ADAPTERS = {"old-rapidocr": "bench.old_rapidocr"}
 
 
 def _parse_kv(items: list[str], what: str) -> dict:
@@ -92,6 +95,11 @@ def run_one(config: str, doc: str, truth: str, catalog: str, dpi: float, tiles: 
         o = dict(PAGE_DEFAULTS.get(n, {})) if whole else {}
         o.update({k.split(".", 1)[1]: v for k, v in opts.items() if k.split(".", 1)[0] == n})
         engine_opts[n] = o
+    import importlib
+
+    for n in names:
+        if n in ADAPTERS:
+            importlib.import_module(ADAPTERS[n])
     t0 = time.perf_counter()
     engines = [get_engine(n, **engine_opts[n]) for n in names]
     import numpy as np

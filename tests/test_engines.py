@@ -82,7 +82,7 @@ def test_registry_names_every_engine():
     ("easyocr", "easyocr", "easyocr"),
     ("easyocr", "easyocr_en_models", "easyocr"),
     ("easyocr", "torch", "easyocr"),
-    ("rapidocr", "rapidocr_onnxruntime", "rapidocr"),
+    ("rapidocr", "rapidocr", "rapidocr"),
     ("rapidocr", "onnxruntime", "rapidocr"),
 ])
 def test_missing_extra_is_a_clear_missing_engine_error(monkeypatch, engine, module, extra):
@@ -90,7 +90,7 @@ def test_missing_extra_is_a_clear_missing_engine_error(monkeypatch, engine, modu
     # The engine's heavy packages must not be imported yet for this to bite.
     for name in list(sys.modules):
         if name == module or name.startswith(module + ".") or \
-                name.split(".")[0] in ("easyocr", "rapidocr_onnxruntime"):
+                name.split(".")[0] in ("easyocr", "rapidocr"):
             monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, module, None)
     with pytest.raises(MissingEngineError) as e:
@@ -415,13 +415,66 @@ def test_tesseract_in_process_with_a_missing_language_is_a_missing_engine():
 
 
 def test_rapidocr_reads_small_codes_with_tight_word_boxes():
-    pytest.importorskip("rapidocr_onnxruntime")
+    pytest.importorskip("rapidocr")
     img, truth = render_strip(dpi=200, noise=True)
     eng = get_engine("rapidocr")
     words = eng.read(img, dpi=200)
     assert_words(words, truth, tol_px=2, must={"FIC-101", "PT-2034", "LV-3307", "XY-55210-K",
                                                "TAG", "4410"})
     assert eng.version().startswith("rapidocr ")
+
+
+OFFLINE_READ = """
+import json, socket, sys
+import numpy as np
+
+def refuse(*a, **k):
+    raise OSError("network blocked by the test")
+
+socket.socket.connect = socket.socket.connect_ex = refuse
+socket.create_connection = socket.getaddrinfo = refuse
+import onnxruntime
+
+opened = []
+init = onnxruntime.InferenceSession.__init__
+
+def spy(self, path, *a, **k):
+    opened.append(str(path))
+    init(self, path, *a, **k)
+
+onnxruntime.InferenceSession.__init__ = spy
+import rapidocr
+from locator.engines import get_engine
+
+img = np.load(sys.argv[1])
+words = get_engine("rapidocr").read(img, dpi=200)
+print("RESULT=" + json.dumps({"words": [w.text for w in words], "opened": opened,
+                              "package": list(rapidocr.__path__)}))
+"""
+
+
+def test_rapidocr_reads_offline_with_the_models_its_wheel_ships(tmp_path):
+    """Nothing is fetched at run time: with every socket refused, a fresh process loads
+    RapidOCR's detector and recogniser from the rapidocr package's own folder and reads."""
+    pytest.importorskip("rapidocr")
+    import json
+    import subprocess
+    from pathlib import Path
+
+    img, _ = render_strip(dpi=200)
+    np.save(tmp_path / "strip.npy", img)
+    proc = subprocess.run([sys.executable, "-c", OFFLINE_READ, str(tmp_path / "strip.npy")],
+                          capture_output=True, text=True, timeout=300,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT=")]
+    res = json.loads(line[-1][len("RESULT="):])
+    assert "FIC-101" in res["words"] and "LV-3307" in res["words"], res["words"]
+    package = Path(res["package"][0]).resolve()
+    assert len(res["opened"]) >= 2  # the detector and the recogniser, no direction classifier
+    for model in res["opened"]:
+        assert Path(model).resolve().is_relative_to(package / "models"), model
+        assert "cls" not in Path(model).name, model
 
 
 def test_easyocr_reads_small_codes_with_tight_word_boxes():
@@ -446,7 +499,7 @@ def test_easyocr_reader_is_loaded_once_per_process():
 
 def test_engines_combined_through_the_pipeline(tmp_path):
     """tesseract+rapidocr on a generated page: every code found, in place, engines named."""
-    pytest.importorskip("rapidocr_onnxruntime")
+    pytest.importorskip("rapidocr")
     from locator.pipeline import read_document
     from locator.settings import Settings
 

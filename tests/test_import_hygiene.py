@@ -17,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ["torch", "torchvision", "onnxruntime", "easyocr", "easyocr_en_models",
-         "rapidocr_onnxruntime", "locator.engines.easyocr", "locator.engines.rapidocr"]
+         "rapidocr", "locator.engines.easyocr", "locator.engines.rapidocr"]
 
 REPORT = f"""
 import json, sys
@@ -71,7 +71,7 @@ assert any(w.text == "FIC-101" for w in words), [w.text for w in words]
 
 
 def test_choosing_an_engine_imports_only_that_engine():
-    pytest.importorskip("rapidocr_onnxruntime")
+    pytest.importorskip("rapidocr")
     code = """
 from locator.engines import get_engine
 get_engine("rapidocr")
