@@ -195,12 +195,7 @@ def run_hypothesis(n: int) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 2 and sys.argv[1] == "--hypothesis":
-        run_hypothesis(int(sys.argv[2]))
-    else:
-        try:
-            import atheris  # noqa: F401
-        except ImportError:
-            sys.exit("atheris is not installed; pip install atheris, or run with --hypothesis N")
-        os.environ.setdefault("PYTHONHASHSEED", "0")
-        run_atheris(sys.argv)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from fuzzmain import fuzz_main
+
+    fuzz_main(run_hypothesis, run_atheris)
