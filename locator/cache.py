@@ -45,7 +45,8 @@ CACHE_FORMAT = 2
 _NOT_READING = {"match.py", "matcher.py", "literals.py", "regexes.py", "scoring.py", "readings.py",
                 "evaluate.py", "tables.py", "tune.py", "tune_grid.py", "memory.py", "cli.py",
                 "cli_options.py", "cli_views.py", "outputs.py", "reports.py", "__main__.py",
-                "bubbles.py", "tags.py", "paths.py"}
+                "bubbles.py", "tags.py", "paths.py",
+                "bubbleimage.py", "bubblepass.py"}
 _NOT_READING_DIRS = {"export", "catalog"}
 
 

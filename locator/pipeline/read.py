@@ -9,7 +9,6 @@ engine at all (rendering a tile twice costs little next to OCR).
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,8 +26,6 @@ from locator.reports import Progress, RunReport, Silent
 from locator.settings import Settings
 from locator.textlayer import combine
 from locator.tiling import is_blank
-
-log = logging.getLogger("locator.pipeline.read")
 
 if TYPE_CHECKING:
     from locator.catalog import Catalog
@@ -223,30 +220,6 @@ def read_words(doc: Document, plans: dict[int, PagePlan], settings: Settings, *,
     words.sort(key=lambda w: (w.page, w.box.y0, w.box.x0))
     report.words = len(words)
     return words
-
-
-#: A page painting more paths than this is not searched for bubbles: reading
-#: its drawings would cost seconds (a 100,000-path schematic), and P&ID
-#: sheets paint a few thousand.
-MAX_BUBBLE_PATHS = 30_000
-
-
-def bubble_words(doc: Document, words: list[Word]) -> list[Word]:
-    """The composed words of the instrument bubbles drawn on the pages of
-    ``words`` (:func:`locator.bubbles.compose`; page points, unrotated space):
-    the text inside each outline, top line first, with the outline's box."""
-    from locator.bubbles import compose, find_bubbles
-
-    out: list[Word] = []
-    pages = sorted({w.page for w in words})
-    for page in pages:
-        if doc.count_paths(page) > MAX_BUBBLE_PATHS:
-            log.debug("page %d: over %d paths, no bubbles looked for", page, MAX_BUBBLE_PATHS)
-            continue
-        bubbles = find_bubbles(doc.outlines(page), page)
-        if bubbles:
-            out += compose([w for w in words if w.page == page], bubbles)
-    return out
 
 
 def _count(o: TileOutcome, report: RunReport, path: str, failed: set[int]) -> None:

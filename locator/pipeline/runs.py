@@ -19,7 +19,8 @@ from locator.engines import Engine
 from locator.errors import InputFileError, UsageError
 from locator.model import Hit, RunWarning, Word
 from locator.pipeline.plan import plan_pages
-from locator.pipeline.read import bubble_words, find_symbols, read_words, symbol_set
+from locator.pipeline.bubblepass import bubble_words
+from locator.pipeline.read import find_symbols, read_words, symbol_set
 from locator.reports import Progress, RunReport, RunResult, Silent
 from locator.settings import Settings
 
@@ -90,7 +91,7 @@ def read_passes(path: str | Path, settings: Settings, *, text: bool,
         plans = plan_pages(doc, pages, settings, report, sources=text)
         words = (read_words(doc, plans, settings, engines=engines, progress=progress,
                             report=report) if text else [])
-        words += bubble_words(doc, words)
+        words += bubble_words(doc, words, plans, settings, engines) if text else []
         symbol_hits = (find_symbols(doc, plans, symbols, settings, progress=progress,
                                     report=report, count_tiles=not text)
                        if symbols else [])
