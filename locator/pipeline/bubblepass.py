@@ -53,6 +53,8 @@ MARGIN_PX = 12
 #: Characters a bubble's line never starts or ends with: what is left of an
 #: outline or a bar read as text.
 EDGE_JUNK = "|\\/()[]{}_.,:;'\"`~!-=+*<>"
+#: Never part of a tag: quotes an engine reads from specks.
+QUOTES = "\u2018\u2019\u201c\u201d'\"`"
 
 
 def bubble_words(doc: Document, words: list[Word], plans: dict[int, PagePlan] | None = None,
@@ -117,13 +119,18 @@ def _prepared(inside: np.ndarray, dpi: float) -> tuple[np.ndarray, float]:
     :data:`READ_DPI` and framed in white; and the DPI it now has."""
     import cv2
 
-    img = inside.astype(np.float32)
-    paper = float(np.percentile(img, 90))
-    ink = float(np.percentile(img, 1))
-    if paper - ink >= 8:  # else blank: leave it
-        img = np.clip((img - ink) * 255.0 / (paper - ink), 0, 255)
+    # the inside's paper (most of it) made white and its darkest ink black; the
+    # painted-out outside (exactly 255) is left white
+    outside = inside == 255
+    vals = inside[~outside]
+    img: np.ndarray = inside.astype(np.float32)
+    if vals.size:
+        paper, ink = float(np.median(vals)), float(np.percentile(vals, 1))
+        if paper - ink >= 8:  # else nothing drawn inside: leave it
+            img = np.clip((img - ink) * 255.0 / (paper - ink), 0, 255)
+        img[outside] = 255
     scale = max(1.0, READ_DPI / dpi)
-    out = img.astype(np.uint8)
+    out: np.ndarray = img.astype(np.uint8)
     if scale > 1.0:
         out = cv2.resize(out, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
     out = cv2.copyMakeBorder(out, MARGIN_PX, MARGIN_PX, MARGIN_PX, MARGIN_PX,
@@ -143,6 +150,16 @@ def _lines(words: list, height: float) -> list[list]:
     return [sorted(ln, key=lambda w: w.box.x0) for ln in lines]
 
 
+def _clean(text: str) -> str:
+    """A word of a bubble as a tag has it: quotes dropped, outline remnants off its ends."""
+    return "".join(c for c in text if c not in QUOTES).strip(EDGE_JUNK)
+
+
+def _tag_like(lines: list[str]) -> bool:
+    """Function letters over a loop number: the top line letters only, a digit under it."""
+    return lines[0].isalpha() and any(c.isdigit() for c in "".join(lines[1:]))
+
+
 def read_inside(ib: ImageBubble, engine: Engine, dpi: float,
                 angles: list[int]) -> Word | None:
     """One image bubble's text, top line then bottom line, as a composed word
@@ -156,17 +173,20 @@ def read_inside(ib: ImageBubble, engine: Engine, dpi: float,
     best: tuple[float, int, list[list[str]], float] | None = None
     for angle in angles:
         turned = np.ascontiguousarray(np.rot90(img, k=-(angle // 90)))
-        words = [w for w in read_checked(engine, turned, dpi=at_dpi)
+        # one block (Tesseract --psm 6): read sparse, its two-letter top line is often missed
+        words = [w for w in read_checked(engine, turned, dpi=at_dpi, block=True)
                  if w.text.strip(EDGE_JUNK)]
         if not words:
             continue
         lines = _lines(words, 0.0)
-        texts = [[w.text.strip(EDGE_JUNK) for w in ln] for ln in lines]
+        texts = [[_clean(w.text) for w in ln] for ln in lines]
         texts = [[t for t in ln if t] for ln in texts]
         kept = [(ln, t) for ln, t in zip(lines, texts) if t]
         if len(kept) < 2:
             continue
         score = sum(w.conf * len(w.text) for ln, _t in kept for w in ln)
+        if _tag_like([" ".join(t) for _ln, t in kept]):
+            score *= 2  # a direction read as letters over a number beats noise read confidently
         conf = min(w.conf for ln, _t in kept for w in ln)
         if best is None or score > best[0]:
             best = (score, angle, [t for _ln, t in kept], conf)
