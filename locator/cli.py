@@ -110,7 +110,7 @@ def run_cmd(
     missing: Annotated[Path | None, typer.Option(
         help="Also write the catalog entries that were never found (.csv/.json/.xlsx).")
     ] = None,
-    warnings_out: opt.WarningsOut = None,
+    warnings_out: opt.WarningsOut = None, words: opt.WordsOut = None,
     workers: opt.Workers = 0, tile_timeout: opt.TileTimeout = 120,
     cache: Annotated[Path | None, typer.Option(
         "--cache", help="OCR cache folder (default: the user's cache folder).")] = None,
@@ -130,10 +130,10 @@ def run_cmd(
     setup_logging(verbose, quiet)
     # Without -o the hits go to stdout: another output cannot go there too.
     outputs = [("-o", output if output is not None else Path("-")), ("--missing", missing),
-               ("--warnings", warnings_out), ("--annotate", annotate)]
+               ("--warnings", warnings_out), ("--annotate", annotate), ("--words", words)]
     check_format("-o", output, _fmt_value(fmt))
     check_format("--missing", missing)
-    check_format("--warnings", warnings_out)
+    check_format("--warnings", warnings_out), opt.check_words(words)
     if annotate is not None and annotate.suffix.lower() != ".pdf":
         raise UsageError(f"--annotate {annotate}: the marked-up copy is a PDF; give a name "
                          f"ending in .pdf")
@@ -152,15 +152,15 @@ def run_cmd(
     files = list(found.files)
     log.debug("documents: %s", ", ".join(map(str, files)))
     check_paths([*inputs, *_run_inputs((), files)], outputs)
-    if annotate is not None and len(files) > 1:
-        raise UsageError(f"--annotate {annotate}: one marked-up copy is made of one document; "
-                         f"{len(files)} were given")
+    for name, one in (("--annotate", annotate), ("--words", words)):
+        if one is not None and len(files) > 1:
+            raise UsageError(f"{name} {one}: written for one document; {len(files)} were given")
     result = _read_with_bars(files, catalog, settings, quiet)
     result.report.warnings[:0] = found.skipped
     raise_total_failure(result.report, quiet)  # every tile failed: exit 7, nothing written
     write_run_outputs(result, files, catalog, settings, output=output, fmt=_fmt_value(fmt),
                        csv_safe=csv_safe, missing=missing, warnings_out=warnings_out,
-                       annotate=annotate, quiet=quiet)
+                       annotate=annotate, quiet=quiet, words=words)
 
 
 def _read_with_bars(files, catalog, settings, quiet: bool):

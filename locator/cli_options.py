@@ -85,6 +85,20 @@ WarningsOut = Annotated[Path | None, typer.Option(
 
 
 
+WordsOut = Annotated[Path | None, typer.Option(
+    "--words", help="Also write every word and composed tag read, with its box, to see what "
+                    "the engine saw: a table (.csv/.json/.xlsx/...), hOCR (.hocr/.html) or "
+                    "ALTO XML (.xml), by suffix. One document only.")]
+
+
+def check_words(path: Path | None) -> None:
+    """``--words``: a table format, or hOCR / ALTO by suffix."""
+    from locator.export.wordfiles import words_format
+
+    if path is not None and words_format(path) is None:
+        check_format("--words", path)
+
+
 SourceOpt = Annotated[Source, typer.Option(
     help="Where words come from: auto = a PDF's text layer where it is usable, OCR for "
          "what it lacks (scans, images, text drawn as curves, broken text); "
