@@ -91,12 +91,13 @@ WordsOut = Annotated[Path | None, typer.Option(
                     "ALTO XML (.xml), by suffix. One document only.")]
 
 
-def check_words(path: Path | None) -> None:
-    """``--words``: a table format, or hOCR / ALTO by suffix."""
+def check_words(path: Path | None) -> str | None:
+    """``--words``: its format, a table's, or hOCR / ALTO by suffix (None: no file)."""
     from locator.export.wordfiles import words_format
 
-    if path is not None and words_format(path) is None:
-        check_format("--words", path)
+    if path is None:
+        return None
+    return words_format(path) or check_format("--words", path)
 
 
 SourceOpt = Annotated[Source, typer.Option(

@@ -157,3 +157,177 @@ def test_stacked_lines_compose_only_when_asked():
     assert match_tags(words, Catalog.from_texts(["P-101A"])) == []
     (h,) = match_tags(words, Catalog.from_texts(["P-101A"], stacked=True))
     assert (h.form, h.box, h.shape) == ("stacked", Box(5, 10, 21, 27), "")
+
+
+# ----------------------------------------------------------- scanned pages
+
+def _drawn(shape: str, angle: int = 0, dpi: float = 200.0):
+    """A grey image (paper 236, ink 60) of one bubble outline of 30 pt at ``dpi``,
+    two lines of 'text' (dark bars) inside, and a signal line touching it."""
+    import cv2
+    import numpy as np
+
+    px = dpi / 72
+    n = int(90 * px)
+    img = np.full((n, n), 236, np.uint8)
+    c, r, t = n // 2, int(15 * px), max(1, round(0.5 * px))
+    ink = 60
+    if shape in ("circle", "circle-bar", "box"):
+        cv2.circle(img, (c, c), r, ink, t, cv2.LINE_AA)
+    if shape == "box":
+        cv2.rectangle(img, (c - r, c - r), (c + r, c + r), ink, t)
+    if shape == "circle-bar":
+        a, b = ((c - r, c), (c + r, c)) if angle == 0 else ((c, c - r), (c, c + r))
+        cv2.line(img, a, b, ink, t)
+    if shape == "diamond":
+        pts = np.array([(c, c - r), (c + r, c), (c, c + r), (c - r, c)], np.int32)
+        cv2.polylines(img, [pts], True, ink, t, cv2.LINE_AA)
+        cv2.rectangle(img, (c - r, c - r), (c + r, c + r), ink, t)
+    if shape == "hexagon":
+        h, b = int(9 * px), int(10 * px)
+        a = b + int(0.6 * h)
+        pts = [(-a, 0), (-b, -h), (b, -h), (a, 0), (b, h), (-b, h)]
+        if angle:
+            pts = [(v, u) for u, v in pts]
+        cv2.polylines(img, [np.array([(c + u, c + v) for u, v in pts], np.int32)], True, ink, t,
+                      cv2.LINE_AA)
+    cv2.line(img, (c, c + r), (c, n - 2), ink, t)  # the signal line
+    # two lines of text: letters over a number (upright), or side by side (turned)
+    g = int(3 * px)
+    for k in (-1, 1):
+        if angle == 0:
+            cv2.rectangle(img, (c - g, c + k * g - g // 2), (c + g, c + k * g + g // 2), ink, -1)
+        else:
+            cv2.rectangle(img, (c + k * g - g // 2, c - g), (c + k * g + g // 2, c + g), ink, -1)
+    return img
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+@pytest.mark.parametrize("angle", [0, 90])
+def test_image_bubble_shapes(shape, angle):
+    from locator.bubbleimage import find_in_image
+    from locator.geometry import PageFrame, Tile
+
+    img = _drawn(shape, angle)
+    h, w = img.shape
+    tile = Tile(1, (0, 0, w, h), 200.0, PageFrame(w * 72 / 200, h * 72 / 200))
+    found = find_in_image(img, tile)
+    big = [f for f in found if max(f.bubble.box.width, f.bubble.box.height) > 20]
+    assert [f.bubble.shape.value for f in big] == [shape]
+    box = big[0].bubble.box
+    centre = w * 72 / 200 / 2
+    assert abs(box.center[0] - centre) < 1.5 and abs(box.center[1] - centre) < 1.5
+    assert 28 <= max(box.width, box.height) <= 33  # the 30 pt outline (the square's for box)
+    inside = big[0].inside
+    assert inside.min() < 100 and (inside == 255).any()  # the text kept, the outline painted out
+
+
+def _scan(src: Path, dst: Path, dpi: int = 200):
+    """``src`` as an image-only PDF (grey, ``dpi``), same page size."""
+    doc = pymupdf.open(src)
+    out = pymupdf.open()
+    for page in doc:
+        pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY)
+        p = out.new_page(width=page.rect.width, height=page.rect.height)
+        p.insert_image(p.rect, pixmap=pix)
+    out.save(dst)
+
+
+def test_scanned_sheet_bubbles(sheet, tmp_path):
+    """The generated sheet rasterised at 200 dpi: bubble tags composed from the
+    image, each read alone; no hit is wrong (tag at another bubble, wrong shape)."""
+    path, bubbles = sheet
+    scan = tmp_path / "scan.pdf"
+    _scan(path, scan)
+    tags = {f"{b.letters.text}-{b.number.text}": b for b in bubbles}
+    df = locator.locate(scan, Catalog.from_texts(sorted(tags), label="instrument"), cache=False)
+    hits = df[df["form"] == "bubble"]
+    assert len(hits) == len(df)
+    right = 0
+    for r in hits.itertuples():
+        b = tags[r.pattern_id]
+        assert Box(r.x0, r.y0, r.x1, r.y1).iou(b.box) > 0.5, (r.pattern_id, r)
+        assert r.shape == b.shape, (r.pattern_id, r.shape, b.shape)
+        assert r.source == "ocr"
+        right += 1
+    assert right >= 0.6 * len(tags), (right, len(tags))  # bench/README-bubbles.md has the figures
+
+
+# ----------------------------------------------------------- --words, 0 hits
+
+@pytest.mark.parametrize("suffix", [".csv", ".json", ".hocr", ".xml"])
+def test_words_file_holds_words_and_composed_tags(sheet, tmp_path, capsys, suffix):
+    import json
+    import xml.etree.ElementTree as ET
+
+    from locator.cli import main
+
+    path, bubbles = sheet
+    b = bubbles[0]
+    tag = f"{b.letters.text}-{b.number.text}"
+    cat = tmp_path / "c.yaml"
+    cat.write_text("patterns:\n- text: NOT-ON-THE-SHEET-1\n")
+    words = tmp_path / f"words{suffix}"
+    with pytest.raises(SystemExit) as e:
+        main([str(path), "--patterns", str(cat), "-o", str(tmp_path / "h.csv"),
+              "--words", str(words)])
+    assert e.value.code == 0
+    err = capsys.readouterr().err
+    assert "no hits" in err and str(words) in err  # 0 hits: said, and where to look
+    if suffix == ".csv":
+        import pandas as pd
+
+        df = pd.read_csv(words)
+        row = df[df["text"] == tag].iloc[0]
+        assert (row["form"], row["shape"]) == ("bubble", b.shape)
+        assert close(Box(row.x0, row.y0, row.x1, row.y1), b.box)
+        assert b.number.text in set(df["text"])  # the single words too
+    elif suffix == ".json":
+        rows = json.loads(words.read_text())
+        assert any(r["text"] == tag and r["form"] == "bubble" for r in rows)
+    elif suffix == ".hocr":
+        root = ET.parse(words).getroot()
+        spans = [s for s in root.iter() if s.get("class") == "ocrx_word"]
+        hit = [s for s in spans if s.text == tag]
+        assert hit and "x_form bubble" in hit[0].get("title")
+        assert any(s.get("class") == "ocr_page" for s in root.iter())
+    else:
+        ns = {"a": "http://www.loc.gov/standards/alto/ns-v4#"}
+        root = ET.parse(words).getroot()
+        strings = root.findall(".//a:String", ns)
+        hit = [s for s in strings if s.get("CONTENT") == tag]
+        assert hit and hit[0].get("TAGREFS", "").startswith("form_bubble")
+        x = float(hit[0].get("HPOS")) * 72 / 1200
+        assert abs(x - b.box.x0) < 1.0
+
+
+def test_words_for_one_document_only(sheet, tmp_path, capsys):
+    from locator.cli import main
+
+    import shutil
+
+    path, _ = sheet
+    two = [shutil.copy(path, tmp_path / f"{n}.pdf") for n in ("a", "b")]
+    cat = tmp_path / "c.yaml"
+    cat.write_text("patterns:\n- text: X-1\n")
+    with pytest.raises(SystemExit) as e:
+        main([*map(str, two), "--patterns", str(cat), "--words", str(tmp_path / "w.csv")])
+    assert e.value.code == 2
+    assert "for one document; 2 were given" in capsys.readouterr().err
+    assert not (tmp_path / "w.csv").exists()
+
+
+def test_summary_counts_how_tags_were_found(sheet, tmp_path, capsys):
+    from locator.cli import main
+
+    path, bubbles = sheet
+    tags = [f"23-{b.letters.text}-{b.number.text}" for b in bubbles[:3]]
+    cat = tmp_path / "c.yaml"
+    cat.write_text("defaults: {prefix: '23-'}\npatterns:\n"
+                   + "".join(f"- text: {t}\n" for t in tags)
+                   + f"- text: {bubbles[3].number.text}\n")
+    with pytest.raises(SystemExit) as e:
+        main([str(path), "--patterns", str(cat), "-o", str(tmp_path / "h.csv")])
+    assert e.value.code == 0
+    err = capsys.readouterr().err
+    assert "found as: 3 bubble, 1 word (3 without the catalog's prefix)" in err
