@@ -331,3 +331,31 @@ def test_summary_counts_how_tags_were_found(sheet, tmp_path, capsys):
     assert e.value.code == 0
     err = capsys.readouterr().err
     assert "found as: 3 bubble, 1 word (3 without the catalog's prefix)" in err
+
+
+def test_an_engine_failing_on_a_bubble_is_a_warning(sheet, tmp_path):
+    """The bubble pass reads in this process: a crash there is one warning for
+    the page, and the run's words and other hits still come back."""
+    from locator.engines.base import EngineBase
+    from locator.pipeline.runs import run
+    from locator.settings import Settings
+
+    class CrashOnBlocks(EngineBase):
+        name = "crashy"
+
+        def version(self) -> str:
+            return "crashy 1"
+
+        def read(self, image, *, dpi):
+            return []
+
+        def read_block(self, image, *, dpi):
+            raise RuntimeError("simulated crash")
+
+    path, bubbles = sheet
+    scan = tmp_path / "scan.pdf"
+    _scan(path, scan)
+    r = run(scan, Catalog.from_texts(["X-1"]), Settings(rotations=(0,)), engines=[CrashOnBlocks()])
+    msgs = [str(w) for w in r.report.warnings if "instrument bubbles" in str(w)]
+    assert len(msgs) == 1 and "simulated crash" in msgs[0], r.report.warnings
+    assert not [w for w in r.words if w.form]

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from locator.documents import Document
     from locator.engines import Engine
     from locator.pipeline.plan import PagePlan
+    from locator.reports import RunReport
     from locator.settings import Settings
 
 log = logging.getLogger("locator.pipeline.bubblepass")
@@ -58,12 +59,13 @@ QUOTES = "\u2018\u2019\u201c\u201d'\"`"
 
 
 def bubble_words(doc: Document, words: list[Word], plans: dict[int, PagePlan] | None = None,
-                 settings: Settings | None = None,
-                 engines: list[Engine] | None = None) -> list[Word]:
+                 settings: Settings | None = None, engines: list[Engine] | None = None,
+                 report: RunReport | None = None) -> list[Word]:
     """The composed words of the instrument bubbles on the pages of ``words``
     (and on the OCR'd pages of ``plans``): the text inside each outline, top
     line first, as one word with the outline's box and shape (``form``
-    ``"bubble"``). Page points, unrotated space."""
+    ``"bubble"``). Page points, unrotated space. A bubble the engine fails on
+    is a warning in ``report``; the page's other words and bubbles stay."""
     from locator.bubbles import compose, find_bubbles
 
     plans = plans or {}
@@ -84,13 +86,16 @@ def bubble_words(doc: Document, words: list[Word], plans: dict[int, PagePlan] | 
                 from locator.pipeline.read import load_engines
 
                 engines = load_engines(settings)
-            out += _scanned(doc, pp, settings, engines[0], vector)
+            out += _scanned(doc, pp, settings, engines[0], vector, report)
     return out
 
 
 def _scanned(doc: Document, pp: PagePlan, settings: Settings, engine: Engine,
-             vector: list[Bubble]) -> list[Word]:
+             vector: list[Bubble], report: RunReport | None) -> list[Word]:
     """The bubbles of one OCR'd page's image, each read alone."""
+    from locator.errors import EngineError
+    from locator.model import RunWarning
+
     from locator.bubbleimage import find_in_image
     from locator.geometry import pt_to_px
     from locator.tiling import grid
@@ -106,8 +111,17 @@ def _scanned(doc: Document, pp: PagePlan, settings: Settings, engine: Engine,
             found.append(ib)
     angles = sorted({0, *settings.rotations})
     out = []
+    failed = 0
     for ib in found:
-        w = read_inside(ib, engine, pp.dpi, angles)
+        try:
+            w = read_inside(ib, engine, pp.dpi, angles)
+        except EngineError as e:
+            failed += 1
+            if report is not None and failed == 1:  # one warning a page, not one a bubble
+                report.warnings.append(RunWarning.on_page(
+                    pp.page, f"instrument bubbles in the image not read: {e}",
+                    file=str(doc.path)))
+            continue
         if w is not None:
             out.append(w)
     log.debug("page %d: %d bubbles in the image, %d read", pp.page, len(found), len(out))

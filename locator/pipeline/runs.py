@@ -91,7 +91,7 @@ def read_passes(path: str | Path, settings: Settings, *, text: bool,
         plans = plan_pages(doc, pages, settings, report, sources=text)
         words = (read_words(doc, plans, settings, engines=engines, progress=progress,
                             report=report) if text else [])
-        words += bubble_words(doc, words, plans, settings, engines) if text else []
+        words += bubble_words(doc, words, plans, settings, engines, report) if text else []
         symbol_hits = (find_symbols(doc, plans, symbols, settings, progress=progress,
                                     report=report, count_tiles=not text)
                        if symbols else [])
