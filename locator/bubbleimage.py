@@ -39,6 +39,9 @@ MIN_SIDE_PT = 3.5
 #: a faint 0.5 pt outline scanned at 200 dpi is 20-40 levels under the paper,
 #: sensor noise and paper grain some 5.
 INK_DELTA = 18
+#: Pixels this much under the paper are ink where they touch ink (hysteresis,
+#: as Canny's): about twice the noise.
+FAINT_DELTA = 10
 #: A white region bounded by an outline fills its convex hull; one bounded by
 #: digits touching the outline is notched a little; the space between line
 #: art (corners of a square around a circle, cells of crossing pipes) much.
@@ -82,9 +85,18 @@ class _Region:
 
 
 def _ink(img: np.ndarray) -> np.ndarray:
+    """Ink (1) and paper (0): pixels :data:`INK_DELTA` under the paper, and the
+    fainter ones (:data:`FAINT_DELTA`) touching them -- a faint outline is
+    dark in places and barely there between; noise alone is never kept."""
+    import cv2
+
     paper = float(np.median(img))
-    # no smoothing: a faint 1-2 px outline blurred falls under the test
-    return (img < paper - INK_DELTA).astype(np.uint8)
+    faint = (img < paper - FAINT_DELTA).astype(np.uint8)
+    n, labels = cv2.connectedComponents(faint, connectivity=8)
+    keep = np.zeros(n, bool)
+    keep[np.unique(labels[img < paper - INK_DELTA])] = True
+    keep[0] = False
+    return keep[labels].astype(np.uint8)
 
 
 def _regions(white: np.ndarray, px: float) -> tuple[np.ndarray, list[_Region]]:
