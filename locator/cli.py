@@ -25,7 +25,7 @@ from typer.core import TyperGroup
 
 from locator import cli_options as opt
 from locator.cli_options import check_format, check_paths, parse_rotations, setup_logging
-from locator.cli_views import err, out, warn
+from locator.cli_views import batch_summary, err, out, warn
 from locator.errors import (INTERNAL_ERROR_EXIT_CODE, INTERRUPTED_EXIT_CODE, InputFileError,
                             LocatorError, UsageError)
 from locator.outputs import emit_hits, raise_total_failure, write_run_outputs, write_warnings
@@ -355,23 +355,16 @@ def batch_cmd(
     result.warnings[:0] = found.skipped
     frames = [hits_frame(hits) for hits in result.hits.values()]  # hits carry their file
     df = pd.concat(frames, ignore_index=True) if frames else hits_frame([])
-    emit_hits(df, output, _fmt_value(fmt), csv_safe)
-    if warnings_out is not None:
+    failure = result.failure()  # every tile of every file failed: exit 7, nothing written
+    if failure is None:
+        emit_hits(df, output, _fmt_value(fmt), csv_safe)
+    if warnings_out is not None and failure is None:
         failed = [RunWarning(f"{f}: failed: {why}", file=f, message=f"failed: {why}")
                   for f, why in result.failures.items()]
         write_warnings(failed + list(result.warnings), warnings_out, None, csv_safe)
-    if not quiet:
-        err.print(f"{len(files)} files, {result.pages} pages, {len(df)} hits"
-                  + (f", {len(result.failures)} failed" if result.failures else ""))
-        for f, why in result.failures.items():
-            err.print(f"[yellow]failed[/]: {f}: {why}", markup=True)
-        for w in result.warnings:
-            err.print(f"[yellow]warning[/]: {w}")
-    else:  # -q hides progress and the summary, never what went wrong
-        for f, why in result.failures.items():
-            warn(f"failed: {f}: {why}")
-        for w in result.warnings:
-            warn(str(w))
+    batch_summary(result, len(files), len(df), quiet)
+    if failure is not None:
+        raise failure
     if result.failures and not result.hits:
         raise InputFileError(f"every file in {folder} failed")
 
