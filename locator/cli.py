@@ -119,7 +119,8 @@ def run_cmd(
         "--whole-tiles", help="Read whole tiles (line art left in) instead of the tiles' "
                               "text regions; better on dense schematics whose labels "
                               "touch wires.")] = False,
-    quiet: opt.Quiet = False, verbose: opt.Verbose = 0,
+    detector: opt.DetectorOpt = opt.Detector.cc, quiet: opt.Quiet = False,
+    verbose: opt.Verbose = 0,
     annotate: Annotated[Path | None, typer.Option(
         help="Also write a copy of DOC (as PDF) with every hit outlined and labelled.")
     ] = None,
@@ -146,7 +147,8 @@ def run_cmd(
                               cache_dir=str(cache) if cache else None,
                               rotated_regions=not thorough_rotations,
                               text_regions=not whole_tiles, clean=not whole_tiles,
-                              source=source.value, tile_timeout=tile_timeout)
+                              source=source.value, tile_timeout=tile_timeout,
+                              detector=detector.value)
     log.info("settings: %s", settings)
     found = find_inputs(docs)  # what it skips (loops, FIFOs, dangling links) goes in the summary
     files = list(found.files)

@@ -24,11 +24,11 @@ from typing import Annotated
 import typer
 
 from locator.errors import ExportError, LocatorError, UsageError
-from locator.kinds import Source  # one enum for --source and Settings.source
+from locator.kinds import Detector, Source  # one enum each for the CLI and Settings
 
 __all__ = ["check_paths", "check_format", "parse_rotations", "setup_logging", "reset_logging",
            "suggest_command", "load_catalog", "error_with_code", "Format", "Source",
-           "LOGGER"]  # and the option types below
+           "Detector", "LOGGER"]  # and the option types below
 
 #: The one logger; every module logs to a child of it (``locator.<module>``).
 LOGGER = "locator"
@@ -89,6 +89,10 @@ SourceOpt = Annotated[Source, typer.Option(
     help="Where words come from: auto = a PDF's text layer where it is usable, OCR for "
          "what it lacks (scans, images, text drawn as curves, broken text); "
          "text = the text layer only; ocr = OCR only.")]
+DetectorOpt = Annotated[Detector, typer.Option(
+    help="Where a tile's text regions come from: cc = connected-component rules; db = the "
+         "DBNet detector in the rapidocr extra (text in line art, of any size; slower); "
+         "cc+db = both.")]
 
 
 class _Stderr(logging.StreamHandler):
