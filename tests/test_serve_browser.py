@@ -57,7 +57,11 @@ def browser(tmp_path_factory):
 
 
 def sign_in(page, server) -> None:
+    # one profile for the module: each test signs in anew
     page.goto(server.url + "/")
+    page.evaluate("localStorage.clear()")
+    page.context.clear_cookies()
+    page.reload()
     page.fill("#token", server.token)
     page.click("#login button")
     page.wait_for_selector("#app:not([hidden])")
