@@ -222,7 +222,7 @@ class Tiles:
 
     def tile(self, key: str, path: Path, password: str | None, page: int, z: int, x: int,
              y: int) -> bytes:
-        """The PNG of tile (x, y) at zoom z of ``page`` (white beyond the page)."""
+        """The PNG of tile (x, y) at zoom z of ``page`` (transparent beyond the page)."""
         cached = self.cache / key / str(page) / str(z) / f"{x}_{y}.png"
         if cached.is_file():
             return cached.read_bytes()
@@ -253,21 +253,26 @@ def max_zoom(vw: float, vh: float) -> int:
 
 
 def render_tile(doc, frame, page: int, z: int, x: int, y: int):
-    """Tile (x, y) of the view at zoom z as a TILE_PX square RGB array."""
+    """Tile (x, y) of the view at zoom z as a TILE_PX square RGBA array:
+    transparent beyond the page, so the viewer's background shows there."""
     import numpy as np
 
     from locator.geometry import Box
 
     vw, vh = frame.view_size
     s = scale(vw, vh, z)
-    canvas = np.full((TILE_PX, TILE_PX, 3), 255, dtype=np.uint8)
+    canvas = np.zeros((TILE_PX, TILE_PX, 4), dtype=np.uint8)
     x0, y0 = x * TILE_PX / s, y * TILE_PX / s
     x1, y1 = min((x + 1) * TILE_PX / s, vw), min((y + 1) * TILE_PX / s, vh)
     if x < 0 or y < 0 or x0 >= vw or y0 >= vh:
         return canvas
+    # one pixel more than the tile on each far side (within the page): MuPDF may
+    # round a clip's size down, which would leave a seam between tiles
+    x1, y1 = min(x1 + 1 / s, vw), min(y1 + 1 / s, vh)
     img = doc.render_clip(page, frame.box_to_page(Box(x0, y0, x1, y1)), dpi=72 * s)
     h, w = min(img.shape[0], TILE_PX), min(img.shape[1], TILE_PX)
-    canvas[:h, :w] = img[:h, :w]
+    canvas[:h, :w, :3] = img[:h, :w, :3] if img.ndim == 3 else img[:h, :w, None]
+    canvas[:h, :w, 3] = 255
     return canvas
 
 

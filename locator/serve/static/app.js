@@ -193,7 +193,9 @@ function showPage(n) {
   // One unit of the map is one point of the page's view, y down.
   const crs = L.extend({}, L.CRS.Simple, { transformation: new L.Transformation(s0, 0, s0, 0) });
   const bounds = L.latLngBounds([0, 0], [p.height, p.width]);
-  const map = L.map("map", { crs, minZoom: 0, maxZoom: p.max_zoom + 2, zoomSnap: 0.25,
+  // whole zoom steps: at a fractional zoom the browser scales each tile on its
+  // own and a hairline of the background shows between them
+  const map = L.map("map", { crs, minZoom: 0, maxZoom: p.max_zoom + 2, zoomSnap: 1,
     maxBounds: bounds.pad(0.5), attributionControl: false });
   state.map = map;
   L.tileLayer("/api/jobs/" + state.job.id + "/files/" + state.file + "/pages/" + n +
