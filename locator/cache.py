@@ -47,7 +47,7 @@ CACHE_FORMAT = 2
 _NOT_READING = {"match.py", "matcher.py", "literals.py", "regexes.py", "scoring.py", "readings.py",
                 "evaluate.py", "tables.py", "tune.py", "tune_grid.py", "memory.py", "cli.py",
                 "cli_options.py", "cli_views.py", "outputs.py", "reports.py", "__main__.py"}
-_NOT_READING_DIRS = {"export", "catalog"}
+_NOT_READING_DIRS = {"export", "catalog", "serve"}
 
 
 def reader_files() -> list[Path]:

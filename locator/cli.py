@@ -29,6 +29,7 @@ from locator.cli_views import batch_summary, err, out, warn
 from locator.errors import (INTERNAL_ERROR_EXIT_CODE, INTERRUPTED_EXIT_CODE, InputFileError,
                             LocatorError, UsageError)
 from locator.outputs import emit_hits, raise_total_failure, write_run_outputs, write_warnings
+from locator.serve.commands import register as register_serve
 
 log = logging.getLogger("locator.cli")
 
@@ -428,25 +429,22 @@ def crop_cmd(
     password: opt.Password = None,
     quiet: opt.Quiet = False, verbose: opt.Verbose = 0,
 ) -> None:
-    from locator.geometry import Box
     from locator.symbols import crop, save_example
 
     setup_logging(verbose, quiet)
-    try:
-        x0, y0, x1, y1 = (float(v) for v in box.split(","))
-    except ValueError:
-        raise UsageError(f"--box {box!r}: give four numbers x0,y0,x1,y1 (points)") from None
-    if x1 <= x0 or y1 <= y0:
-        raise UsageError(f"--box {box!r}: x1 must exceed x0 and y1 exceed y0")
+    clip = opt.parse_box(box)
     if output.suffix.lower() != ".png":
         raise UsageError(f"-o {output}: write the example as a .png")
     if dpi is not None and not 20 <= dpi <= 2400:
         raise UsageError(f"--dpi {dpi:g}: choose a resolution between 20 and 2400")
     check_paths([("document", doc)], [("-o", output)], make_folders=True)
-    img, used = crop(doc, page, Box(x0, y0, x1, y1), dpi=dpi, password=password)
+    img, used = crop(doc, page, clip, dpi=dpi, password=password)
     save_example(img, used, output)
     err.print(f"wrote {output} ({img.shape[1]} x {img.shape[0]} px at {used:g} dpi); "
               f"catalog entry:  - symbol: {output.as_posix()}", soft_wrap=True)
+
+
+register_serve(app)  # `locate serve`, `token`, `usage` (issue 22): locator/serve/commands.py
 
 
 def main(argv: list[str] | None = None) -> None:
