@@ -401,12 +401,26 @@ def _readme_codes() -> dict[int, str]:
     return {int(r[1]): r[2].strip() for r in rows if r[1].strip().isdigit()}
 
 
-def _error_classes():
+def _error_classes(*, refinements: bool = False):
+    """The kinds of error: each class with an exit code of its own; with
+    ``refinements`` instead the classes that keep their base's code
+    (TooLargeError: a usage error that a web client is told as 413)."""
     from locator import errors
 
     return [c for c in vars(errors).values()
             if isinstance(c, type) and issubclass(c, errors.LocatorError)
-            and c is not errors.LocatorError]
+            and c is not errors.LocatorError
+            and (c.exit_code == c.__mro__[1].exit_code) == refinements]
+
+
+def test_a_refined_error_is_told_apart_by_its_http_status_only():
+    from locator.errors import http_status
+
+    refined = _error_classes(refinements=True)
+    assert refined  # TooLargeError at least
+    for c in refined:
+        assert c.exit_code == c.__mro__[1].exit_code
+        assert http_status(c("x")) != http_status(c.__mro__[1]("x")), c
 
 
 def test_the_readme_lists_one_exit_code_per_kind_of_error():
