@@ -19,16 +19,19 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from locator.errors import ExportError, LocatorError, UsageError
-from locator.kinds import Source  # one enum for --source and Settings.source
+from locator.kinds import Detector, Source  # one enum each for the CLI and Settings
+
+if TYPE_CHECKING:
+    from locator.geometry import Box
 
 __all__ = ["check_paths", "check_format", "parse_rotations", "setup_logging", "reset_logging",
            "suggest_command", "load_catalog", "error_with_code", "Format", "Source",
-           "LOGGER"]  # and the option types below
+           "Detector", "LOGGER"]  # and the option types below
 
 #: The one logger; every module logs to a child of it (``locator.<module>``).
 LOGGER = "locator"
@@ -104,6 +107,10 @@ SourceOpt = Annotated[Source, typer.Option(
     help="Where words come from: auto = a PDF's text layer where it is usable, OCR for "
          "what it lacks (scans, images, text drawn as curves, broken text); "
          "text = the text layer only; ocr = OCR only.")]
+DetectorOpt = Annotated[Detector, typer.Option(
+    help="Where a tile's text regions come from: cc = connected-component rules; db = the "
+         "DBNet detector in the rapidocr extra (text in line art, of any size; slower); "
+         "cc+db = both.")]
 
 
 class _Stderr(logging.StreamHandler):
@@ -148,6 +155,19 @@ def parse_rotations(text: str, option: str = "--rotations") -> tuple[int, ...]:
     if not rots:
         raise UsageError(f"{option} {text!r}: give at least one direction, e.g. 0")
     return rots
+
+
+def parse_box(text: str, option: str = "--box") -> Box:
+    """``"x0,y0,x1,y1"`` (PDF points, unrotated page, origin top left) -> a :class:`Box`."""
+    from locator.geometry import Box
+
+    try:
+        x0, y0, x1, y1 = (float(v) for v in text.split(","))
+    except ValueError:
+        raise UsageError(f"{option} {text!r}: give four numbers x0,y0,x1,y1 (points)") from None
+    if x1 <= x0 or y1 <= y0:
+        raise UsageError(f"{option} {text!r}: x1 must exceed x0 and y1 exceed y0")
+    return Box(x0, y0, x1, y1)
 
 
 def suggest_command(word: str, commands: Iterable[str]) -> str | None:

@@ -215,8 +215,12 @@ class Document:
         return self._pdf.page_problems(page, decode=decode)
 
     # -- rendering -----------------------------------------------------------
-    def render(self, tile: Tile) -> np.ndarray:
+    def render(self, tile: Tile, *, colour: bool = False) -> np.ndarray:
         """The tile as a grey ``uint8`` array of ``tile.size_px`` (height, width).
+
+        ``colour``: rendered in RGB and reduced to its darkest channel, so
+        coloured ink (cyan, yellow, green: light in grey) is as dark as black
+        and a grey page comes out the same as in grey.
 
         The clip is the tile's view box; because the tile is aligned to whole
         pixels the pixmap covers exactly ``tile.rect_px``. A tile with
@@ -230,10 +234,12 @@ class Document:
                 raise InputFileError(
                     f"{self.path}: page {tile.page}: cannot draw its images: {e}") from e
         try:
-            img, at = self._pdf.render(tile.page, tile.view_clip, tile.dpi)
+            img, at = self._pdf.render(tile.page, tile.view_clip, tile.dpi, color=colour)
         except Exception as e:
             raise InputFileError(
                 f"{self.path}: page {tile.page}: cannot render: {e}") from e
+        if colour:  # the darkest channel; np.minimum is ~30x faster than .min(axis=2)
+            img = np.minimum(np.minimum(img[..., 0], img[..., 1]), img[..., 2])
         w, h = tile.size_px
         # MuPDF rounds the clip outward; with whole-pixel tiles that is at most a
         # 1-px difference at the far edge, which we pad or trim so the image has

@@ -6,9 +6,30 @@ in PDF points, unrotated page space, origin top left; pages are 1-based.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from locator.geometry import Box
+
+#: Between the names of the engines (or sources) that agreed on one read, in
+#: the ``engine`` and ``source`` fields: ``"tesseract+rapidocr"``. The fields
+#: stay text because they are what the table and the OCR cache hold; only
+#: :func:`names` and :func:`join_names` read and write that text.
+NAME_SEPARATOR = "+"
+
+
+def names(field: str) -> tuple[str, ...]:
+    """The names in an ``engine`` or ``source`` field, in their order."""
+    return tuple(n for n in str(field).split(NAME_SEPARATOR) if n)
+
+
+def join_names(fields: Iterable[str]) -> str:
+    """One field naming everyone in ``fields`` (each itself may name several), once
+    each, in the order first seen."""
+    seen: dict[str, None] = {}
+    for f in fields:
+        seen.update(dict.fromkeys(names(f)))
+    return NAME_SEPARATOR.join(seen)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +59,11 @@ class Word:
     shape: str = ""
     form: str = ""
     parts: tuple[str, ...] = ()
+
+    @property
+    def engines(self) -> frozenset[str]:
+        """The engines that read this word (several when they agreed)."""
+        return frozenset(names(self.engine))
 
 
 @dataclass(frozen=True, slots=True)

@@ -158,21 +158,25 @@ class ProcessExecutor(Executor):
     """Items in ``workers`` processes, with the watchdog (``hang_after``
     seconds, None: none; an item that hung is tried ``hang_retries`` more
     times). ``died`` is the message of the :class:`EngineError` raised when a
-    worker dies."""
+    worker dies. ``method``: the start method (default :func:`start_method`);
+    ``"spawn"`` for a caller with threads of its own that a fork would copy
+    mid-step (``locate serve``: the event loop, its thread pool, SQLite)."""
 
     def __init__(self, workers: int, *, hang_after: float | None = None,
                  hang_retries: int = 1,
-                 died: str = "a worker process died (out of memory, or killed)") -> None:
+                 died: str = "a worker process died (out of memory, or killed)",
+                 method: str | None = None) -> None:
         self.workers = max(1, workers)
         self.hang_after = hang_after
         self.hang_retries = hang_retries
         self.died = died
+        self.method = method
 
     def map(self, work: Work, items: Sequence) -> Iterator:
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
-        ctx = mp.get_context(start_method())
+        ctx = mp.get_context(self.method or start_method())
         todo = list(range(len(items)))
         hangs: dict[int, int] = {}
         while todo:
