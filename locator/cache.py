@@ -47,7 +47,7 @@ CACHE_FORMAT = 2
 _NOT_READING = {"match.py", "matcher.py", "literals.py", "regexes.py", "scoring.py", "readings.py",
                 "evaluate.py", "tables.py", "tune.py", "tune_grid.py", "memory.py", "cli.py",
                 "cli_options.py", "cli_views.py", "outputs.py", "reports.py", "__main__.py",
-                "bubbles.py", "tags.py", "paths.py", "bubbleimage.py", "bubblepass.py"}
+                "bubbles.py", "tags.py", "paths.py"}
 _NOT_READING_DIRS = {"export", "catalog", "serve"}
 
 
@@ -109,6 +109,10 @@ _SOURCES = ("ocr", "text")
 #: Boxes further out than this (points; 200 inches is PDF's largest page,
 #: user units aside) are not words of a page but a damaged number.
 _MAX_COORD = 1e7
+#: The longest shape or form (``circle-bar``, ``bubble``) a composed word may hold.
+_MAX_LABEL = 40
+#: The most lines a composed word may hold.
+_MAX_PARTS = 8
 #: A ``*.part`` older than this (seconds) is no write in progress: entries are
 #: written in milliseconds, so it was left by a process killed mid-write.
 STALE_PART_SECONDS = 600
@@ -133,9 +137,13 @@ def _number(v) -> bool:
 
 def _row_problem(r, page: int) -> str | None:
     """Why one stored word is unusable, or None."""
-    if not isinstance(r, list) or len(r) != 10:
-        return "a word is not a list of 10 fields"
-    text, conf, x0, y0, x1, y1, pg, engine, angle, source = r
+    if not isinstance(r, list) or len(r) not in (10, 13):
+        return "a word is not a list of 10 or 13 fields"
+    if len(r) == 13 and not (all(isinstance(v, str) and len(v) <= _MAX_LABEL for v in r[10:12])
+                             and isinstance(r[12], list) and len(r[12]) <= _MAX_PARTS
+                             and all(isinstance(v, str) for v in r[12])):
+        return "a composed word's shape, form or lines are not short strings"
+    text, conf, x0, y0, x1, y1, pg, engine, angle, source = r[:10]
     if not isinstance(text, str) or not text:
         return "a word's text is not a string"
     if not _number(conf) or not 0 <= conf <= 100:
@@ -177,13 +185,21 @@ def entry_words(data, key: str, page: int | None = None) -> list[Word]:
     if data["sha256"] != entry_checksum(str(key), pg, rows):
         raise ValueError("the checksum does not match its words")
     return [Word(text=r[0], conf=float(r[1]), box=Box(*(float(v) for v in r[2:6])), page=r[6],
-                 engine=r[7], angle=r[8], source=r[9]) for r in rows]
+                 engine=r[7], angle=r[8], source=r[9], **_composed(r)) for r in rows]
+
+
+def _composed(r: list) -> dict:
+    return {"shape": r[10], "form": r[11], "parts": tuple(r[12])} if len(r) == 13 else {}
 
 
 def entry_data(key: str, page: int, words: list[Word]) -> dict:
-    """What :meth:`OcrCache.put` writes for ``words`` of ``page`` (JSON-able)."""
+    """What :meth:`OcrCache.put` writes for ``words`` of ``page`` (JSON-able): ten
+    fields a word, thirteen for a composed word (an instrument bubble's: its
+    ``shape``, ``form`` and ``parts`` too)."""
     rows = [[w.text, w.conf, w.box.x0, w.box.y0, w.box.x1, w.box.y1, w.page, w.engine,
-             w.angle, w.source] for w in words]
+             w.angle, w.source]
+            + ([w.shape, w.form, list(w.parts)] if w.shape or w.form or w.parts else [])
+            for w in words]
     return {"format": CACHE_FORMAT, "key": str(key), "page": page, "words": rows,
             "sha256": entry_checksum(str(key), page, rows)}
 

@@ -359,3 +359,29 @@ def test_an_engine_failing_on_a_bubble_is_a_warning(sheet, tmp_path):
     msgs = [str(w) for w in r.report.warnings if "instrument bubbles" in str(w)]
     assert len(msgs) == 1 and "simulated crash" in msgs[0], r.report.warnings
     assert not [w for w in r.words if w.form]
+
+
+def test_scanned_bubbles_come_from_the_ocr_cache_on_a_rerun(tmp_path, monkeypatch):
+    """A re-run (an edited catalog) takes a scanned page's composed bubble words from
+    the OCR cache with the page's words: no render, no read; the same hits."""
+    import locator.pipeline.bubblepass as bp
+
+    src, scan = tmp_path / "one.pdf", tmp_path / "one-scan.pdf"
+    doc = pymupdf.open()
+    page = doc.new_page(width=200, height=160)
+    page.draw_circle((100, 80), 22, color=(0, 0, 0), width=0.8)
+    page.insert_text((89, 76), "FIC", fontsize=9)
+    page.insert_text((87, 90), "2041", fontsize=9)
+    doc.save(src)
+    _scan(src, scan)
+    kw = dict(cache=True, cache_dir=str(tmp_path / "cache"), workers=1)
+    first = locator.locate(scan, Catalog.from_texts(["FIC-2041", "X-1"]), **kw)
+    assert first[first["form"] == "bubble"]["pattern_id"].tolist() == ["FIC-2041"], first
+
+    def not_again(*a, **k):
+        raise AssertionError("the scanned bubbles were read again")
+
+    monkeypatch.setattr(bp, "_scanned", not_again)
+    again = locator.locate(scan, Catalog.from_texts(["FIC-2041"]), **kw)
+    cols = ["pattern_id", "matched", "text", "x0", "y0", "x1", "y1", "shape", "form"]
+    assert again[cols].values.tolist() == first[first["pattern_id"] == "FIC-2041"][cols].values.tolist()

@@ -13,9 +13,11 @@ Runs after the OCR pass, on the words it read (:func:`bubble_words`):
   are often glued to the outline (``\\96117-03/``); read alone they are not.
 
 Bubbles found both ways (a scanned page with vector line art) are taken from
-the vector drawing. Composed words are not cached: the vector pass costs
-milliseconds, the image pass a render of the page and one small read per
-bubble and direction. Boxes are page points, unrotated space.
+the vector drawing. The vector pass costs milliseconds and is not cached; the
+image pass (a render of the page and one small read per bubble and direction,
+13 s of a 15 s re-run of the generated A0 scan when it was not cached) keeps
+its composed words in the OCR cache beside the page's OCR words. Boxes are
+page points, unrotated space.
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ def bubble_words(doc: Document, words: list[Word], plans: dict[int, PagePlan] | 
     from locator.bubbles import compose, find_bubbles
 
     plans = plans or {}
+    in_process = engines is not None  # a caller's own engine objects: no cache (as for OCR)
     out: list[Word] = []
     pages = sorted({w.page for w in words} | {p for p, pp in plans.items() if pp.ocr})
     for page in pages:
@@ -86,8 +89,47 @@ def bubble_words(doc: Document, words: list[Word], plans: dict[int, PagePlan] | 
                 from locator.pipeline.read import load_engines
 
                 engines = load_engines(settings)
-            out += _scanned(doc, pp, settings, engines[0], vector, report)
+            out += _scanned_cached(doc, pp, settings, engines, in_process, vector, report)
     return out
+
+
+def _scanned_cached(doc: Document, pp: PagePlan, settings: Settings, engines: list[Engine],
+                    in_process: bool, vector: list[Bubble],
+                    report: RunReport | None) -> list[Word]:
+    """:func:`_scanned` through the OCR cache, as the page's OCR words are (its
+    own entry, keyed like theirs plus the pass's name): a re-run with an edited
+    catalog then neither renders the page again nor reads its bubbles. Engines
+    handed in (a caller's own objects) bypass the cache, as in the OCR pass."""
+    from locator.cache import OcrCache, default_folder, file_hash
+    from locator.pipeline.plan import source_key
+    from locator.pipeline.read import ocr_settings
+
+    cache = OcrCache((settings.cache_dir or default_folder())
+                     if settings.cache and not in_process else None)
+    key = None
+    if cache.folder is not None:
+        assert pp.source is not None  # planned with sources (the OCR pass)
+        key = OcrCache.key(file_hash(doc.path), pp.page,
+                           {**ocr_settings(settings, engines, pp.dpi), **source_key(pp.source),
+                            "pass": "bubbles"})
+        cached = cache.get(key)
+        if cached is not None:
+            return cached
+        if cache.warning and report is not None:  # a damaged entry: read again, and said
+            from locator.model import RunWarning
+
+            report.warnings.append(RunWarning(cache.warning))
+            cache.damaged.clear()
+    warnings = len(report.warnings) if report is not None else 0
+    words = _scanned(doc, pp, settings, engines[0], vector, report)
+    failed = report is not None and len(report.warnings) > warnings
+    if key is not None and not failed:  # a page with a failed bubble is read again next time
+        cache.put(key, words)
+    if cache.warning and report is not None:
+        from locator.model import RunWarning
+
+        report.warnings.append(RunWarning(cache.warning))
+    return words
 
 
 def _scanned(doc: Document, pp: PagePlan, settings: Settings, engine: Engine,
