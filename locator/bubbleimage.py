@@ -232,14 +232,17 @@ def _stroke_px(ink: np.ndarray, box: tuple[int, int, int, int]) -> int:
 
 
 def _square_around(ink: np.ndarray, box: tuple[int, int, int, int], reach: int) -> bool:
-    """Ink at all four corners of ``box`` grown by ``reach``: a square drawn
-    around the round inside (ISA's shared display, ``box``)."""
+    """Ink just outside all four corners of ``box`` (within ``reach``): a square
+    drawn around the round inside (ISA's shared display, ``box``). Only the
+    quarter outside each corner is looked at: the circle itself passes inside
+    the box's corners, and a window centred on them would reach it."""
     x0, y0, x1, y1 = box
     h, w = ink.shape
     r = max(2, reach)
     hits = 0
-    for x, y in ((x0, y0), (x1, y0), (x0, y1), (x1, y1)):
-        win = ink[max(0, y - r):min(h, y + r + 1), max(0, x - r):min(w, x + r + 1)]
+    for xa, xb, ya, yb in ((x0 - r, x0 + 1, y0 - r, y0 + 1), (x1 - 1, x1 + r, y0 - r, y0 + 1),
+                           (x0 - r, x0 + 1, y1 - 1, y1 + r), (x1 - 1, x1 + r, y1 - 1, y1 + r)):
+        win = ink[max(0, ya):min(h, yb), max(0, xa):min(w, xb)]
         hits += bool(win.any())
     return hits == 4
 
