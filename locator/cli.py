@@ -429,7 +429,7 @@ def crop_cmd(
     password: opt.Password = None,
     quiet: opt.Quiet = False, verbose: opt.Verbose = 0,
 ) -> None:
-    from locator.symbols import crop, save_example
+    from locator.examples import crop, save_example
 
     setup_logging(verbose, quiet)
     clip = opt.parse_box(box)
