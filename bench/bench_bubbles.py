@@ -29,6 +29,11 @@ Run (from the repository root)::
 
     python -m bench.bench_bubbles --realdoc15 ../shared/realdocs/15_pid_dexpi_C08_UER-2345678_A1.pdf
 
+``--pid`` takes another generated sheet (its ``.truth.csv`` beside it), such
+as the one with ``/Rotate 90`` that ``samples/make_samples.py --pid-only
+--size A1 --seed 1 --pid-rotation 90 --out DIR`` makes (``DIR/pid-a1-rot90.pdf``;
+the scan gets the same ``/Rotate``).
+
 Targets (issue 21): the generated sheet at 200 dpi recall >= 0.97,
 precision >= 0.99, shape right >= 0.97; 15 rasterised: all six found.
 """
@@ -165,7 +170,12 @@ def main(argv: list[str] | None = None) -> int:
     truth = pid_truth(args.pid.with_suffix(".truth.csv"))
     scan = args.out / f"{args.pid.stem}-scan{args.dpi}.pdf"
     if not scan.exists():
-        make_scan(args.pid, scan, args.dpi, seed=1, keep_out=[t["box"] for t in truth])
+        import pymupdf
+
+        with pymupdf.open(args.pid) as d:  # a sheet with /Rotate is scanned with it
+            rotation = d[0].rotation
+        make_scan(args.pid, scan, args.dpi, seed=1, keep_out=[t["box"] for t in truth],
+                  rotation=rotation)
     for variant, path in (("born-digital", args.pid), (f"scan {args.dpi} dpi", scan)):
         row, _shapes, df = run_doc(args.pid.name, variant, path, truth)
         df.to_csv(args.out / f"{path.stem}.hits.csv", index=False)

@@ -57,8 +57,7 @@ def reader_files() -> list[Path]:
     out = []
     for f in sorted(root.rglob("*.py")):
         rel = f.relative_to(root)
-        if not ((len(rel.parts) == 1 and rel.name in _NOT_READING)
-                or rel.parts[0] in _NOT_READING_DIRS):
+        if not (rel.as_posix() in _NOT_READING or rel.parts[0] in _NOT_READING_DIRS):
             out.append(rel)
     return out
 

@@ -385,3 +385,38 @@ def test_scanned_bubbles_come_from_the_ocr_cache_on_a_rerun(tmp_path, monkeypatc
     again = locator.locate(scan, Catalog.from_texts(["FIC-2041"]), **kw)
     cols = ["pattern_id", "matched", "text", "x0", "y0", "x1", "y1", "shape", "form"]
     assert again[cols].values.tolist() == first[first["pattern_id"] == "FIC-2041"][cols].values.tolist()
+
+
+def test_review_of_bubble_hits(sheet, tmp_path):
+    """Marked-up PDF: each bubble hit's label lies outside its bubble (it covers
+    no text it marks); thumbnails are made around the whole bubble."""
+    from locator.documents import Document
+    from locator.export.annotate import annotate_pdf
+    from locator.export.thumbnails import make_thumbnail
+
+    path, bubbles = sheet
+    tags = {f"{b.letters.text}-{b.number.text}": b for b in bubbles}
+    df = locator.locate(path, Catalog.from_texts(sorted(tags)))
+    out = tmp_path / "marked.pdf"
+    assert annotate_pdf(path, df, out).annotated == len(df)
+    doc = pymupdf.open(out)
+    labels = [a.rect for a in doc[0].annots() if a.type[1] == "FreeText"]
+    assert len(labels) == len(df)
+    for r in df.itertuples():
+        bubble = pymupdf.Rect(r.x0, r.y0, r.x1, r.y1)
+        assert not any(lb.intersects(bubble) for lb in labels), r.pattern_id
+    with Document(path) as d:
+        r = df.iloc[0]
+        t = make_thumbnail(d, 1, Box(r.x0, r.y0, r.x1, r.y1), int(r.angle), 150.0)
+    assert t is not None
+    # the hit's red outline (just outside the bubble's box) lies whole inside the picture
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    img = np.asarray(Image.open(io.BytesIO(t.png)).convert("RGB")).astype(int)
+    red = (img[..., 0] > 180) & (img[..., 1] < 90) & (img[..., 2] < 90)
+    ys, xs = np.nonzero(red)
+    assert xs.min() > 0 and ys.min() > 0 and xs.max() < t.width - 1 and ys.max() < t.height - 1
+    assert xs.max() - xs.min() > 0.25 * t.width and ys.max() - ys.min() > 0.25 * t.height

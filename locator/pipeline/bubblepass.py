@@ -49,10 +49,17 @@ MAX_BUBBLE_PATHS = 30_000
 #: whole in one of them.
 GRID_PX = 4000
 GRID_OVERLAP_PT = 90.0
+#: The renders are made at the page's DPI up to this: a 0.5 pt outline is
+#: still 1.4 px wide and a page costs less than half of 300 dpi's (an A0 at
+#: 300 dpi is 140 Mpx); the insides are enlarged for reading anyway.
+FIND_DPI = 200.0
 #: A bubble's inside is read at least at this resolution (its 4.5-8 pt text
 #: then 30-50 px tall, where Tesseract reads best), with a white margin.
 READ_DPI = 400.0
 MARGIN_PX = 12
+#: A direction read as letters over a number with every word at least this
+#: confident is taken without trying the others.
+SURE_CONF = 85.0
 #: Characters a bubble's line never starts or ends with: what is left of an
 #: outline or a bar read as text.
 EDGE_JUNK = "|\\/()[]{}_.,:;'\"`~!-=+*<>"
@@ -143,8 +150,9 @@ def _scanned(doc: Document, pp: PagePlan, settings: Settings, engine: Engine,
     from locator.tiling import grid
 
     found: list[ImageBubble] = []
-    overlap = int(pt_to_px(GRID_OVERLAP_PT, pp.dpi))
-    for tile in grid(pp.page, pp.frame, pp.dpi, max(GRID_PX, 2 * overlap + 1), overlap):
+    dpi = min(pp.dpi, FIND_DPI)
+    overlap = int(pt_to_px(GRID_OVERLAP_PT, dpi))
+    for tile in grid(pp.page, pp.frame, dpi, max(GRID_PX, 2 * overlap + 1), overlap):
         for ib in find_in_image(doc.render(tile), tile):
             box = ib.bubble.box
             if any(b.box.iou(box) > 0.5 for b in vector) or any(
@@ -156,7 +164,7 @@ def _scanned(doc: Document, pp: PagePlan, settings: Settings, engine: Engine,
     failed = 0
     for ib in found:
         try:
-            w = read_inside(ib, engine, pp.dpi, angles)
+            w = read_inside(ib, engine, dpi, angles)
         except EngineError as e:
             failed += 1
             if report is not None and failed == 1:  # one warning a page, not one a bubble
@@ -227,7 +235,7 @@ def read_inside(ib: ImageBubble, engine: Engine, dpi: float,
 
     img, at_dpi = _prepared(ib.inside, dpi)
     best: tuple[float, int, list[list[str]], float] | None = None
-    for angle in angles:
+    for angle in [a for a in angles if a in ib.turns] or angles:
         turned = np.ascontiguousarray(np.rot90(img, k=-(angle // 90)))
         # one block (Tesseract --psm 6): read sparse, its two-letter top line is often missed
         words = [w for w in read_checked(engine, turned, dpi=at_dpi, block=True)
@@ -246,6 +254,8 @@ def read_inside(ib: ImageBubble, engine: Engine, dpi: float,
         conf = min(w.conf for ln, _t in kept for w in ln)
         if best is None or score > best[0]:
             best = (score, angle, [t for _ln, t in kept], conf)
+        if conf >= SURE_CONF and _tag_like([" ".join(t) for _ln, t in kept]):
+            break  # letters over a number, every word read surely: no other direction needed
     if best is None:
         return None
     _score, angle, texts, conf = best
