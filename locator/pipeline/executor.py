@@ -120,7 +120,9 @@ def _init_worker(init, args, started, parent: int) -> None:
     # Ctrl-C is the parent's to handle (it stops the workers); a worker that
     # took it too would die mid-item and break the pool first.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _die_with_parent(parent)
+    # parent 0: a fork server's child, whose parent is the fork server (it ends
+    # when the caller does), so that is the process to outlive no longer
+    _die_with_parent(parent or os.getppid())
     _worker["state"] = init(*args)
     _worker["started"] = started
 
@@ -159,8 +161,10 @@ class ProcessExecutor(Executor):
     seconds, None: none; an item that hung is tried ``hang_retries`` more
     times). ``died`` is the message of the :class:`EngineError` raised when a
     worker dies. ``method``: the start method (default :func:`start_method`);
-    ``"spawn"`` for a caller with threads of its own that a fork would copy
-    mid-step (``locate serve``: the event loop, its thread pool, SQLite)."""
+    ``"forkserver"`` or ``"spawn"`` for a caller with threads of its own that a
+    fork would copy mid-step (``locate serve``: the event loop, its thread pool,
+    SQLite); a fork server's workers watch the fork server, which ends with the
+    caller."""
 
     def __init__(self, workers: int, *, hang_after: float | None = None,
                  hang_retries: int = 1,
@@ -183,7 +187,9 @@ class ProcessExecutor(Executor):
             started = ctx.Array("d", len(items), lock=False)  # when a worker began each item
             ex = ProcessPoolExecutor(max_workers=min(self.workers, len(todo)), mp_context=ctx,
                                      initializer=_init_worker,
-                                     initargs=(work.init, work.args, started, os.getpid()))
+                                     initargs=(work.init, work.args, started,
+                                               0 if ctx.get_start_method() == "forkserver"
+                                               else os.getpid()))
             futures = {ex.submit(_call, work.fn, work.on_error, i, items[i]): i for i in todo}
             todo = yield from self._drain(ex, futures, started, work, items, hangs)
 
