@@ -7,7 +7,8 @@ is done. It reports that all jobs completed and none was lost (the hits equal ``
 batch``'s on the same files), the throughput in pages per minute against
 ``locate batch`` on the same documents (fresh cache too), and the API's median
 and 99th-percentile latency while the jobs ran (every submit and status poll),
-and per job the seconds in its worker (started to finished) and in the queue.
+and per job the seconds in its worker (started to finished; of them, reading:
+the pipeline's own run time) and in the queue.
 ``--repeat`` runs both sides that many times, alternating (the machine is
 shared: one run says little), and prints every run and the medians.
 
@@ -103,7 +104,8 @@ def run_server(docs: list[Path], cat: Path, data: Path, workers: int) -> dict:
             "median_ms": statistics.median(latencies) * 1000,
             "p99_ms": pct(latencies, 0.99) * 1000, "requests": len(latencies), "queue": queue,
             "job_s": statistics.median(x["finished"] - x["started"] for x in t),
-            "wait_s": statistics.median(x["started"] - x["created"] for x in t)}
+            "wait_s": statistics.median(x["started"] - x["created"] for x in t),
+            "read_s": statistics.median(x["seconds"] for x in t)}
 
 
 def run_batch(folder: Path, cat: Path, cache: Path) -> dict:
@@ -138,7 +140,8 @@ def main() -> None:
             print(f"run {r + 1}: locate serve --workers {args.workers}: {s['done']}/{args.jobs} "
                   f"jobs done ({s['jobs']} answered), {s['hits']} hits, {pages} pages in "
                   f"{s['wall']:.1f} s = {pages / s['wall'] * 60:.1f} pages/min; per job "
-                  f"{s['job_s']:.2f} s in its worker, {s['wait_s']:.1f} s queued (medians); "
+                  f"{s['job_s']:.2f} s in its worker ({s['read_s']:.2f} s of it reading), "
+                  f"{s['wait_s']:.1f} s queued (medians); "
                   f"API latency over {s['requests']} requests: median {s['median_ms']:.0f} "
                   f"ms, p99 {s['p99_ms']:.0f} ms; queue after: {s['queue']}", flush=True)
             print(f"run {r + 1}: locate batch (default workers): {b['hits']} hits, {pages} "
