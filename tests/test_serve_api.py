@@ -407,3 +407,27 @@ def test_first_start_creates_one_admin_token(tmp_path):
     assert path.stat().st_mode & 0o777 == 0o600
     assert Store(tmp_path).token_for(path.read_text().strip()).admin
     assert first_token(tmp_path) is None  # only on the first start
+
+
+def test_jobs_run_on_a_dask_cluster_as_locate_batch_does(tmp_path):
+    from dask import distributed  # the [dask] extra, which `make test` installs
+
+    data = tmp_path / "data"
+    data.mkdir()
+    h = bearer(Store(data).create_token("u"))
+    pdf = tmp_path / "d.pdf"
+    draw_codes(pdf, CODES)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        app = create_app(data, dask=cluster.scheduler_address)
+        with TestClient(app) as c:
+            r = c.post("/api/jobs", headers=h, files=[("documents", ("d.pdf", pdf.read_bytes())),
+                                                      ("catalog", ("c.yaml", catalog_yaml()))])
+            assert r.status_code == 202, r.text
+            s = wait(c, r.json()["id"], h)
+            assert s["state"] == "done", s
+            assert s["pages_done"] == 1 and s["hits"] == 3 and s["missing"] == 1
+            hits = pd.read_csv(io.BytesIO(c.get(f"/api/jobs/{s['id']}/download/hits.csv",
+                                                headers=h).content))
+    assert sorted(hits["pattern_id"]) == sorted(code for code, *_ in CODES)
+    assert set(hits["file"]) == {"d.pdf"}  # the client's name, not the server's path
