@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -431,3 +432,33 @@ def test_jobs_run_on_a_dask_cluster_as_locate_batch_does(tmp_path):
                                                 headers=h).content))
     assert sorted(hits["pattern_id"]) == sorted(code for code, *_ in CODES)
     assert set(hits["file"]) == {"d.pdf"}  # the client's name, not the server's path
+
+
+def test_cancelling_a_running_job_stops_its_worker(server, tmp_path):
+    from tests.docmaker import scan_pdf
+
+    scan = tmp_path / "scan.pdf"
+    scan_pdf(scan, [("TV-4410", 40, 60, 9, 0)])  # a page no other test has cached
+
+    def cached() -> int:
+        return len(list((server["data"] / "cache").rglob("*.json")))
+
+    before = cached()
+    r = submit(server, docs=[("scan.pdf", scan.read_bytes())],
+               data={"settings": json.dumps({"source": "ocr", "dpi": 300, "tile": 400,
+                                             "overlap": 60})})
+    jid = r.json()["id"]
+    end = time.monotonic() + 120
+    while not (pid := server["store"].job(jid)["pid"]) and time.monotonic() < end:
+        time.sleep(0.05)
+    assert pid, "the worker never started"
+    c, h = server["client"], server["alice"]
+    assert c.post(f"/api/jobs/{jid}/cancel", headers=h).json()["state"] == "cancelled"
+    end = time.monotonic() + 60
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < end:
+        time.sleep(0.1)  # the worker sees it at its next progress write and ends
+    assert not Path(f"/proc/{pid}").exists() or \
+        Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    assert wait(c, jid, h)["state"] == "cancelled"  # its results never overwrite the cancel
+    assert c.get(f"/api/jobs/{jid}/hits", headers=h).status_code == 409
+    assert cached() == before  # it stopped inside the page: the page was never finished
