@@ -230,9 +230,9 @@ def image_truth(gt: dict, *, dpi: float, min_height: float = 4.0):
 
 # ------------------------------------------------------------------ documents
 
-def rasterise_pdf(src: Path, dst: Path, *, dpi: float = 200) -> None:
-    """Write an image-only copy of ``src``: each page rendered greyscale at ``dpi``
-    in its *unrotated* space, placed over the whole page of the same unrotated
+def rasterise_pdf(src: Path, dst: Path, *, dpi: float = 200, colour: bool = False) -> None:
+    """Write an image-only copy of ``src``: each page rendered greyscale (RGB
+    with ``colour``) at ``dpi`` in its *unrotated* space, placed over the whole page of the same unrotated
     size, then given the original ``/Rotate`` -- so both look the same and boxes
     in unrotated points mean the same place in both."""
     import pymupdf
@@ -243,7 +243,8 @@ def rasterise_pdf(src: Path, dst: Path, *, dpi: float = 200) -> None:
             page.set_rotation(0)  # in memory only: render the unrotated space
             rect = page.rect
             pix = page.get_pixmap(matrix=pymupdf.Matrix(dpi / 72, dpi / 72),
-                                  colorspace=pymupdf.csGRAY, alpha=False, annots=True)
+                                  colorspace=pymupdf.csRGB if colour else pymupdf.csGRAY,
+                                  alpha=False, annots=True)
             new = out.new_page(width=rect.width, height=rect.height)
             # The pixmap covers whole pixels from the top-left corner, so it can reach a
             # fraction of a pixel past the right/bottom edge: place it at its true extent

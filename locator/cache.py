@@ -6,15 +6,16 @@ versions, blank skipping), and on the code that reads (a fingerprint of its
 modules' source) — those make the key. The matcher and catalog are not
 in the key: re-running with an edited catalog costs only the matching.
 
-Entries are small JSON files written atomically (a ``*.part`` file renamed
-into place). Nothing read back is trusted: an entry holds its key, its page
-and a SHA-256 of its words, and every word is checked (types, finite
-numbers, ordered boxes, the right page) before it is used. An entry that
-fails any check -- damaged, truncated, edited, of another format -- is a
-miss: the page is read again, the entry rewritten, and the run's warnings
-say so. A cache folder that cannot be written only costs speed (a warning);
-a ``*.part`` left by a failed write is removed then, and stale ones (from a
-process killed mid-write) when their folder is next written.
+Entries are small JSON files written by the one atomic writer
+(:func:`locator.export.files.atomic_write`: a ``*.part*`` file fsync'd and
+renamed into place). Nothing read back is trusted: an entry holds its key, its
+page and a SHA-256 of its words, and every word is checked (types, finite
+numbers, ordered boxes, the right page) before it is used. An entry that fails
+any check -- damaged, truncated, edited, of another format -- is a miss: the
+page is read again, the entry rewritten, and the run's warnings say so. A
+cache folder that cannot be written only costs speed (a warning); a ``*.part``
+left by a failed write is removed then, and stale ones (from a process killed
+mid-write) when their folder is next written.
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ import json
 import logging
 import math
 import os
-import tempfile
 import time
 from pathlib import Path
 
+from locator.errors import ExportError
+from locator.export.files import atomic_write_bytes
 from locator.geometry import Box
 from locator.model import Word
 
@@ -44,7 +46,8 @@ CACHE_FORMAT = 2
 #: engine adapter reads pages again instead of returning the old words.
 _NOT_READING = {"match.py", "matcher.py", "literals.py", "regexes.py", "scoring.py", "readings.py",
                 "evaluate.py", "tables.py", "tune.py", "tune_grid.py", "memory.py", "cli.py",
-                "cli_options.py", "cli_views.py", "outputs.py", "reports.py", "__main__.py"}
+                "cli_options.py", "cli_views.py", "outputs.py", "reports.py", "__main__.py",
+                "bubbles.py", "tags.py", "paths.py", "bubbleimage.py", "bubblepass.py"}
 _NOT_READING_DIRS = {"export", "catalog", "serve"}
 
 
@@ -254,20 +257,15 @@ class OcrCache:
             log.debug("OCR cache entry for page %s not written: %s", page, e)
             return
         path = self._path(key)
-        tmp = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._sweep(path.parent)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
-        except OSError as e:
-            if tmp is not None:  # a full disk must not leave the half-written file
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
+            # the one atomic writer: a full disk or a kill leaves no half entry
+            atomic_write_bytes(path, data)
+        except (OSError, ExportError) as e:
             if self.write_warning is None:
-                self.write_warning = f"OCR cache not written ({self.folder}: {e.strerror or e})"
+                why = e.strerror if isinstance(e, OSError) and e.strerror else e
+                self.write_warning = f"OCR cache not written ({self.folder}: {why})"
 
     def _sweep(self, folder: Path) -> None:
         """Remove ``*.part`` files in ``folder`` older than :data:`STALE_PART_SECONDS`
@@ -276,7 +274,7 @@ class OcrCache:
             return
         self._swept.add(folder)
         now = time.time()
-        for part in folder.glob("*.part"):
+        for part in folder.glob("*.part*"):  # atomic_write's ".NAME.XXXX.part.json"
             with contextlib.suppress(OSError):
                 if now - part.stat().st_mtime > STALE_PART_SECONDS:
                     part.unlink()

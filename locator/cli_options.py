@@ -24,14 +24,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from locator.errors import ExportError, LocatorError, UsageError
-from locator.kinds import Source  # one enum for --source and Settings.source
+from locator.kinds import Detector, Source  # one enum each for the CLI and Settings
 
 if TYPE_CHECKING:
     from locator.geometry import Box
 
 __all__ = ["check_paths", "check_format", "parse_rotations", "setup_logging", "reset_logging",
            "suggest_command", "load_catalog", "error_with_code", "Format", "Source",
-           "LOGGER"]  # and the option types below
+           "Detector", "LOGGER"]  # and the option types below
 
 #: The one logger; every module logs to a child of it (``locator.<module>``).
 LOGGER = "locator"
@@ -88,10 +88,29 @@ WarningsOut = Annotated[Path | None, typer.Option(
 
 
 
+WordsOut = Annotated[Path | None, typer.Option(
+    "--words", help="Also write every word and composed tag read, with its box, to see what "
+                    "the engine saw: a table (.csv/.json/.xlsx/...), hOCR (.hocr/.html) or "
+                    "ALTO XML (.xml), by suffix. One document only.")]
+
+
+def check_words(path: Path | None) -> str | None:
+    """``--words``: its format, a table's, or hOCR / ALTO by suffix (None: no file)."""
+    from locator.export.wordfiles import words_format
+
+    if path is None:
+        return None
+    return words_format(path) or check_format("--words", path)
+
+
 SourceOpt = Annotated[Source, typer.Option(
     help="Where words come from: auto = a PDF's text layer where it is usable, OCR for "
          "what it lacks (scans, images, text drawn as curves, broken text); "
          "text = the text layer only; ocr = OCR only.")]
+DetectorOpt = Annotated[Detector, typer.Option(
+    help="Where a tile's text regions come from: cc = connected-component rules; db = the "
+         "DBNet detector in the rapidocr extra (text in line art, of any size; slower); "
+         "cc+db = both.")]
 
 
 class _Stderr(logging.StreamHandler):

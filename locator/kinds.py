@@ -1,4 +1,5 @@
-"""Small enums handed between stages: where words come from, and what of a page is OCR'd.
+"""Small enums handed between stages: where words come from, what of a page is OCR'd,
+and where a tile's text regions come from.
 
 They are ``str`` enums, so a value compares equal to its text (``Source.auto ==
 "auto"``): the command line, the settings and the page planner share one type
@@ -27,6 +28,18 @@ class OcrScope(str, Enum):
     none = "none"        # nothing: the text layer has it all
     page = "page"        # the whole page, every tile
     regions = "regions"  # only the tiles over the plan's regions
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Detector(str, Enum):
+    """Where a tile's text regions come from (``--detector``, :attr:`Settings.detector`;
+    :mod:`locator.detect`)."""
+
+    cc = "cc"        # the connected-component rules of locator.regions
+    db = "db"        # the DBNet detector in the rapidocr wheel
+    cc_db = "cc+db"  # both: the rules, and the detector's boxes they do not cover
 
     def __str__(self) -> str:
         return self.value

@@ -39,7 +39,7 @@ def write_warnings(warnings, path: Path, file: str | None, csv_safe: bool) -> No
 
 
 def write_run_outputs(result, files, catalog, settings, *, output, fmt, csv_safe, missing,
-                       warnings_out, annotate, quiet) -> None:
+                       warnings_out, annotate, quiet, words=None) -> None:
     from locator.export.files import write_table
     from locator.export.table import hits_frame
 
@@ -66,17 +66,44 @@ def write_run_outputs(result, files, catalog, settings, *, output, fmt, csv_safe
     if warnings_out is not None:
         write_warnings(result.report.warnings, warnings_out,
                         str(one) if one is not None else None, csv_safe)
+    if words is not None:
+        _words(result.words, files[0], words, settings, csv_safe)
     if not quiet:
-        from locator.cli_views import summary
+        from locator.cli_views import found_as, summary
 
         summary(result.report)
+        found_as(df)
         if output is not None and str(output) != "-":
             err.print(f"wrote {len(df)} hits to {output}")
+        if df.empty:
+            _no_hits(result.report, words)
     else:  # -q hides progress and the summary, never what went wrong
         from locator.cli_views import warn
 
         for w in result.report.warnings:
             warn(str(w))
+
+
+def _words(words, doc: Path, path: Path, settings, csv_safe: bool) -> None:
+    """``--words``: every word and composed tag read, with the sizes of the pages read."""
+    from locator.documents import Document, parse_pages
+    from locator.export.wordfiles import write_words
+
+    with Document(doc, password=settings.password) as d:
+        pages = parse_pages(settings.pages, d.page_count)
+        sizes = {p: (d.frame(p).width, d.frame(p).height) for p in pages}
+    write_words(words, path, sizes, csv_safe=csv_safe)
+    err.print(f"wrote {len(words)} words to {path}")
+
+
+def _no_hits(report, words: Path | None) -> None:
+    """A run that found nothing says so, and where to look (issue 21: 0 hits and exit 0
+    left a user dumping words to find out why)."""
+    read = f"{report.words} words were read" if report.words else "no words were read"
+    where = (f"see {words} for every word and composed tag read, with its box" if words
+             else "add --words words.csv to see every word read, with its box")
+    err.print(f"[yellow]no hits[/]: {read}; {where}. On a P&ID see README "
+              f"'Searching a P&ID' (tag_format, prefix, stacked).")
 
 
 def _review_workbook(path: Path, df, doc: Path | None, catalog, report, settings,

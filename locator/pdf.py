@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from locator.geometry import Box, PageFrame
+from locator.paths import subpaths
 
 
 def import_pymupdf() -> Any:
@@ -103,6 +104,24 @@ class PageText:
     words: tuple[RawWord, ...] = ()
     images: tuple[ImagePlacement, ...] = ()
     decode_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PathOutline:
+    """One painted path that could be an instrument bubble's outline (or its
+    bar): its box, its vertices in drawing order (curve and line end points,
+    a rectangle's corners) and whether it has curves. Unrotated page points.
+    Only paths whose box fits an instrument bubble (:data:`OUTLINE_PT`) are
+    kept; telling a circle from a hexagon is :mod:`locator.bubbles`'s."""
+
+    box: Box
+    points: tuple[tuple[float, float], ...]
+    curved: bool = False
+
+
+#: The size of a bubble's outline, points on its long side: ISA-5.1 bubbles on
+#: sheets from A4 to A0 measure 12-60 pt (7/16 in nominal); a bar is as long.
+OUTLINE_PT = (8.0, 80.0)
 
 
 def _angle(dx: float, dy: float) -> int:
@@ -298,6 +317,29 @@ class PdfFile:
         said = first_error(pymupdf.TOOLS.mupdf_warnings(reset=True))
         self._images = (page, tuple(images))
         return PageText(words=words, images=tuple(images), decode_error=said)
+
+    def read_outlines(self, page: int) -> tuple[PathOutline, ...]:
+        """The page's painted paths of a bubble's size (:data:`OUTLINE_PT`), as
+        :class:`PathOutline` records (unrotated page points, like the words).
+
+        One ``get_drawings`` call: tens of ms on a P&ID sheet of a few
+        thousand paths. A path is split at each move-to, so a circle and its
+        bar drawn as one path still come out as two outlines.
+        """
+        lo, hi = OUTLINE_PT
+        out: list[PathOutline] = []
+        for d in self._page(page).get_drawings():
+            r = d["rect"]
+            if max(r.width, r.height) < lo or min(r.width, r.height) > hi:
+                continue
+            for pts, curved in subpaths(d["items"]):
+                if d.get("closePath") and pts[0] != pts[-1]:
+                    pts.append(pts[0])
+                box = Box(min(x for x, _ in pts), min(y for _, y in pts),
+                          max(x for x, _ in pts), max(y for _, y in pts))
+                if lo <= max(box.width, box.height) <= hi:
+                    out.append(PathOutline(box, tuple(pts), curved))
+        return tuple(out)
 
     def read_images(self, page: int) -> tuple[ImagePlacement, ...]:
         """The images the page draws, in drawing order (one interpretation, or

@@ -106,8 +106,8 @@ def _art_like(img: np.ndarray, labels: np.ndarray, stats: np.ndarray,
     typical = float(np.median(sized if len(sized) else long))
     run = max(6, int(round(1.5 * typical)))
     ink = (img < INK_LEVEL).astype(np.uint8)
-    lines = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, run), np.uint8))
-    lines |= cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((run, 1), np.uint8))
+    lines = np.bitwise_or(cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, run), np.uint8)),
+                          cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((run, 1), np.uint8)))
     has_run = np.bincount(labels[lines.astype(bool)], minlength=len(stats))[ids] > 0
     dot = (long < 2 * np.maximum(1.0, np.minimum(w, h))) & (area >= 0.75 * w * h) & (long >= 4)
     return has_run | dot
@@ -136,10 +136,11 @@ def text_regions(img: np.ndarray, dpi: float, *, max_text_pt: float = MAX_TEXT_P
     glyphs); these glyphs stay in the horizontal regions as well, read both
     ways (iCEBreaker: 78 -> 95 of 99 vertical codes inside a candidate).
     "Alone" counts letter-like neighbours only: drawing marks of glyph size
-    (capacitor plates with their pins, junction dots, :func:`_art_like`) line up across a row of vertical labels and would
-    otherwise make it one horizontal line (iCEBreaker schematic at 200 dpi:
-    recall 0.482 -> 0.512, precision 0.929 -> 0.948; A0 sample 0.975 -> 0.983). A false vertical candidate only costs a little OCR on a
-    small crop (it is read upright too).
+    (capacitor plates with their pins, junction dots, :func:`_art_like`) line
+    up across a row of vertical labels and would otherwise make it one
+    horizontal line (iCEBreaker schematic at 200 dpi: recall 0.482 -> 0.512,
+    precision 0.929 -> 0.948; A0 sample 0.975 -> 0.983). A false vertical
+    candidate only costs a little OCR on a small crop (it is read upright too).
     """
     n, labels, stats, glyph, hi = _glyphs(img, dpi, max_text_pt)
     if n <= 1 or not glyph.any():
@@ -211,7 +212,7 @@ def text_regions(img: np.ndarray, dpi: float, *, max_text_pt: float = MAX_TEXT_P
     keep_blob = np.zeros(len(hst), bool)
     keep_blob[hblob[~taken]] = True
     too_tall = np.zeros(len(ids), bool)  # glyphs of blobs taller than text
-    for i in np.flatnonzero(keep_blob):
+    for i in map(int, np.flatnonzero(keep_blob)):
         if i == 0:
             continue
         bh = int(hst[i, 3])
@@ -283,8 +284,9 @@ class Mosaic:
 
     ``items`` are ``(region, angle)`` or ``(region, angle, text_height)``: the
     angle the text in the region runs at (0, 90 or 270), and its glyphs' height
-    across the line in tile pixels. Each region is enlarged so its text is about ``glyph_px`` pixels tall (small text wants
-    more pixels per glyph; at most ``max_scale``), grown by ``margin`` tile
+    across the line in tile pixels. Each region is enlarged so its text is
+    about ``glyph_px`` pixels tall (small text wants more pixels per glyph; at
+    most ``max_scale``), grown by ``margin`` tile
     pixels of context, and stacked one per row with ``gap`` pixels of paper
     between rows.
     """
@@ -411,9 +413,9 @@ def clean_for_ocr(img: np.ndarray, dpi: float, *, max_text_pt: float = MAX_TEXT_
     if not ink.any():
         return img
     long = max(8, int(pt_to_px(max_text_pt, dpi)))
-    lines = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, long), np.uint8))
-    lines |= cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((long, 1), np.uint8))
-    rest = ink & (1 - lines)
+    lines = np.bitwise_or(cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, long), np.uint8)),
+                          cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((long, 1), np.uint8)))
+    rest = np.bitwise_and(ink, 1 - lines).astype(np.uint8)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(rest, connectivity=8)
     big = (stats[:, 2] > long) | (stats[:, 3] > long)
     big[0] = False

@@ -11,10 +11,12 @@ import os
 from dataclasses import dataclass, fields, replace
 
 from locator.errors import UsageError
-from locator.kinds import Source
+from locator.kinds import Detector, Source
 
 #: Where words may come from (see :attr:`Settings.source`).
 SOURCES = tuple(s.value for s in Source)
+#: Where a tile's text regions come from (see :attr:`Settings.detector`).
+DETECTORS = tuple(d.value for d in Detector)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +44,12 @@ class Settings:
     ``"ocr"`` only OCR. ``tile_timeout`` is how many seconds one tile may
     take to read (each engine call, for engines with their own limit such as
     Tesseract); a tile over it is tried once more, then recorded as failed
-    (0: no limit).
+    (0: no limit). ``detector`` (a :class:`~locator.kinds.Detector`; its text
+    is accepted) says where text regions come from (:mod:`locator.detect`):
+    ``"cc"`` the connected-component rules, ``"db"``
+    the DBNet detector in the rapidocr wheel, ``"cc+db"`` both. ``colour``
+    renders PDF pages in colour and reads the darkest channel, so coloured
+    thin text (cyan, yellow) is as dark as black text; else grey.
     """
 
     dpi: float = 300.0
@@ -63,6 +70,8 @@ class Settings:
     cache_dir: str | None = None
     source: Source = Source.auto
     tile_timeout: float = 120.0
+    detector: Detector = Detector.cc
+    colour: bool = True
 
     def __post_init__(self) -> None:
         _check_types(self)
@@ -87,6 +96,10 @@ class Settings:
                              f"(0: no limit)")
         if not self.rotations:
             raise UsageError("--rotations: name at least one direction")
+        if self.detector not in DETECTORS:
+            raise UsageError(f"--detector {self.detector!r}: choose one of "
+                             f"{', '.join(DETECTORS)}")
+        object.__setattr__(self, "detector", Detector(self.detector))
 
     @classmethod
     def build(cls, **kw) -> Settings:
@@ -131,7 +144,7 @@ _KINDS = {"dpi": _NUMBER, "tile": _INT, "overlap": _INT, "pages": _TEXT,
           "skip_blank": _BOOL, "rotated_regions": _BOOL, "text_regions": _BOOL,
           "clean": _BOOL, "max_text_pt": _NUMBER, "glyph_px": _NUMBER, "password": _TEXT,
           "workers": _INT, "cache": _BOOL, "cache_dir": _TEXT, "source": _TEXT,
-          "tile_timeout": _NUMBER}
+          "tile_timeout": _NUMBER, "detector": _TEXT, "colour": _BOOL}
 _OPTIONAL = {"pages", "password", "cache_dir"}
 
 

@@ -189,3 +189,12 @@ def test_another_engines_fragment_inside_a_word_is_dropped_but_a_word_over_fragm
     junk = _w("pd", Box(30, 10, 38, 18), conf=70, engine="tesseract")
     assert [w.text for w in merge_page([Candidate(word, False), Candidate(junk, False)])] == \
         ["83702-24"]
+
+
+def test_engine_names_are_read_and_joined_in_one_place():
+    from locator.model import join_names, names
+
+    assert names("tesseract+rapidocr") == ("tesseract", "rapidocr")
+    assert join_names(["tesseract", "rapidocr+tesseract", "easyocr"]) == "tesseract+rapidocr+easyocr"
+    w = Word("A1", 90.0, Box(0, 0, 1, 1), 1, "rapidocr+tesseract")
+    assert w.engines == frozenset({"tesseract", "rapidocr"})

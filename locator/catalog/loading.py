@@ -14,8 +14,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from locator.catalog.patterns import (DEFAULT_LABEL, DEFAULT_MIN_SCORE, DEFAULT_TIMEOUT,
-                                      Catalog, Near, Pattern)
+from locator.catalog.patterns import (DEFAULT_LABEL, DEFAULT_MIN_SCORE, DEFAULT_TAG_FORMAT,
+                                      DEFAULT_TIMEOUT, Catalog, Near, Pattern)
 from locator.catalog.tables import TABLE_SUFFIXES, read_code_table, read_text_file
 from locator.catalog.yamlfile import LineMap, parse_yaml
 from locator.errors import CatalogError
@@ -215,6 +215,9 @@ def _common(opts: dict, head: str) -> dict:
         confusions=_resolve_confusions(opts.get("confusions"), head, cs),
         ignore=opts.get("ignore", ""),
         timeout=float(opts.get("timeout", DEFAULT_TIMEOUT)),
+        tag_format=opts.get("tag_format", DEFAULT_TAG_FORMAT),
+        stacked=bool(opts.get("stacked", False)),
+        prefix=opts.get("prefix", ""),
     )
 
 

@@ -61,7 +61,8 @@ def ocr_settings(settings: Settings, engines: list[Engine], dpi: float) -> dict:
             "rotations": list(settings.rotations), "skip_blank": settings.skip_blank,
             "rotated_regions": settings.rotated_regions, "clean": settings.clean,
             "max_text_pt": settings.max_text_pt, "text_regions": settings.text_regions,
-            "glyph_px": settings.glyph_px,
+            "glyph_px": settings.glyph_px, "detector": settings.detector.value,
+            "colour": settings.colour,
             "engines": [[e.name, e.version()] for e in engines]}
 
 

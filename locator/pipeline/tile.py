@@ -18,7 +18,8 @@ from locator.errors import EngineError, InputFileError
 from locator.geometry import Tile, lift, pt_to_px, rotate_image_box_back
 from locator.merge import Candidate, is_cut
 from locator.model import Hit, Word
-from locator.regions import Mosaic, clean_for_ocr, flatten_background, text_regions
+from locator.detect import darken_faint_ink, find_text, reading_weight
+from locator.regions import Mosaic, Regions
 from locator.settings import Settings
 from locator.tiling import blank_outside, is_blank
 
@@ -64,17 +65,22 @@ class _Crops:
     dense: bool = False
 
 
-def _crops(img: np.ndarray, tile: Tile, settings: Settings) -> _Crops:
+def _wants_regions(settings: Settings) -> bool:
+    """Are any directions read from text regions (else only whole tiles)?"""
+    rot = settings.rotations
+    return ((0 in rot and settings.text_regions)
+            or (settings.rotated_regions and any(a in (90, 270) for a in rot)))
+
+
+def _crops(img: np.ndarray, regs: Regions, settings: Settings) -> _Crops:
     rot = settings.rotations
     vertical = tuple(a for a in rot if a in (90, 270))
     whole = tuple(a for a in rot if a == 180 or (a == 0 and not settings.text_regions)
                   or (a in vertical and not settings.rotated_regions))
-    if not ((0 in rot and settings.text_regions) or (vertical and settings.rotated_regions)):
+    if not _wants_regions(settings):
         return _Crops(whole)
     items: list = []
     layout: list = []
-    regs = text_regions(img, tile.dpi, max_text_pt=settings.max_text_pt,
-                        vertical=bool(vertical) and settings.rotated_regions)
     upright_regions = 0 in rot and settings.text_regions
     # A page of prose or a form: an engine that finds its own layout
     # (Tesseract) reads its lines best, and faster, on the whole tile;
@@ -100,9 +106,11 @@ def read_tile(img: np.ndarray, tile: Tile, engines: list[Engine],
               settings: Settings, notes: list[str] | None = None) -> list[Candidate]:
     """Every engine, every direction, on one rendered tile -> page-space candidates.
 
-    Line art is painted out first (``settings.clean``). By default the tile's
-    text regions -- upright words and lines, and vertical-word candidates
-    turned upright both ways -- are cut out, enlarged until their text is
+    Faint ink is darkened and line art painted out first (``settings.clean``),
+    and the tile's text regions found by ``settings.detector``
+    (:func:`locator.detect.find_text`). By default the tile's text regions --
+    upright words and lines, and vertical-word candidates turned upright both
+    ways -- are cut out, enlarged until their text is
     ``settings.glyph_px`` pixels tall, and stacked into one mosaic, so each
     engine reads a tile in one call and a
     tile with no text costs nothing. A tile that is mostly text
@@ -119,10 +127,13 @@ def read_tile(img: np.ndarray, tile: Tile, engines: list[Engine],
                     engine=engine.name, angle=angle)
         out.append(Candidate(word, cut=is_cut(box_px, tile)))
 
-    if settings.clean:
-        img = flatten_background(img, tile.dpi, max_text_pt=settings.max_text_pt)
-        img = clean_for_ocr(img, tile.dpi, max_text_pt=settings.max_text_pt)
-    crops = _crops(img, tile, settings)
+    finding = find_text(img, tile.dpi, detector=settings.detector, clean=settings.clean,
+                        max_text_pt=settings.max_text_pt,
+                        vertical=settings.rotated_regions
+                        and any(a in (90, 270) for a in settings.rotations),
+                        regions=_wants_regions(settings))
+    img = finding.image
+    crops = _crops(img, finding.regions, settings)
     mosaics: dict[bool, Mosaic | None] = {}
 
     def mosaic_for(whole_upright: bool) -> Mosaic | None:
@@ -171,7 +182,7 @@ def best_direction(mosaic: Mosaic, words) -> list:
     for i, ws in per_slot.items():
         slot = mosaic.slots[i]
         crop = slot.crop
-        weight = sum(conf * len(text) for _b, text, conf, _a in ws)
+        weight = sum(reading_weight(text, conf) for _b, text, conf, _a in ws)
         if slot.angle == 0:
             # The crop is a column of glyphs stacked like a vertical word's
             # letters; read upright, Tesseract still names each turned letter
@@ -259,10 +270,13 @@ def deadline(seconds: float):
 
 def render_tile(doc: Document, tile: Tile, settings: Settings
                 ) -> tuple[np.ndarray | None, TileOutcome | None]:
-    """The tile's image (outside its ``keep`` blanked), or None and its outcome
-    when there is nothing to read: blank (``settings.skip_blank``) or unrenderable."""
+    """The tile's image (outside its ``keep`` blanked; rendered in colour and
+    reduced to the darkest channel with ``settings.colour``; faint ink darkened,
+    so coloured thin text counts as ink for the blank test too), or None and its
+    outcome when there is nothing to read: blank (``settings.skip_blank``) or
+    unrenderable."""
     try:
-        img = blank_outside(doc.render(tile), tile)
+        img = darken_faint_ink(blank_outside(doc.render(tile, colour=settings.colour), tile))
     except InputFileError as e:  # a broken content stream: the other pages still count
         return None, TileOutcome(tile, [], error=str(e))
     if settings.skip_blank and is_blank(img, dpi=tile.dpi):
