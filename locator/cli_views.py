@@ -82,14 +82,17 @@ def summary(report) -> None:
     err.print(t)
 
 
-def found_as(df) -> None:
-    """How the hits were found, when not all as single words: as a word, as an
-    instrument bubble, as stacked lines, and how many without the catalog's prefix."""
-    if df.empty or "form" not in df.columns or set(df["form"]) <= {"word", "symbol"}:
+def found_as(forms: list[str]) -> None:
+    """How the hits were found (their ``form`` column), when not all as single
+    words: as a word, as an instrument bubble, as stacked lines, and how many
+    without the catalog's prefix."""
+    from collections import Counter
+
+    if not forms or set(forms) <= {"word", "symbol"}:
         return
-    forms = df["form"].str.partition("+")[0].value_counts()
-    implied = int(df["form"].str.endswith("+no-prefix").sum())
-    err.print("found as: " + ", ".join(f"{n} {f}" for f, n in forms.items())
+    counts = Counter(f.partition("+")[0] for f in forms).most_common()
+    implied = sum(f.endswith("+no-prefix") for f in forms)
+    err.print("found as: " + ", ".join(f"{n} {f}" for f, n in counts)
               + (f" ({implied} without the catalog's prefix)" if implied else ""))
 
 
