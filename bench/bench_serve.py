@@ -6,9 +6,13 @@ client threads each submit one job and poll its status (every 2 s) until it
 is done. It reports that all jobs completed and none was lost (the hits equal ``locate
 batch``'s on the same files), the throughput in pages per minute against
 ``locate batch`` on the same documents (fresh cache too), and the API's median
-and 99th-percentile latency while the jobs ran (every submit and status poll).
+and 99th-percentile latency while the jobs ran (every submit and status poll),
+and per job the seconds in its worker (started to finished; of them, reading:
+the pipeline's own run time) and in the queue.
+``--repeat`` runs both sides that many times, alternating (the machine is
+shared: one run says little), and prints every run and the medians.
 
-    python -m bench.bench_serve --jobs 20 --workers 2
+    python -m bench.bench_serve --jobs 20 --workers 2 --repeat 3
 """
 
 from __future__ import annotations
@@ -95,9 +99,13 @@ def run_server(docs: list[Path], cat: Path, data: Path, workers: int) -> dict:
         done = sum(s["state"] == "done" for s in results.values())
     finally:
         srv.stop()
+    t = [s["timings"] for s in results.values()]
     return {"wall": wall, "done": done, "jobs": len(results), "hits": hits,
             "median_ms": statistics.median(latencies) * 1000,
-            "p99_ms": pct(latencies, 0.99) * 1000, "requests": len(latencies), "queue": queue}
+            "p99_ms": pct(latencies, 0.99) * 1000, "requests": len(latencies), "queue": queue,
+            "job_s": statistics.median(x["finished"] - x["started"] for x in t),
+            "wait_s": statistics.median(x["started"] - x["created"] for x in t),
+            "read_s": statistics.median(x["seconds"] for x in t)}
 
 
 def run_batch(folder: Path, cat: Path, cache: Path) -> dict:
@@ -113,7 +121,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--jobs", type=int, default=20)
     ap.add_argument("--workers", type=int, default=2, help="the server's job slots")
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each side")
     args = ap.parse_args()
+    serves, batches = [], []
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
         tmp = Path(tmp)
         folder = tmp / "docs"
@@ -121,16 +131,32 @@ def main() -> None:
         codes = make_documents(folder, args.jobs)
         cat = write_catalog(tmp / "codes.yaml", codes)
         docs = sorted(folder.glob("*.pdf"))
-        s = run_server(docs, cat, tmp / "data", args.workers)
-        b = run_batch(folder, cat, tmp / "batch-cache")
-    pages = len(docs)
-    print(f"locate serve --workers {args.workers}: {s['done']}/{args.jobs} jobs done "
-          f"({s['jobs']} answered), {s['hits']} hits, {pages} pages in {s['wall']:.1f} s = "
-          f"{pages / s['wall'] * 60:.1f} pages/min; API latency over {s['requests']} requests: "
-          f"median {s['median_ms']:.0f} ms, p99 {s['p99_ms']:.0f} ms; queue after: {s['queue']}")
-    print(f"locate batch (default workers): {b['hits']} hits, {pages} pages in "
-          f"{b['wall']:.1f} s = {pages / b['wall'] * 60:.1f} pages/min")
-    if s["done"] != args.jobs or s["hits"] != b["hits"] or s["queue"] != 0:
+        pages = len(docs)
+        for r in range(args.repeat):  # fresh data folder and caches every run
+            s = run_server(docs, cat, tmp / f"data-{r}", args.workers)
+            b = run_batch(folder, cat, tmp / f"batch-cache-{r}")
+            serves.append(s)
+            batches.append(b)
+            print(f"run {r + 1}: locate serve --workers {args.workers}: {s['done']}/{args.jobs} "
+                  f"jobs done ({s['jobs']} answered), {s['hits']} hits, {pages} pages in "
+                  f"{s['wall']:.1f} s = {pages / s['wall'] * 60:.1f} pages/min; per job "
+                  f"{s['job_s']:.2f} s in its worker ({s['read_s']:.2f} s of it reading), "
+                  f"{s['wait_s']:.1f} s queued (medians); "
+                  f"API latency over {s['requests']} requests: median {s['median_ms']:.0f} "
+                  f"ms, p99 {s['p99_ms']:.0f} ms; queue after: {s['queue']}", flush=True)
+            print(f"run {r + 1}: locate batch (default workers): {b['hits']} hits, {pages} "
+                  f"pages in {b['wall']:.1f} s = {pages / b['wall'] * 60:.1f} pages/min",
+                  flush=True)
+
+    def med(rows, key):
+        return statistics.median(x[key] for x in rows)
+
+    print(f"median of {args.repeat}: serve {pages / med(serves, 'wall') * 60:.1f} pages/min "
+          f"(API median {med(serves, 'median_ms'):.0f} ms, p99 {med(serves, 'p99_ms'):.0f} ms, "
+          f"{med(serves, 'job_s'):.2f} s per job in its worker), batch "
+          f"{pages / med(batches, 'wall') * 60:.1f} pages/min")
+    if any(s["done"] != args.jobs or s["hits"] != b["hits"] or s["queue"] != 0
+           for s, b in zip(serves, batches)):
         sys.exit("jobs lost or hits differ from locate batch")
 
 

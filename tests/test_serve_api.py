@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -407,3 +408,57 @@ def test_first_start_creates_one_admin_token(tmp_path):
     assert path.stat().st_mode & 0o777 == 0o600
     assert Store(tmp_path).token_for(path.read_text().strip()).admin
     assert first_token(tmp_path) is None  # only on the first start
+
+
+def test_jobs_run_on_a_dask_cluster_as_locate_batch_does(tmp_path):
+    from dask import distributed  # the [dask] extra, which `make test` installs
+
+    data = tmp_path / "data"
+    data.mkdir()
+    h = bearer(Store(data).create_token("u"))
+    pdf = tmp_path / "d.pdf"
+    draw_codes(pdf, CODES)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        app = create_app(data, dask=cluster.scheduler_address)
+        with TestClient(app) as c:
+            r = c.post("/api/jobs", headers=h, files=[("documents", ("d.pdf", pdf.read_bytes())),
+                                                      ("catalog", ("c.yaml", catalog_yaml()))])
+            assert r.status_code == 202, r.text
+            s = wait(c, r.json()["id"], h)
+            assert s["state"] == "done", s
+            assert s["pages_done"] == 1 and s["hits"] == 3 and s["missing"] == 1
+            hits = pd.read_csv(io.BytesIO(c.get(f"/api/jobs/{s['id']}/download/hits.csv",
+                                                headers=h).content))
+    assert sorted(hits["pattern_id"]) == sorted(code for code, *_ in CODES)
+    assert set(hits["file"]) == {"d.pdf"}  # the client's name, not the server's path
+
+
+def test_cancelling_a_running_job_stops_its_worker(server, tmp_path):
+    from tests.docmaker import scan_pdf
+
+    scan = tmp_path / "scan.pdf"
+    scan_pdf(scan, [("TV-4410", 40, 60, 9, 0)])  # a page no other test has cached
+
+    def cached() -> int:
+        return len(list((server["data"] / "cache").rglob("*.json")))
+
+    before = cached()
+    r = submit(server, docs=[("scan.pdf", scan.read_bytes())],
+               data={"settings": json.dumps({"source": "ocr", "dpi": 300, "tile": 400,
+                                             "overlap": 60})})
+    jid = r.json()["id"]
+    end = time.monotonic() + 120
+    while not (pid := server["store"].job(jid)["pid"]) and time.monotonic() < end:
+        time.sleep(0.05)
+    assert pid, "the worker never started"
+    c, h = server["client"], server["alice"]
+    assert c.post(f"/api/jobs/{jid}/cancel", headers=h).json()["state"] == "cancelled"
+    end = time.monotonic() + 60
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < end:
+        time.sleep(0.1)  # the worker sees it at its next progress write and ends
+    assert not Path(f"/proc/{pid}").exists() or \
+        Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    assert wait(c, jid, h)["state"] == "cancelled"  # its results never overwrite the cancel
+    assert c.get(f"/api/jobs/{jid}/hits", headers=h).status_code == 409
+    assert cached() == before  # it stopped inside the page: the page was never finished

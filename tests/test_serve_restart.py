@@ -8,8 +8,12 @@ come from the OCR cache.
 from __future__ import annotations
 
 import io
+import os
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pandas as pd
 import pymupdf
@@ -75,3 +79,38 @@ def test_a_job_survives_a_killed_server(tmp_path):
                                   cli[cols].reset_index(drop=True))
     assert set(served["file"]) == {"book.pdf"}
     assert "NO-1" in {m["pattern_id"] for m in result["missing"]}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
+
+
+def test_a_killed_server_takes_its_job_worker_with_it(tmp_path):
+    """SIGKILL to the server process alone (not its session): the job's worker,
+    a child of the fork server, must not read on for a server that is gone."""
+    pdf = tmp_path / "book.pdf"
+    scanned_book(pdf)
+    cat = write_catalog(tmp_path / "codes.yaml", [c[0] for p in PAGES for c in p])
+    srv = Server(tmp_path / "data", env={"LOCATOR_CACHE_DIR": str(tmp_path / "unused")}).start()
+    try:
+        job = srv.submit([pdf], cat, SETTINGS)
+        srv.wait(job, until=lambda s: s["state"] == "running")
+        store = Store(tmp_path / "data")
+        deadline = time.monotonic() + 60
+        while not (pid := store.job(job)["pid"]) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert pid and _alive(pid)
+        assert srv.proc is not None
+        os.kill(srv.proc.pid, signal.SIGKILL)
+        srv.proc.wait(timeout=30)
+        deadline = time.monotonic() + 15
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(pid)
+        assert store.job(job)["state"] == "running"  # left for the next start to resume
+    finally:
+        srv.kill()

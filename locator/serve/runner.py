@@ -2,7 +2,9 @@
 
 A slot (a thread of the server) takes the oldest queued job and runs it on
 the pipeline's one executor (:class:`~locator.pipeline.executor.ProcessExecutor`
-with one spawned worker: the server has threads a fork would copy mid-step).
+with one worker from a fork server that has the pipeline imported: the server
+has threads a plain fork would copy mid-step, and a spawned worker would
+import the pipeline again for every job; spawn where there is no fork server).
 The worker (:func:`work`) runs the public pipeline
 (:func:`locator.pipeline.run_many`) with the job's settings and the server's
 OCR cache, writes progress to the database as pages and tiles finish, and
@@ -27,6 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import multiprocessing as mp
 import os
 import threading
 import time
@@ -198,6 +201,10 @@ def _plain(text: str, job: dict, folder: Path) -> str:
     return text.replace(str(folder), "(job folder)")
 
 
+#: What the fork server imports once, so a job's worker starts with the pipeline loaded.
+PRELOAD = ["locator.serve.runner", "locator.serve.intake", "locator.pipeline", "locator.catalog",
+           "locator.match", "locator.export.workbook", "locator.engines.tesseract", "pandas"]
+
 #: The reason a job fails with when its worker process died.
 WORKER_DIED = ("the worker process died (out of memory, or killed); pages finished before "
                "it are in the OCR cache, re-run the job to go on")
@@ -212,6 +219,7 @@ class Runner:
         self.wake = threading.Event()
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
+        self.method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
 
     def recover(self) -> None:
         """Resume the jobs a stopped server left running (or fail them, with the reason)."""
@@ -225,6 +233,13 @@ class Runner:
                 log_event("resumed", job["id"], attempt=job["attempts"])
 
     def start(self) -> None:
+        if self.method == "forkserver":
+            # before the fork server starts: it imports these once for every job;
+            # started now, so the first job does not wait for the imports
+            from multiprocessing import forkserver
+
+            mp.get_context("forkserver").set_forkserver_preload(PRELOAD)
+            forkserver.ensure_running()
         self.recover()
         for i in range(self.workers):
             t = threading.Thread(target=self._loop, name=f"locator-job-slot-{i}", daemon=True)
@@ -270,10 +285,10 @@ class Runner:
                 log_event("failed", job["id"], error=repr(e))
 
     def _run_local(self, job: dict) -> None:
-        """The job in one worker of the pipeline's executor (spawned: see the module)."""
+        """The job in one worker of the pipeline's executor (see the module)."""
         from locator.pipeline.executor import ProcessExecutor, Work
 
-        ex = ProcessExecutor(1, died=WORKER_DIED, method="spawn")
+        ex = ProcessExecutor(1, died=WORKER_DIED, method=self.method)
         try:
             for _ in ex.map(Work(_job_state, (str(self.data),), _job_item),
                             [(job["id"], job["attempts"])]):
