@@ -2,7 +2,7 @@
 
     python -m bench.bench_symbols [--doc samples/symbols-a2-scan200.pdf]
         [--truth samples/symbols-a2.truth.csv] [--patterns patterns/symbols.yaml]
-        [--dpi 200] [--range 0.7,2.2] [--old-default] [--workers 1] [--out bench-out/symbols]
+        [--dpi 200] [--range 0.7,2.2] [--old-default] [--set NAME=VALUE] [--workers 1] [--out bench-out/symbols]
         [--ocr-compare] [--check] [--plain-doc samples/drawing-a2-scan200.pdf]
 
 Runs ``locator.pipeline.run`` on the symbols sheet twice: with the catalog as
@@ -20,6 +20,10 @@ up off the diagonal; ``(missed)`` is a truth row nothing was found at,
 ``--old-default`` adds a run with every ``scales`` set to ``[1.0]``: what a
 catalog without ``scales:`` meant before issue 20. When the truth has a
 ``size_pt`` column, each run also prints recall by label and drawn size.
+
+``--set NAME=VALUE`` overrides a constant of :mod:`locator.symbols` for the
+run (with one worker: the matcher runs in this process), to measure an
+alternative against the committed value side by side.
 
 ``--ocr-compare`` also times a Tesseract pass over the same tiles (no
 catalog needed), to put the symbol pass's time per tile next to OCR's.
@@ -232,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--old-default", action="store_true",
                    help="also run with every symbol's scales set to [1.0] (the default "
                         "before issue 20: one scale, the example's own size)")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a constant of locator.symbols for this run (measuring "
+                        "alternatives, e.g. COARSE_RATIO=1.15; workers=1 only)")
     p.add_argument("--workers", type=int, default=1,
                    help="processes (default 1: CPU per tile measured without contention)")
     p.add_argument("--out", type=Path, default=None,
@@ -244,6 +251,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--check", action="store_true",
                    help=f"exit 1 unless every label has precision and recall >= {TARGET}")
     a = p.parse_args(argv)
+    import locator.symbols as symbols
+
+    for kv in a.set:
+        name, value = kv.split("=", 1)
+        if not hasattr(symbols, name):
+            p.error(f"--set {kv}: locator.symbols has no {name}")
+        setattr(symbols, name, type(getattr(symbols, name))(value))
+        print(f"set locator.symbols.{name} = {getattr(symbols, name)!r}")
 
     runs = {"catalog as given": run_once(a.doc, a.patterns, a.truth, a.dpi, a.workers)}
     with tempfile.TemporaryDirectory() as tmp:
