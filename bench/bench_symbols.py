@@ -2,7 +2,8 @@
 
     python -m bench.bench_symbols [--doc samples/symbols-a2-scan200.pdf]
         [--truth samples/symbols-a2.truth.csv] [--patterns patterns/symbols.yaml]
-        [--dpi 200] [--range 0.7,2.2] [--old-default] [--set NAME=VALUE] [--workers 1] [--out bench-out/symbols]
+        [--dpi 200] [--range 0.7,2.2] [--old-default] [--set NAME=VALUE] [--workers 1]
+        [--out bench-out/symbols]
         [--ocr-compare] [--check] [--plain-doc samples/drawing-a2-scan200.pdf]
 
 Runs ``locator.pipeline.run`` on the symbols sheet twice: with the catalog as

@@ -163,6 +163,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--symbol-sizes", action="store_true",
                    help="make only the symbol sizes sheets (symsizes-<size>.*, symsizes14-<size>.*: "
                         "symbols at 0.8-1.25x their example's size, plain and noisy scans)")
+    p.add_argument("--rescan-noisy", type=Path, default=None, metavar="PDF",
+                   help="make only a noisy scan of this vector sheet (<stem>-scan<dpi>-noisy.pdf; "
+                        "speckles kept off the boxes of <stem>.truth.csv next to it)")
     p.add_argument("--pid", action="store_true",
                    help="also make the P&ID sheet (pid-<size>.*, grey and colour scans)")
     p.add_argument("--pid-only", action="store_true",
@@ -177,7 +180,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     dpis = [] if args.no_scan else args.scan_dpi
     paths = {}
-    if args.symbol_sizes:
+    if args.rescan_noisy:
+        from samplegen.symsizes import rescan_noisy
+        for dpi in dpis:
+            paths[f"noisy scan{dpi}"] = rescan_noisy(args.rescan_noisy, args.out, dpi, args.seed)
+    elif args.symbol_sizes:
         from samplegen.symsizes import SHEETS, generate_sizes
         for name in SHEETS:
             paths.update(generate_sizes(name, args.size, args.out, args.patterns_dir or args.out,

@@ -130,3 +130,18 @@ def generate_sizes(name: str, size: str, out: Path, patterns_dir: Path, seed: in
             paths[key] = out / f"{tag}-scan{dpi}{suffix}.pdf"
             make_scan(paths[f"{name} pdf"], paths[key], dpi, seed, keep_out, style)
     return paths
+
+
+def rescan_noisy(vector_pdf: Path, out: Path, dpi: int, seed: int) -> Path:
+    """A :data:`NOISY` scan of a generated sheet (``<stem>-scan<dpi>-noisy.pdf`` in
+    ``out``), speckles kept off the boxes of its ``<stem>.truth.csv``."""
+    import csv
+
+    truth = vector_pdf.with_name(f"{vector_pdf.stem}.truth.csv")
+    with open(truth, newline="") as f:
+        keep_out = [Box(float(r["x0"]), float(r["y0"]), float(r["x1"]), float(r["y1"]))
+                    for r in csv.DictReader(f)]
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{vector_pdf.stem}-scan{dpi}-noisy.pdf"
+    make_scan(vector_pdf, path, dpi, seed, keep_out, NOISY)
+    return path
