@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
+from locator.catalog.patterns import DEFAULT_SYMBOL_SCALES
 from locator.examples import Example, load_example
 from locator.geometry import Box, GridIndex
 
@@ -62,9 +63,12 @@ FINE_STEP_PX = 1.5
 # Gaussian blur (pixels) of both the tile and the templates for the fine matching.
 FINE_BLUR = 0.6
 # Coarse pass: a symbol's longer side, in pixels of the shrunk tile (at least),
-# and the ratio between the scales it tries.
+# and the ratio between the scales it tries. At ~10 px a symbol half a step
+# (1.12x) off a coarse scale still peaks well above the coarse threshold; 1.25
+# found as much as 1.15 on the symbol and sizes sheets, plain and noisy, at
+# two thirds of the coarse variants; 1.35 lost symbols (bench/README-symbols.md).
 COARSE_SIDE_PX = 10.0
-COARSE_RATIO = 1.15
+COARSE_RATIO = 1.25
 # Ink where the symbol has paper counts this much more against a place than
 # missing ink: a line or a word through the window is not a symbol.
 COARSE_PAPER_WEIGHT = 2.0
@@ -93,13 +97,14 @@ class SymbolSpec:
 
     ``scales``: two values are a range ``[low, high]``, sampled as finely as
     the template's size needs; one or three or more values are the scales to
-    try. ``rotations`` are degrees counter-clockwise. ``min_score`` is 0-100.
+    try; the default is the range :data:`DEFAULT_SYMBOL_SCALES` (0.8-1.25).
+    ``rotations`` are degrees counter-clockwise. ``min_score`` is 0-100.
     """
 
     id: str
     label: str
     path: str
-    scales: tuple[float, ...] = (1.0,)
+    scales: tuple[float, ...] = DEFAULT_SYMBOL_SCALES
     rotations: tuple[float, ...] = (0.0,)
     min_score: float = 70.0
 

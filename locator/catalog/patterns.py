@@ -15,6 +15,9 @@ from locator.normalize import DEFAULT_CONFUSIONS
 DEFAULT_MIN_SCORE = 85.0
 DEFAULT_LABEL = "code"
 DEFAULT_TIMEOUT = 1.0
+#: A symbol entry without ``scales:``: the range 0.8-1.25 x the example's size
+#: (a drawing's symbols are rarely drawn at exactly the example's size).
+DEFAULT_SYMBOL_SCALES = (0.8, 1.25)
 #: How a composed tag (an instrument bubble's two lines) is written.
 DEFAULT_TAG_FORMAT = "{letters}-{number}"
 
@@ -57,7 +60,7 @@ class Pattern:
     near: Near | None = None
     exclude: tuple[str, ...] = ()
     timeout: float = DEFAULT_TIMEOUT
-    scales: tuple[float, ...] = (1.0,)
+    scales: tuple[float, ...] = DEFAULT_SYMBOL_SCALES
     rotations: tuple[float, ...] = (0.0,)
     origin: str = ""
     tag_format: str = DEFAULT_TAG_FORMAT
