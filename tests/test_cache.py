@@ -59,7 +59,7 @@ def test_the_reader_fingerprint_covers_reading_not_matching():
     files = {p.as_posix() for p in cache_mod.reader_files()}
     for reading in ("regions.py", "pipeline/tile.py", "pipeline/plan.py", "pipeline/read.py",
                     "pipeline/executor.py", "merge.py", "tiling.py", "documents.py",
-                    "pdf.py", "textlayer.py",
+                    "pdf/reading.py", "pdf/library.py", "textlayer.py",
                     "engines/tesseract.py", "engines/_tessapi.py", "engines/rapidocr.py"):
         assert reading in files, reading
     for not_reading in ("match.py", "catalog.py", "export/workbook.py", "cli.py", "reports.py",
