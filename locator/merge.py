@@ -70,6 +70,11 @@ SAME_WORD_IOS = 0.5
 # segmentation's fragment (Tesseract's "pd" and "nae" over EasyOCR's
 # "83702-24") and would sit between the words of the line the matcher joins.
 ALTERNATIVE_IOU = 0.5
+# A read at most this long (along the line) against a longer read holding it
+# is a fragment of it: the longer read is kept beside it, whoever read both and
+# however confident the fragment (Tesseract's ":" at 93 % inside its own
+# "=A10.A20.C03" at 82 %, read from another crop of the tile, took the place).
+FRAGMENT_SHARE = 0.5
 _CELL = 64.0  # points; the spatial index's cell for neighbour look-ups
 
 
@@ -182,6 +187,17 @@ def _spans(w: Word, k: Word) -> bool:
             and k.box.intersection_area(w.box) >= 0.5 * k.box.area)
 
 
+def _length(x: Word) -> float:
+    return x.box.height if x.angle in (90, 270) else x.box.width
+
+
+def _fragment_of(k: Word, w: Word) -> bool:
+    """Whether ``k`` is a small piece of ``w``: same direction, at most
+    :data:`FRAGMENT_SHARE` of its length, and mostly inside it."""
+    return (k.angle == w.angle and _length(k) <= FRAGMENT_SHARE * _length(w)
+            and k.box.intersection_area(w.box) >= 0.5 * k.box.area)
+
+
 def merge_page(cands: list[Candidate]) -> list[Word]:
     """One page's candidates -> its words, without duplicates or cut copies.
 
@@ -207,6 +223,14 @@ def merge_page(cands: list[Candidate]) -> list[Word]:
             agree = next((k for k in overlaps if same_reading(kept[k].text, w.text)), None)
             if agree is not None:  # another engine (or tile) read the same text
                 kept[agree] = _combine(kept[agree], w)
+                continue
+            if not c.cut and all(_fragment_of(kept[k], w) for k in overlaps):
+                # Everything kept here is a small piece of this longer read:
+                # it saw more of the place and is kept as a word of its own.
+                index.add(len(kept), w.box)
+                kept.append(w)
+                kept_cut.append(False)
+                alternative.append(False)
                 continue
             if c.cut or not _is_alternative(w, [kept[k] for k in overlaps]):
                 # A whole read is there: this read is a duplicate or a cut copy of it.

@@ -189,3 +189,16 @@ def test_another_engines_fragment_inside_a_word_is_dropped_but_a_word_over_fragm
     junk = _w("pd", Box(30, 10, 38, 18), conf=70, engine="tesseract")
     assert [w.text for w in merge_page([Candidate(word, False), Candidate(junk, False)])] == \
         ["83702-24"]
+
+
+def test_a_longer_read_over_a_more_confident_fragment_is_kept():
+    # Tesseract read ":" at 93 % from one crop and "=A10.A20.C03" at 82 % from
+    # another at the same place: the fragment must not take the whole word's place.
+    colon = _w(":", Box(1575.4, 1121.1, 1576.1, 1123.7), conf=93)
+    whole = _w("=A10.A20.C03", Box(1575.4, 1119.3, 1628.4, 1125.4), conf=82)
+    out = merge_page([Candidate(whole, False), Candidate(colon, False)])
+    assert sorted(w.text for w in out) == [":", "=A10.A20.C03"]
+    # A read about as long as the kept one is a rival reading: the more confident stays.
+    rival = _w("=A1O.A2O.CO3", Box(1576, 1119.3, 1628, 1125.4), conf=60)
+    out = merge_page([Candidate(whole, False), Candidate(rival, False)])
+    assert [w.text for w in out] == ["=A10.A20.C03"]
