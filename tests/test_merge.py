@@ -202,3 +202,10 @@ def test_a_longer_read_over_a_more_confident_fragment_is_kept():
     rival = _w("=A1O.A2O.CO3", Box(1576, 1119.3, 1628, 1125.4), conf=60)
     out = merge_page([Candidate(whole, False), Candidate(rival, False)])
     assert [w.text for w in out] == ["=A10.A20.C03"]
+
+
+def test_a_turned_junk_read_inside_a_word_does_not_take_its_place():
+    bar = _w("|", Box(544.3, 577.7, 545.9, 578.2), conf=74, angle=270)
+    word = _w("NO2", Box(544.3, 577.1, 561.5, 584.3), conf=69)
+    out = merge_page([Candidate(bar, False), Candidate(word, False)])
+    assert "NO2" in [w.text for w in out]
