@@ -333,10 +333,16 @@ def main(argv: list[str] | None = None) -> int:
                          "it with its defaults (else this code with colour, darkening off)")
     ap.add_argument("--crops", type=Path, help="write PNG crops of the misses here")
     ap.add_argument("--crops-run", default="default", help="whose misses are cropped")
+    ap.add_argument("--table", type=Path, nargs="+", metavar="PID_JSON",
+                    help="only print the table of these pid.json files, in order")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.child:
         print(json.dumps(_child(json.loads(a.child))))
+        return 0
+    if a.table:
+        rows = [r for f in a.table for r in json.loads(f.read_text(encoding="utf-8"))]
+        print(markdown(rows, default_run()))
         return 0
     a.out.mkdir(parents=True, exist_ok=True)
     default = default_run()
