@@ -237,10 +237,11 @@ def _text_height(box: Box, vertical: bool) -> float:
 def _add_detected(regs: Regions, boxes: list[Box], shape: tuple[int, ...]
                   ) -> tuple[Regions, list[Box]]:
     """CC regions plus the detector boxes they do not already cover; returns the
-    new regions and the boxes that were added. CC horizontal regions lying
-    inside an added box go: they are fragments of what the detector found
-    whole (the strokes of title-block text that cleaning left, a word split at
-    a touching line)."""
+    new regions and the boxes that were added. Every CC region stays, also
+    those inside an added box: a detector box may hold several lines or a
+    line and its neighbour (then its text height is wrong, and its crop read
+    too small), and dropping the CC lines inside it lost what the rules alone
+    had read (P&ID 15 at 200 dpi: recall 0.818 with cc, 0.500 with cc+db)."""
     cc = regs.horizontal + regs.vertical
     H, W = shape[:2]
     added: list[Box] = []
@@ -259,10 +260,7 @@ def _add_detected(regs: Regions, boxes: list[Box], shape: tuple[int, ...]
         else:
             hz_new.append((b, _text_height(b, False)))
 
-    def keep(r: Box) -> bool:
-        return not any(r.ios(b) > 0.5 for b in added)
-
-    hz = [(r, h) for r, h in zip(regs.horizontal, regs.horizontal_size) if keep(r)] + hz_new
+    hz = list(zip(regs.horizontal, regs.horizontal_size)) + hz_new
     vt = list(zip(regs.vertical, regs.vertical_size)) + vt_new
     return Regions([r for r, _ in hz], [r for r, _ in vt],
                    [h for _, h in hz], [h for _, h in vt]), added

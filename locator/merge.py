@@ -70,6 +70,13 @@ SAME_WORD_IOS = 0.5
 # segmentation's fragment (Tesseract's "pd" and "nae" over EasyOCR's
 # "83702-24") and would sit between the words of the line the matcher joins.
 ALTERNATIVE_IOU = 0.5
+# A read whose box is at most this share of a larger read's box, and lies
+# mostly inside it, is a fragment of it: the larger read is kept beside it,
+# whoever read both, in whatever direction, and however confident the fragment
+# (Tesseract's ":" at 93 % inside its own "=A10.A20.C03" at 82 %, read from
+# another crop of the tile, took the place; so did a "|" read turned at 74 %
+# inside "NO2" at 69 %).
+FRAGMENT_SHARE = 0.5
 _CELL = 64.0  # points; the spatial index's cell for neighbour look-ups
 
 
@@ -178,6 +185,13 @@ def _spans(w: Word, k: Word) -> bool:
             and k.box.intersection_area(w.box) >= 0.5 * k.box.area)
 
 
+def _fragment_of(k: Word, w: Word) -> bool:
+    """Whether ``k`` is a small piece of ``w``: at most :data:`FRAGMENT_SHARE`
+    of its box, and mostly inside it."""
+    return (k.box.area <= FRAGMENT_SHARE * w.box.area
+            and k.box.intersection_area(w.box) >= 0.5 * k.box.area)
+
+
 def merge_page(cands: list[Candidate]) -> list[Word]:
     """One page's candidates -> its words, without duplicates or cut copies.
 
@@ -203,6 +217,14 @@ def merge_page(cands: list[Candidate]) -> list[Word]:
             agree = next((k for k in overlaps if same_reading(kept[k].text, w.text)), None)
             if agree is not None:  # another engine (or tile) read the same text
                 kept[agree] = _combine(kept[agree], w)
+                continue
+            if not c.cut and all(_fragment_of(kept[k], w) for k in overlaps):
+                # Everything kept here is a small piece of this longer read:
+                # it saw more of the place and is kept as a word of its own.
+                index.add(len(kept), w.box)
+                kept.append(w)
+                kept_cut.append(False)
+                alternative.append(False)
                 continue
             if c.cut or not _is_alternative(w, [kept[k] for k in overlaps]):
                 # A whole read is there: this read is a duplicate or a cut copy of it.

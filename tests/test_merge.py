@@ -198,3 +198,23 @@ def test_engine_names_are_read_and_joined_in_one_place():
     assert join_names(["tesseract", "rapidocr+tesseract", "easyocr"]) == "tesseract+rapidocr+easyocr"
     w = Word("A1", 90.0, Box(0, 0, 1, 1), 1, "rapidocr+tesseract")
     assert w.engines == frozenset({"tesseract", "rapidocr"})
+
+
+def test_a_longer_read_over_a_more_confident_fragment_is_kept():
+    # Tesseract read ":" at 93 % from one crop and "=A10.A20.C03" at 82 % from
+    # another at the same place: the fragment must not take the whole word's place.
+    colon = _w(":", Box(1575.4, 1121.1, 1576.1, 1123.7), conf=93)
+    whole = _w("=A10.A20.C03", Box(1575.4, 1119.3, 1628.4, 1125.4), conf=82)
+    out = merge_page([Candidate(whole, False), Candidate(colon, False)])
+    assert sorted(w.text for w in out) == [":", "=A10.A20.C03"]
+    # A read about as long as the kept one is a rival reading: the more confident stays.
+    rival = _w("=A1O.A2O.CO3", Box(1576, 1119.3, 1628, 1125.4), conf=60)
+    out = merge_page([Candidate(whole, False), Candidate(rival, False)])
+    assert [w.text for w in out] == ["=A10.A20.C03"]
+
+
+def test_a_turned_junk_read_inside_a_word_does_not_take_its_place():
+    bar = _w("|", Box(544.3, 577.7, 545.9, 578.2), conf=74, angle=270)
+    word = _w("NO2", Box(544.3, 577.1, 561.5, 584.3), conf=69)
+    out = merge_page([Candidate(bar, False), Candidate(word, False)])
+    assert "NO2" in [w.text for w in out]

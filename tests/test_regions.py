@@ -332,3 +332,19 @@ def test_a_tile_of_dense_text_is_read_whole_and_a_drawing_as_a_mosaic(tmp_path):
     rec = _Recorder()
     read_tile(img, tile, [rec], settings)
     assert [kind for kind, _ in rec.calls] == ["block"]  # one mosaic of its regions
+
+
+@pytest.mark.parametrize(("right", "wrong", "kept"), [
+    # A vertical AB002 read right at 51 %, upside down as "Z008V" at 63 %: both go on.
+    (("AB002", 51.0), ("Z008V", 63.0), {90, 270}),
+    # The wrong way round read much weaker: only the winner.
+    (("AB002", 80.0), ("Zo", 30.0), {90}),
+])
+def test_best_direction_keeps_an_opposite_read_that_is_nearly_as_strong(right, wrong, kept):
+    from locator.pipeline import best_direction as _best_direction
+
+    img = np.full((300, 100), 255, np.uint8)
+    region = Box(40, 50, 60, 250)
+    m = Mosaic(img, [(region, a) for a in (90, 270, 0)], margin=2, gap=8)
+    words = _best_direction(m, _read_as(m, {90: right, 270: wrong, 0: ("N", 40.0)}))
+    assert {a for *_rest, a in words} == kept

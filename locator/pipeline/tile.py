@@ -163,6 +163,13 @@ def read_tile(img: np.ndarray, tile: Tile, engines: list[Engine],
 # What an upright read of a vertical-text candidate counts for against its
 # turned reads (see best_direction).
 UPRIGHT_PRIOR = 0.6
+# A turned read at least this share of the winning (opposite) turned read's
+# weight is kept as well: letters that look alike upside down (A/V, B/8, 2/Z,
+# 0/O) make the wrong way round read as confidently as the right one
+# ("Z008V" at 63 % for a vertical AB002 read right at 51 %), and only the
+# catalog can tell them apart. The merger keeps both directions (opposite
+# reads never overrule each other) and the matcher takes what matches.
+OPPOSITE_SHARE = 0.5
 
 
 def best_direction(mosaic: Mosaic, words) -> list:
@@ -171,17 +178,18 @@ def best_direction(mosaic: Mosaic, words) -> list:
     ``words`` are ``(sheet, OcrWord)``. A vertical candidate is read upright
     and turned both ways; the wrong way round an engine still reads some
     letters, confidently ("HV" upside down is "AH"). Per crop the direction
-    whose words carry the most confident letters wins.
+    whose words carry the most confident letters wins; when it is a turned
+    direction, the opposite turned direction is kept too if it weighs at
+    least :data:`OPPOSITE_SHARE` of it.
     """
     per_slot: dict[int, list] = {}
     for sheet, ow in words:
         back = mosaic.to_tile(ow.box, sheet)
         if back is not None:
             per_slot.setdefault(back[2], []).append((back[0], ow.text, ow.conf, back[1]))
-    best: dict = {}
+    weights: dict = {}  # crop -> [(weight, slot index, angle)]
     for i, ws in per_slot.items():
         slot = mosaic.slots[i]
-        crop = slot.crop
         weight = sum(reading_weight(text, conf) for _b, text, conf, _a in ws)
         if slot.angle == 0:
             # The crop is a column of glyphs stacked like a vertical word's
@@ -189,9 +197,14 @@ def best_direction(mosaic: Mosaic, words) -> list:
             # confidently ("OO" at 57 % for a vertical C37 it read right at
             # 90 degrees with less). Upright must win clearly.
             weight *= UPRIGHT_PRIOR
-        if crop not in best or weight > best[crop][1]:
-            best[crop] = (i, weight)
-    keep = {i for i, _w in best.values()}
+        weights.setdefault(slot.crop, []).append((weight, i, slot.angle))
+    keep = set()
+    for reads in weights.values():
+        best_w, best_i, best_a = max(reads, key=lambda r: r[0])
+        keep.add(best_i)
+        if best_a in (90, 270):
+            keep.update(i for w, i, a in reads
+                        if a == (best_a + 180) % 360 and w >= OPPOSITE_SHARE * best_w)
     return [w for i, ws in per_slot.items() if i in keep for w in ws]
 
 
