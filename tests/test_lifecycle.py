@@ -132,19 +132,22 @@ def test_real_tesseract_over_its_time_limit_on_every_tile_is_exit_7(capsys, tmp_
     assert "nothing was read" in err and "timed out" in err
 
 
-def test_a_batch_in_which_every_tile_of_every_file_failed_is_exit_7(capsys, tmp_path):
-    from tests.conftest import draw_codes
+def test_a_batch_in_which_every_tile_of_every_file_failed_is_exit_7(capsys, tmp_path,
+                                                                     monkeypatch):
+    from tests.faulty import steer
 
     folder = tmp_path / "in"
     folder.mkdir()
     for name in ("a.pdf", "b.pdf"):
-        draw_codes(folder / name, [("FIC-101", 60, 80, 12, 0)])
-    cat = write_catalog(tmp_path / "x.yaml", ["FIC-101"])
+        page_pdf(folder / name, 2)
+    cat = write_catalog(tmp_path / "x.yaml", ["CODE-X"])
+    steer(monkeypatch, fault="raise", word="CODE-X")  # every call, every file
     out = tmp_path / "h.csv"
-    code, _, err = _cli(capsys, "batch", folder, "--patterns", cat, "--source", "ocr", "--no-cache",
-                        "--workers", "1", "--tile-timeout", "0.001", "-q", "-o", out)
+    code, _, err = _cli(capsys, "batch", folder, "--patterns", cat, "-o", out, "-q",
+                        "--engine", "envfake", "--dpi", "72", "--source", "ocr", "--no-cache",
+                        "--workers", "1")
     assert code == 7, err
-    assert "nothing was read" in err and "timed out" in err
+    assert "nothing was read: all 4 tile(s) failed" in err and "simulated crash" in err
     assert not out.exists()  # as `locate`: no empty table that looks like "nothing there"
 
 
