@@ -158,47 +158,82 @@ def text_regions(img: np.ndarray, dpi: float, *, max_text_pt: float = MAX_TEXT_P
     taken = np.zeros(len(ids), bool)  # glyphs that went into a vertical word
     art = None
     if vertical:
-        # Only a glyph alone on its horizontal line can be a letter of a vertical
-        # word: stacked upright labels (pin names A7/B7/A6 on a schematic) have
-        # neighbours beside them and must stay horizontal. Neighbours are
-        # counted among letter-like marks only: a row of vertical capacitor
-        # labels has the capacitor plates, wire stubs and junction dots between
-        # them, which would join the row into one "line" (the iCEBreaker
-        # schematic's C23/C25/C28... were all read upright as junk).
         art = _art_like(img, labels, stats, ids, dpi)
-        _n3, lb, lst, _ = _blobs(img.shape, stats, ids[~art], 0.6, 0)
-        lblob = lb[cy, cx]
-        per_lblob = np.bincount(lb[cy[~art], cx[~art]], minlength=len(lst))
-        alone = (lblob == 0) | (per_lblob[lblob] <= 1)
-        # Vertical labels side by side (a part's name and value: C29 and
-        # 100n; a diode's pin beside its name) are two or three glyphs per
-        # line across; a glyph turned on its side is wider than tall, an
-        # upright one (stacked pin names A7/B7) is not.
-        wide = stats[ids, 2] > stats[ids, 3]
-        alone |= (per_lblob[lblob] <= NEIGHBOURS_ACROSS) & (lblob != 0) & wide
-        # More turned labels side by side (a resistor array: R11A R11B ...
-        # with their values) are many glyphs across, nearly all wide; an
-        # upright line of capitals and digits holds few wide glyphs.
-        wide_share = np.bincount(lb[cy[~art], cx[~art]], weights=wide[~art].astype(float),
-                                 minlength=len(lst)) / np.maximum(per_lblob, 1)
-        crowded = ((per_lblob[lblob] > NEIGHBOURS_ACROSS) & (lblob != 0) & wide
-                   & (wide_share[lblob] >= CROWDED_WIDE_SHARE))
-        cand = ids[(alone | crowded) & ~art]
-        if len(cand):
-            n2, vb, vst, _ = _blobs(img.shape, stats, cand, 0, 0.6)
-            vy = stats[cand, 1] + stats[cand, 3] // 2
-            vx = stats[cand, 0] + stats[cand, 2] // 2
-            vblob = vb[vy, vx]
-            count = np.bincount(vblob, minlength=n2)
-            for i in range(1, n2):
-                x, y, bw, bh = (int(v) for v in vst[i, :4])
-                if cap_lo <= bw <= hi and ((bh >= 2 * bw and count[i] >= 3)
-                                           or (bh >= SHORT_RATIO * bw and count[i] == 2)):
-                    verticals.append(Box(float(x), float(y), float(x + bw), float(y + bh)))
-                    members = cand[vblob == i]
-                    vsize.append(float(np.median(stats[members, 2])))
-                    taken |= np.isin(ids, members) & ~crowded  # crowded: read both ways
-            verticals, vsize = _side_by_side(verticals, vsize)
+        verticals, vsize, taken = _vertical_words(img.shape, stats, ids, art, cy, cx, cap_lo, hi)
+    if art is None and _has_too_tall(hst, hblob, taken, hi):
+        art = _art_like(img, labels, stats, ids, dpi)
+    horizontals, hsize = _horizontal_lines(img.shape, stats, ids, art, hst, hblob, taken,
+                                           cap_lo, hi)
+    return Regions(horizontals, verticals, hsize, vsize)
+
+
+def _vertical_words(shape: tuple[int, ...], stats: np.ndarray, ids: np.ndarray, art: np.ndarray,
+                    cy: np.ndarray, cx: np.ndarray, cap_lo: float,
+                    hi: float) -> tuple[list[Box], list[float], np.ndarray]:
+    """The vertical words among the glyphs ``ids`` (see :func:`text_regions`):
+    their boxes, their glyph sizes, and which glyphs they took from the
+    horizontal lines. ``art``: which glyphs are drawing marks; ``cy``, ``cx``:
+    the glyphs' box centres."""
+    verticals: list[Box] = []
+    vsize: list[float] = []
+    taken = np.zeros(len(ids), bool)
+    # Only a glyph alone on its horizontal line can be a letter of a vertical
+    # word: stacked upright labels (pin names A7/B7/A6 on a schematic) have
+    # neighbours beside them and must stay horizontal. Neighbours are
+    # counted among letter-like marks only: a row of vertical capacitor
+    # labels has the capacitor plates, wire stubs and junction dots between
+    # them, which would join the row into one "line" (the iCEBreaker
+    # schematic's C23/C25/C28... were all read upright as junk).
+    _n3, lb, lst, _ = _blobs(shape, stats, ids[~art], 0.6, 0)
+    lblob = lb[cy, cx]
+    per_lblob = np.bincount(lb[cy[~art], cx[~art]], minlength=len(lst))
+    alone = (lblob == 0) | (per_lblob[lblob] <= 1)
+    # Vertical labels side by side (a part's name and value: C29 and
+    # 100n; a diode's pin beside its name) are two or three glyphs per
+    # line across; a glyph turned on its side is wider than tall, an
+    # upright one (stacked pin names A7/B7) is not.
+    wide = stats[ids, 2] > stats[ids, 3]
+    alone |= (per_lblob[lblob] <= NEIGHBOURS_ACROSS) & (lblob != 0) & wide
+    # More turned labels side by side (a resistor array: R11A R11B ...
+    # with their values) are many glyphs across, nearly all wide; an
+    # upright line of capitals and digits holds few wide glyphs.
+    wide_share = np.bincount(lb[cy[~art], cx[~art]], weights=wide[~art].astype(float),
+                             minlength=len(lst)) / np.maximum(per_lblob, 1)
+    crowded = ((per_lblob[lblob] > NEIGHBOURS_ACROSS) & (lblob != 0) & wide
+               & (wide_share[lblob] >= CROWDED_WIDE_SHARE))
+    cand = ids[(alone | crowded) & ~art]
+    if len(cand):
+        n2, vb, vst, _ = _blobs(shape, stats, cand, 0, 0.6)
+        vy = stats[cand, 1] + stats[cand, 3] // 2
+        vx = stats[cand, 0] + stats[cand, 2] // 2
+        vblob = vb[vy, vx]
+        count = np.bincount(vblob, minlength=n2)
+        for i in range(1, n2):
+            x, y, bw, bh = (int(v) for v in vst[i, :4])
+            if cap_lo <= bw <= hi and ((bh >= 2 * bw and count[i] >= 3)
+                                       or (bh >= SHORT_RATIO * bw and count[i] == 2)):
+                verticals.append(Box(float(x), float(y), float(x + bw), float(y + bh)))
+                members = cand[vblob == i]
+                vsize.append(float(np.median(stats[members, 2])))
+                taken |= np.isin(ids, members) & ~crowded  # crowded: read both ways
+        verticals, vsize = _side_by_side(verticals, vsize)
+    return verticals, vsize, taken
+
+
+def _has_too_tall(hst: np.ndarray, hblob: np.ndarray, taken: np.ndarray, hi: float) -> bool:
+    """Whether a horizontal blob left after the vertical words is taller than text."""
+    kept = np.unique(hblob[~taken])
+    kept = kept[kept != 0]
+    return bool((hst[kept, 3] > hi).any())
+
+
+def _horizontal_lines(shape: tuple[int, ...], stats: np.ndarray, ids: np.ndarray,
+                      art: np.ndarray | None, hst: np.ndarray, hblob: np.ndarray,
+                      taken: np.ndarray, cap_lo: float,
+                      hi: float) -> tuple[list[Box], list[float]]:
+    """The horizontal text lines (see :func:`text_regions`) from the glyphs'
+    blobs ``hst`` (``hblob``: each glyph's), without the glyphs ``taken`` by
+    vertical words: their boxes and median glyph heights."""
     horizontals: list[Box] = []
     hsize: list[float] = []
 
@@ -227,16 +262,15 @@ def text_regions(img: np.ndarray, dpi: float, *, max_text_pt: float = MAX_TEXT_P
         # taller than any text, which was dropped whole. Rebuilt without the
         # marks, the lines come apart (iCEBreaker schematic at 200 dpi: 73 of
         # its 471 upright codes lay in no region).
-        if art is None:
-            art = _art_like(img, labels, stats, ids, dpi)
+        assert art is not None  # found by the caller when a blob is too tall
         rest = ids[too_tall & ~art]
         if len(rest):
-            _n4, rb, rst, _ = _blobs(img.shape, stats, rest, 0.6, 0)
+            _n4, rb, rst, _ = _blobs(shape, stats, rest, 0.6, 0)
             rblob = rb[stats[rest, 1] + stats[rest, 3] // 2, stats[rest, 0] + stats[rest, 2] // 2]
             for i in np.unique(rblob):
                 if i and cap_lo <= int(rst[i, 3]) <= hi:
                     line(rst[i], rest[rblob == i])
-    return Regions(horizontals, verticals, hsize, vsize)
+    return horizontals, hsize
 
 
 def _side_by_side(boxes: list[Box], sizes: list[float]) -> tuple[list[Box], list[float]]:
