@@ -12,7 +12,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 LOCK   := requirements/constraints.txt
 
-.PHONY: demo test install install-test system check check-pythons lock clean
+.PHONY: demo test install install-test system system-test check check-pythons lock clean
 
 demo: install
 	$(VENV)/bin/locate samples/drawing-a2-scan200.pdf --patterns patterns/sample-a2.yaml \
@@ -25,6 +25,11 @@ test: install-test
 
 system:
 	bash scripts/install-system.sh
+
+# The tests also need Debian's chromium (the browser test of `locate serve`;
+# Playwright drives it and downloads no browser of its own).
+system-test:
+	bash scripts/install-system.sh --browser
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +47,7 @@ $(VENV)/.test: pyproject.toml $(LOCK) | $(PY)
 	touch $@ $(VENV)/.base
 
 install: system $(VENV)/.base
-install-test: system $(VENV)/.test
+install-test: system-test $(VENV)/.test
 
 # The checks CI runs besides the tests: installed packages agree with each
 # other, every module the code imports is declared (and nothing unused), ruff

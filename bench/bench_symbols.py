@@ -2,7 +2,8 @@
 
     python -m bench.bench_symbols [--doc samples/symbols-a2-scan200.pdf]
         [--truth samples/symbols-a2.truth.csv] [--patterns patterns/symbols.yaml]
-        [--dpi 200] [--range 0.7,2.2] [--workers 1] [--out bench-out/symbols]
+        [--dpi 200] [--range 0.7,2.2] [--old-default] [--set NAME=VALUE] [--workers 1]
+        [--out bench-out/symbols]
         [--ocr-compare] [--check] [--plain-doc samples/drawing-a2-scan200.pdf]
 
 Runs ``locator.pipeline.run`` on the symbols sheet twice: with the catalog as
@@ -16,6 +17,14 @@ The confusion table matches hits to truth rows by place alone (the same
 rule without the label), so a filled triangle reported as an empty one shows
 up off the diagonal; ``(missed)`` is a truth row nothing was found at,
 ``(none)`` a hit where there is no symbol.
+
+``--old-default`` adds a run with every ``scales`` set to ``[1.0]``: what a
+catalog without ``scales:`` meant before issue 20. When the truth has a
+``size_pt`` column, each run also prints recall by label and drawn size.
+
+``--set NAME=VALUE`` overrides a constant of :mod:`locator.symbols` for the
+run (with one worker: the matcher runs in this process), to measure an
+alternative against the committed value side by side.
 
 ``--ocr-compare`` also times a Tesseract pass over the same tiles (no
 catalog needed), to put the symbol pass's time per tile next to OCR's.
@@ -53,16 +62,36 @@ def cpu_seconds() -> float:
 def range_catalog(patterns: Path, lo: float, hi: float, folder: Path) -> Path:
     """The catalog with every symbol's scales replaced by the range [lo, hi]
     (symbol paths made absolute, so the copy can live anywhere)."""
+    return scales_catalog(patterns, [lo, hi], folder, "range")
+
+
+def scales_catalog(patterns: Path, scales: list[float], folder: Path, tag: str) -> Path:
+    """The catalog with every symbol's ``scales`` replaced by ``scales`` (two
+    values: a range), symbol paths made absolute."""
     import yaml
 
     data = yaml.safe_load(patterns.read_text())
     for p in data["patterns"]:
         if "symbol" in p:
             p["symbol"] = str((patterns.parent / p["symbol"]).resolve())
-            p["scales"] = [lo, hi]
-    out = folder / f"{patterns.stem}-range.yaml"
+            p["scales"] = list(scales)
+    out = folder / f"{patterns.stem}-{tag}.yaml"
     out.write_text(yaml.safe_dump(data, sort_keys=False))
     return out
+
+
+def by_size(ev, truth, hits):
+    """Per label and drawn size (truth ``size_pt``): recall, and the lowest
+    score of the hits that found them (label x size tables)."""
+    import pandas as pd
+
+    m = ev.matches
+    score = dict(zip(m["truth_row"], hits["score"].iloc[list(m["hit_row"])])) if len(m) else {}
+    truth = truth.assign(size_pt=truth["size_pt"].astype(float))
+    t = truth.assign(found=[i in score for i in range(len(truth))],
+                     score=[score.get(i, float("nan")) for i in range(len(truth))])
+    return (pd.crosstab(t["label"], t["size_pt"], values=t["found"], aggfunc="mean"),
+            pd.crosstab(t["label"], t["size_pt"], values=t["score"], aggfunc="min"))
 
 
 def confusion(hits, truth, *, iou: float = 0.3, grow: float = 2.0):
@@ -130,6 +159,7 @@ def run_once(doc: Path, patterns: Path, truth_path: Path, dpi: float, workers: i
     return {"catalog": patterns, "wall": wall, "cpu": cpu, "tiles": res.report.tiles,
             "tiles_read": res.report.tiles_read, "hits": hits, "ev": ev,
             "confusion": confusion(hits, truth), "boxes": box_errors(ev),
+            "by_size": by_size(ev, truth, hits) if "size_pt" in truth else None,
             "variants": (len(lv.coarse), sum(len(v) for v in lv.fine.values())),
             "warnings": res.report.warnings}
 
@@ -180,6 +210,12 @@ def report_text(name: str, r: dict) -> str:
         "", "confusion (rows: truth label, columns: detected label):",
         r["confusion"].to_string(),
     ]
+    if r.get("by_size") is not None:
+        recall, low = r["by_size"]
+        lines += ["", "recall by drawn size (pt):",
+                  recall.to_string(float_format=lambda v: f"{v:.2f}"),
+                  "", "lowest score of a found symbol, by drawn size (pt):",
+                  low.to_string(float_format=lambda v: f"{v:.1f}")]
     for w in r["warnings"]:
         lines.append(f"warning: {w}")
     return "\n".join(lines)
@@ -198,6 +234,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dpi", type=float, default=200)
     p.add_argument("--range", default="0.7,2.2",
                    help="scale range for the second run, LOW,HIGH ('' for none)")
+    p.add_argument("--old-default", action="store_true",
+                   help="also run with every symbol's scales set to [1.0] (the default "
+                        "before issue 20: one scale, the example's own size)")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a constant of locator.symbols for this run (measuring "
+                        "alternatives, e.g. COARSE_RATIO=1.15; workers=1 only)")
     p.add_argument("--workers", type=int, default=1,
                    help="processes (default 1: CPU per tile measured without contention)")
     p.add_argument("--out", type=Path, default=None,
@@ -210,9 +252,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--check", action="store_true",
                    help=f"exit 1 unless every label has precision and recall >= {TARGET}")
     a = p.parse_args(argv)
+    import locator.symbols as symbols
+
+    for kv in a.set:
+        name, value = kv.split("=", 1)
+        if not hasattr(symbols, name):
+            p.error(f"--set {kv}: locator.symbols has no {name}")
+        setattr(symbols, name, type(getattr(symbols, name))(value))
+        print(f"set locator.symbols.{name} = {getattr(symbols, name)!r}")
 
     runs = {"catalog as given": run_once(a.doc, a.patterns, a.truth, a.dpi, a.workers)}
     with tempfile.TemporaryDirectory() as tmp:
+        if a.old_default:
+            cat = scales_catalog(a.patterns, [1.0], Path(tmp), "one-scale")
+            runs["scales [1.0] (the old default)"] = run_once(a.doc, cat, a.truth, a.dpi,
+                                                               a.workers)
         if a.range:
             lo, hi = (float(v) for v in a.range.split(","))
             cat = range_catalog(a.patterns, lo, hi, Path(tmp))

@@ -17,9 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from locator.errors import InputFileError, LocatorError
+from locator.errors import EngineError, InputFileError, LocatorError
 from locator.model import Hit, RunWarning, Word, in_file
+from locator.reports import RunReport
 from locator.settings import Settings
+
 
 @dataclass
 class BatchResult:
@@ -28,6 +30,14 @@ class BatchResult:
     failures: dict[str, str] = field(default_factory=dict)  # file -> why it failed
     warnings: list[str] = field(default_factory=list)
     pages: int = 0
+    # every page's counters summed (tiles read, failed, cached...); its warnings are above
+    counts: RunReport = field(default_factory=lambda: RunReport(file="every file of the batch"))
+
+    def failure(self) -> EngineError | None:
+        """An :class:`~locator.errors.EngineError` (exit 7) when the batch read
+        nothing because every tile of every file failed, as ``locate`` does for
+        one file; else None."""
+        return self.counts.failure()
 
 
 def collect_inputs(folder: str | Path):
@@ -55,23 +65,23 @@ def page_count(path: str | Path, password: str | None = None) -> int:
 
 
 def read_page_task(path: str, page: int, settings: Settings,
-                   catalog=None) -> tuple[list[Word], list[Hit], list[str]]:
+                   catalog=None) -> tuple[list[Word], list[Hit], RunReport]:
     """One task: one page's merged words, its symbol hits (when ``catalog`` has
-    symbol entries), and the run's warnings. Runs anywhere."""
-    from locator.pipeline import RunReport, read_passes, symbol_set
+    symbol entries), and its report (counters and warnings). Runs anywhere."""
+    from locator.pipeline import read_passes, symbol_set
 
     report = RunReport(file=path)
     one = replace(settings, pages=str(page), workers=1)
     text = catalog is None or any(p.kind != "symbol" for p in catalog.patterns)
     symbols = symbol_set(catalog) if catalog is not None else None
     words, symbol_hits = read_passes(path, one, text=text, symbols=symbols, report=report)
-    return words, symbol_hits, report.warnings
+    return words, symbol_hits, report
 
 
 def run_batch(files: list[Path], catalog, settings: Settings, *, scheduler: str | None = None,
               on_page=None) -> BatchResult:
     """Locate ``catalog`` in every file; pages run as tasks (on Dask if ``scheduler``)."""
-    from locator.pipeline import RunReport, finish
+    from locator.pipeline import finish
 
     result = BatchResult()
     tasks: list[tuple[str, int]] = []
@@ -91,10 +101,11 @@ def run_batch(files: list[Path], catalog, settings: Settings, *, scheduler: str 
         elif isinstance(outcome, BaseException):
             result.failures.setdefault(path, f"page {page}: {outcome}")
         else:
-            page_words, page_symbols, warns = outcome
+            page_words, page_symbols, page_report = outcome
             words[path].extend(page_words)
             symbol_hits[path].extend(page_symbols)
-            result.warnings += [in_file(w, path) for w in warns]
+            result.warnings += [in_file(w, path) for w in page_report.warnings]
+            result.counts.add(page_report)
             result.pages += 1
         if on_page is not None:
             on_page(path, page)

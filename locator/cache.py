@@ -6,15 +6,16 @@ versions, blank skipping), and on the code that reads (a fingerprint of its
 modules' source) — those make the key. The matcher and catalog are not
 in the key: re-running with an edited catalog costs only the matching.
 
-Entries are small JSON files written atomically (a ``*.part`` file renamed
-into place). Nothing read back is trusted: an entry holds its key, its page
-and a SHA-256 of its words, and every word is checked (types, finite
-numbers, ordered boxes, the right page) before it is used. An entry that
-fails any check -- damaged, truncated, edited, of another format -- is a
-miss: the page is read again, the entry rewritten, and the run's warnings
-say so. A cache folder that cannot be written only costs speed (a warning);
-a ``*.part`` left by a failed write is removed then, and stale ones (from a
-process killed mid-write) when their folder is next written.
+Entries are small JSON files written by the one atomic writer
+(:func:`locator.export.files.atomic_write`: a ``*.part*`` file fsync'd and
+renamed into place). Nothing read back is trusted: an entry holds its key, its
+page and a SHA-256 of its words, and every word is checked (types, finite
+numbers, ordered boxes, the right page) before it is used. An entry that fails
+any check -- damaged, truncated, edited, of another format -- is a miss: the
+page is read again, the entry rewritten, and the run's warnings say so. A
+cache folder that cannot be written only costs speed (a warning); a ``*.part``
+left by a failed write is removed then, and stale ones (from a process killed
+mid-write) when their folder is next written.
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ import json
 import logging
 import math
 import os
-import tempfile
 import time
 from pathlib import Path
 
+from locator.errors import ExportError
+from locator.export.files import atomic_write_bytes
 from locator.geometry import Box
 from locator.model import Word
 
@@ -44,8 +46,9 @@ CACHE_FORMAT = 2
 #: engine adapter reads pages again instead of returning the old words.
 _NOT_READING = {"match.py", "matcher.py", "literals.py", "regexes.py", "scoring.py", "readings.py",
                 "evaluate.py", "tables.py", "tune.py", "tune_grid.py", "memory.py", "cli.py",
-                "cli_options.py", "cli_views.py", "outputs.py", "reports.py", "__main__.py"}
-_NOT_READING_DIRS = {"export", "catalog"}
+                "cli_options.py", "cli_views.py", "outputs.py", "reports.py", "__main__.py",
+                "bubbles.py", "tags.py", "paths.py"}
+_NOT_READING_DIRS = {"export", "catalog", "serve"}
 
 
 def reader_files() -> list[Path]:
@@ -54,8 +57,7 @@ def reader_files() -> list[Path]:
     out = []
     for f in sorted(root.rglob("*.py")):
         rel = f.relative_to(root)
-        if not ((len(rel.parts) == 1 and rel.name in _NOT_READING)
-                or rel.parts[0] in _NOT_READING_DIRS):
+        if not (rel.as_posix() in _NOT_READING or rel.parts[0] in _NOT_READING_DIRS):
             out.append(rel)
     return out
 
@@ -106,6 +108,10 @@ _SOURCES = ("ocr", "text")
 #: Boxes further out than this (points; 200 inches is PDF's largest page,
 #: user units aside) are not words of a page but a damaged number.
 _MAX_COORD = 1e7
+#: The longest shape or form (``circle-bar``, ``bubble``) a composed word may hold.
+_MAX_LABEL = 40
+#: The most lines a composed word may hold.
+_MAX_PARTS = 8
 #: A ``*.part`` older than this (seconds) is no write in progress: entries are
 #: written in milliseconds, so it was left by a process killed mid-write.
 STALE_PART_SECONDS = 600
@@ -130,9 +136,13 @@ def _number(v) -> bool:
 
 def _row_problem(r, page: int) -> str | None:
     """Why one stored word is unusable, or None."""
-    if not isinstance(r, list) or len(r) != 10:
-        return "a word is not a list of 10 fields"
-    text, conf, x0, y0, x1, y1, pg, engine, angle, source = r
+    if not isinstance(r, list) or len(r) not in (10, 13):
+        return "a word is not a list of 10 or 13 fields"
+    if len(r) == 13 and not (all(isinstance(v, str) and len(v) <= _MAX_LABEL for v in r[10:12])
+                             and isinstance(r[12], list) and len(r[12]) <= _MAX_PARTS
+                             and all(isinstance(v, str) for v in r[12])):
+        return "a composed word's shape, form or lines are not short strings"
+    text, conf, x0, y0, x1, y1, pg, engine, angle, source = r[:10]
     if not isinstance(text, str) or not text:
         return "a word's text is not a string"
     if not _number(conf) or not 0 <= conf <= 100:
@@ -174,13 +184,21 @@ def entry_words(data, key: str, page: int | None = None) -> list[Word]:
     if data["sha256"] != entry_checksum(str(key), pg, rows):
         raise ValueError("the checksum does not match its words")
     return [Word(text=r[0], conf=float(r[1]), box=Box(*(float(v) for v in r[2:6])), page=r[6],
-                 engine=r[7], angle=r[8], source=r[9]) for r in rows]
+                 engine=r[7], angle=r[8], source=r[9], **_composed(r)) for r in rows]
+
+
+def _composed(r: list) -> dict:
+    return {"shape": r[10], "form": r[11], "parts": tuple(r[12])} if len(r) == 13 else {}
 
 
 def entry_data(key: str, page: int, words: list[Word]) -> dict:
-    """What :meth:`OcrCache.put` writes for ``words`` of ``page`` (JSON-able)."""
+    """What :meth:`OcrCache.put` writes for ``words`` of ``page`` (JSON-able): ten
+    fields a word, thirteen for a composed word (an instrument bubble's: its
+    ``shape``, ``form`` and ``parts`` too)."""
     rows = [[w.text, w.conf, w.box.x0, w.box.y0, w.box.x1, w.box.y1, w.page, w.engine,
-             w.angle, w.source] for w in words]
+             w.angle, w.source]
+            + ([w.shape, w.form, list(w.parts)] if w.shape or w.form or w.parts else [])
+            for w in words]
     return {"format": CACHE_FORMAT, "key": str(key), "page": page, "words": rows,
             "sha256": entry_checksum(str(key), page, rows)}
 
@@ -254,20 +272,15 @@ class OcrCache:
             log.debug("OCR cache entry for page %s not written: %s", page, e)
             return
         path = self._path(key)
-        tmp = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._sweep(path.parent)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
-        except OSError as e:
-            if tmp is not None:  # a full disk must not leave the half-written file
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
+            # the one atomic writer: a full disk or a kill leaves no half entry
+            atomic_write_bytes(path, data)
+        except (OSError, ExportError) as e:
             if self.write_warning is None:
-                self.write_warning = f"OCR cache not written ({self.folder}: {e.strerror or e})"
+                why = e.strerror if isinstance(e, OSError) and e.strerror else e
+                self.write_warning = f"OCR cache not written ({self.folder}: {why})"
 
     def _sweep(self, folder: Path) -> None:
         """Remove ``*.part`` files in ``folder`` older than :data:`STALE_PART_SECONDS`
@@ -276,7 +289,7 @@ class OcrCache:
             return
         self._swept.add(folder)
         now = time.time()
-        for part in folder.glob("*.part"):
+        for part in folder.glob("*.part*"):  # atomic_write's ".NAME.XXXX.part.json"
             with contextlib.suppress(OSError):
                 if now - part.stat().st_mtime > STALE_PART_SECONDS:
                     part.unlink()

@@ -25,10 +25,11 @@ from typer.core import TyperGroup
 
 from locator import cli_options as opt
 from locator.cli_options import check_format, check_paths, parse_rotations, setup_logging
-from locator.cli_views import err, out, warn
+from locator.cli_views import batch_summary, err, out, warn
 from locator.errors import (INTERNAL_ERROR_EXIT_CODE, INTERRUPTED_EXIT_CODE, InputFileError,
                             LocatorError, UsageError)
 from locator.outputs import emit_hits, raise_total_failure, write_run_outputs, write_warnings
+from locator.serve.commands import register as register_serve
 
 log = logging.getLogger("locator.cli")
 
@@ -110,7 +111,7 @@ def run_cmd(
     missing: Annotated[Path | None, typer.Option(
         help="Also write the catalog entries that were never found (.csv/.json/.xlsx).")
     ] = None,
-    warnings_out: opt.WarningsOut = None,
+    warnings_out: opt.WarningsOut = None, words: opt.WordsOut = None,
     workers: opt.Workers = 0, tile_timeout: opt.TileTimeout = 120,
     cache: Annotated[Path | None, typer.Option(
         "--cache", help="OCR cache folder (default: the user's cache folder).")] = None,
@@ -131,10 +132,10 @@ def run_cmd(
     setup_logging(verbose, quiet)
     # Without -o the hits go to stdout: another output cannot go there too.
     outputs = [("-o", output if output is not None else Path("-")), ("--missing", missing),
-               ("--warnings", warnings_out), ("--annotate", annotate)]
+               ("--warnings", warnings_out), ("--annotate", annotate), ("--words", words)]
     check_format("-o", output, _fmt_value(fmt))
     check_format("--missing", missing)
-    check_format("--warnings", warnings_out)
+    check_format("--warnings", warnings_out), opt.check_words(words)
     if annotate is not None and annotate.suffix.lower() != ".pdf":
         raise UsageError(f"--annotate {annotate}: the marked-up copy is a PDF; give a name "
                          f"ending in .pdf")
@@ -154,15 +155,15 @@ def run_cmd(
     files = list(found.files)
     log.debug("documents: %s", ", ".join(map(str, files)))
     check_paths([*inputs, *_run_inputs((), files)], outputs)
-    if annotate is not None and len(files) > 1:
-        raise UsageError(f"--annotate {annotate}: one marked-up copy is made of one document; "
-                         f"{len(files)} were given")
+    for name, one in (("--annotate", annotate), ("--words", words)):
+        if one is not None and len(files) > 1:
+            raise UsageError(f"{name} {one}: written for one document; {len(files)} were given")
     result = _read_with_bars(files, catalog, settings, quiet)
     result.report.warnings[:0] = found.skipped
     raise_total_failure(result.report, quiet)  # every tile failed: exit 7, nothing written
     write_run_outputs(result, files, catalog, settings, output=output, fmt=_fmt_value(fmt),
                        csv_safe=csv_safe, missing=missing, warnings_out=warnings_out,
-                       annotate=annotate, quiet=quiet)
+                       annotate=annotate, quiet=quiet, words=words)
 
 
 def _read_with_bars(files, catalog, settings, quiet: bool):
@@ -357,23 +358,16 @@ def batch_cmd(
     result.warnings[:0] = found.skipped
     frames = [hits_frame(hits) for hits in result.hits.values()]  # hits carry their file
     df = pd.concat(frames, ignore_index=True) if frames else hits_frame([])
-    emit_hits(df, output, _fmt_value(fmt), csv_safe)
-    if warnings_out is not None:
+    failure = result.failure()  # every tile of every file failed: exit 7, nothing written
+    if failure is None:
+        emit_hits(df, output, _fmt_value(fmt), csv_safe)
+    if warnings_out is not None and failure is None:
         failed = [RunWarning(f"{f}: failed: {why}", file=f, message=f"failed: {why}")
                   for f, why in result.failures.items()]
         write_warnings(failed + list(result.warnings), warnings_out, None, csv_safe)
-    if not quiet:
-        err.print(f"{len(files)} files, {result.pages} pages, {len(df)} hits"
-                  + (f", {len(result.failures)} failed" if result.failures else ""))
-        for f, why in result.failures.items():
-            err.print(f"[yellow]failed[/]: {f}: {why}", markup=True)
-        for w in result.warnings:
-            err.print(f"[yellow]warning[/]: {w}")
-    else:  # -q hides progress and the summary, never what went wrong
-        for f, why in result.failures.items():
-            warn(f"failed: {f}: {why}")
-        for w in result.warnings:
-            warn(str(w))
+    batch_summary(result, len(files), len(df), quiet)
+    if failure is not None:
+        raise failure
     if result.failures and not result.hits:
         raise InputFileError(f"every file in {folder} failed")
 
@@ -435,25 +429,22 @@ def crop_cmd(
     password: opt.Password = None,
     quiet: opt.Quiet = False, verbose: opt.Verbose = 0,
 ) -> None:
-    from locator.geometry import Box
-    from locator.symbols import crop, save_example
+    from locator.examples import crop, save_example
 
     setup_logging(verbose, quiet)
-    try:
-        x0, y0, x1, y1 = (float(v) for v in box.split(","))
-    except ValueError:
-        raise UsageError(f"--box {box!r}: give four numbers x0,y0,x1,y1 (points)") from None
-    if x1 <= x0 or y1 <= y0:
-        raise UsageError(f"--box {box!r}: x1 must exceed x0 and y1 exceed y0")
+    clip = opt.parse_box(box)
     if output.suffix.lower() != ".png":
         raise UsageError(f"-o {output}: write the example as a .png")
     if dpi is not None and not 20 <= dpi <= 2400:
         raise UsageError(f"--dpi {dpi:g}: choose a resolution between 20 and 2400")
     check_paths([("document", doc)], [("-o", output)], make_folders=True)
-    img, used = crop(doc, page, Box(x0, y0, x1, y1), dpi=dpi, password=password)
+    img, used = crop(doc, page, clip, dpi=dpi, password=password)
     save_example(img, used, output)
     err.print(f"wrote {output} ({img.shape[1]} x {img.shape[0]} px at {used:g} dpi); "
               f"catalog entry:  - symbol: {output.as_posix()}", soft_wrap=True)
+
+
+register_serve(app)  # `locate serve`, `token`, `usage` (issue 22): locator/serve/commands.py
 
 
 def main(argv: list[str] | None = None) -> None:

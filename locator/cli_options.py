@@ -19,12 +19,15 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from locator.errors import ExportError, LocatorError, UsageError
 from locator.kinds import Detector, Source  # one enum each for the CLI and Settings
+
+if TYPE_CHECKING:
+    from locator.geometry import Box
 
 __all__ = ["check_paths", "check_format", "parse_rotations", "setup_logging", "reset_logging",
            "suggest_command", "load_catalog", "error_with_code", "Format", "Source",
@@ -85,6 +88,21 @@ WarningsOut = Annotated[Path | None, typer.Option(
 
 
 
+WordsOut = Annotated[Path | None, typer.Option(
+    "--words", help="Also write every word and composed tag read, with its box, to see what "
+                    "the engine saw: a table (.csv/.json/.xlsx/...), hOCR (.hocr/.html) or "
+                    "ALTO XML (.xml), by suffix. One document only.")]
+
+
+def check_words(path: Path | None) -> str | None:
+    """``--words``: its format, a table's, or hOCR / ALTO by suffix (None: no file)."""
+    from locator.export.wordfiles import words_format
+
+    if path is None:
+        return None
+    return words_format(path) or check_format("--words", path)
+
+
 SourceOpt = Annotated[Source, typer.Option(
     help="Where words come from: auto = a PDF's text layer where it is usable, OCR for "
          "what it lacks (scans, images, text drawn as curves, broken text); "
@@ -137,6 +155,19 @@ def parse_rotations(text: str, option: str = "--rotations") -> tuple[int, ...]:
     if not rots:
         raise UsageError(f"{option} {text!r}: give at least one direction, e.g. 0")
     return rots
+
+
+def parse_box(text: str, option: str = "--box") -> Box:
+    """``"x0,y0,x1,y1"`` (PDF points, unrotated page, origin top left) -> a :class:`Box`."""
+    from locator.geometry import Box
+
+    try:
+        x0, y0, x1, y1 = (float(v) for v in text.split(","))
+    except ValueError:
+        raise UsageError(f"{option} {text!r}: give four numbers x0,y0,x1,y1 (points)") from None
+    if x1 <= x0 or y1 <= y0:
+        raise UsageError(f"{option} {text!r}: x1 must exceed x0 and y1 exceed y0")
+    return Box(x0, y0, x1, y1)
 
 
 def suggest_command(word: str, commands: Iterable[str]) -> str | None:

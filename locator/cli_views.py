@@ -82,6 +82,36 @@ def summary(report) -> None:
     err.print(t)
 
 
+def found_as(forms: list[str]) -> None:
+    """How the hits were found (their ``form`` column), when not all as single
+    words: as a word, as an instrument bubble, as stacked lines, and how many
+    without the catalog's prefix."""
+    from collections import Counter
+
+    if not forms or set(forms) <= {"word", "symbol"}:
+        return
+    counts = Counter(f.partition("+")[0] for f in forms).most_common()
+    implied = sum(f.endswith("+no-prefix") for f in forms)
+    err.print("found as: " + ", ".join(f"{n} {f}" for f, n in counts)
+              + (f" ({implied} without the catalog's prefix)" if implied else ""))
+
+
+def batch_summary(result, files: int, hits: int, quiet: bool) -> None:
+    """What ``locate batch`` did; with ``quiet`` only what went wrong."""
+    if not quiet:
+        err.print(f"{files} files, {result.pages} pages, {hits} hits"
+                  + (f", {len(result.failures)} failed" if result.failures else ""))
+        for f, why in result.failures.items():
+            err.print(f"[yellow]failed[/]: {f}: {why}", markup=True)
+        for w in result.warnings:
+            err.print(f"[yellow]warning[/]: {w}")
+    else:  # -q hides progress and the summary, never what went wrong
+        for f, why in result.failures.items():
+            warn(f"failed: {f}: {why}")
+        for w in result.warnings:
+            warn(str(w))
+
+
 def hits_on_terminal(df) -> None:
     """The hits as a readable table (a terminal; a pipe gets CSV instead)."""
     from rich.table import Table

@@ -13,6 +13,7 @@ Finding the files of a run is :mod:`locator.inputs`.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +25,8 @@ from locator.geometry import Box, PageFrame, Tile
 # Files, folders and globs are found in locator.inputs (kept importable from here).
 from locator.inputs import SUFFIXES, check_regular, expand_inputs, library_path  # noqa: F401
 from locator.pdf import PdfFile, Refused
+
+log = logging.getLogger("locator.documents")
 
 if TYPE_CHECKING:
     from locator.textlayer import TextLayer
@@ -159,6 +162,19 @@ class Document:
             return judge_text(self._pdf.read_text(page), page)
         except Exception as e:
             raise InputFileError(f"{self.path}: page {page}: cannot read its text: {e}") from e
+
+    def outlines(self, page: int) -> tuple:
+        """The page's painted paths of a bubble's size
+        (:class:`locator.pdf.PathOutline`, unrotated page points); none for
+        images or a page whose drawings cannot be read (its bubbles are then
+        not composed, and its single words still match)."""
+        if self.kind != "pdf":
+            return ()
+        try:
+            return self._pdf.read_outlines(page)
+        except Exception as e:  # a damaged page already warned about by its text read
+            log.debug("%s: page %d: drawings not read: %s", self.path, page, e)
+            return ()
 
     def content_work(self, page: int, limit: int) -> int:
         """About how much interpreting the page's Form XObjects costs, every form

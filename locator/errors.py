@@ -2,7 +2,9 @@
 
 The library raises these (``raise ... from e``); only ``cli.py`` turns them into
 one line on stderr and ``sys.exit(exit_code)``. The codes are documented in the
-README and never reused for another kind of failure.
+README and never reused for another kind of failure. ``locate serve`` answers
+with the HTTP status :data:`HTTP_STATUS_BY_EXIT_CODE` gives for the code: the
+one table that says what an exit code means to a web client.
 """
 
 from __future__ import annotations
@@ -68,3 +70,34 @@ class ExportError(LocatorError):
 
 INTERRUPTED_EXIT_CODE = 130
 INTERNAL_ERROR_EXIT_CODE = 1
+
+
+#: The HTTP status ``locate serve`` answers with for each exit code (a bad
+#: request is the client's to fix, a missing engine is the server's). Unlisted
+#: codes: 500. An upload over the server's limits is 413 (:data:`TOO_LARGE_STATUS`).
+HTTP_STATUS_BY_EXIT_CODE: dict[int, int] = {
+    UsageError.exit_code: 400,              # a bad setting or option value
+    InputFileError.exit_code: 422,          # the document is damaged, empty, encrypted
+    UnsupportedFormatError.exit_code: 415,  # neither a PDF nor an image
+    CatalogError.exit_code: 422,            # the catalog does not validate
+    MissingEngineError.exit_code: 503,      # the server lacks an engine or extra
+    EngineError.exit_code: 502,             # the engine failed while reading
+    ExportError.exit_code: 500,             # a result could not be written
+    INTERNAL_ERROR_EXIT_CODE: 500,
+}
+
+
+class TooLargeError(UsageError):
+    """An upload over the server's limits (size or count): a usage error (exit 2)
+    that a web client is told apart from a bad value (413)."""
+
+
+TOO_LARGE_STATUS = 413
+
+
+def http_status(error: LocatorError) -> int:
+    """The HTTP status for ``error``: 413 for an upload over the limits, else through
+    its exit code (:data:`HTTP_STATUS_BY_EXIT_CODE`)."""
+    if isinstance(error, TooLargeError):
+        return TOO_LARGE_STATUS
+    return HTTP_STATUS_BY_EXIT_CODE.get(error.exit_code, 500)

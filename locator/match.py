@@ -114,7 +114,7 @@ candidate type), :mod:`locator.readings` (engine readings, ungluing),
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from locator.catalog import Catalog, Pattern
@@ -122,7 +122,7 @@ from locator.geometry import Box, overlap_groups
 from locator.lines import Line, group_lines
 from locator.literals import WINDOW_SLACK, literal_candidates
 from locator.matcher import Claim, Matcher
-from locator.model import Hit, Word
+from locator.model import Hit, Word, join_names
 from locator.readings import SAME_PLACE_IOS, Readings, engine_readings
 from locator.readings import unglue as _unglue_with
 from locator.regexes import MatchWarning, regex_candidates
@@ -349,18 +349,9 @@ def _one_hit(members: list[Hit]) -> Hit:
     return Hit(pattern_id=best.pattern_id, label=best.label, matched=best.matched,
                text=best.text, score=best.score,
                box=Box.union_all([h.box for h in members]), page=best.page,
-               engine=_uniq_join(h.engine for h in members),
+               engine=join_names(h.engine for h in members),
                conf=sum(h.conf for h in members) / len(members),
-               source=_uniq_join(h.source for h in members), angle=best.angle)
-
-
-def _uniq_join(values: Iterable[str]) -> str:
-    seen: list[str] = []
-    for v in values:
-        for part in str(v).split("+"):
-            if part and part not in seen:
-                seen.append(part)
-    return "+".join(seen)
+               source=join_names(h.source for h in members), angle=best.angle)
 
 
 def _hit(c: Claim, line: Line, p: Pattern) -> Hit:
@@ -368,9 +359,9 @@ def _hit(c: Claim, line: Line, p: Pattern) -> Hit:
     return Hit(pattern_id=p.id, label=p.label, matched=c.matched,
                text=" ".join(w.text for w in ws), score=round(c.score, 2),
                box=Box.union_all([w.box for w in ws]), page=line.page,
-               engine=_uniq_join(w.engine for w in ws),
+               engine=join_names(w.engine for w in ws),
                conf=sum(w.conf for w in ws) / len(ws),
-               source=_uniq_join(w.source for w in ws), angle=line.angle)
+               source=join_names(w.source for w in ws), angle=line.angle)
 
 
 __all__ = ["match", "missing", "unglue", "cost", "Matcher", "MatchWarning", "CONFUSION_COST",

@@ -59,7 +59,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from locator.geometry import Box, GridIndex, Tile
-from locator.model import Word
+from locator.model import Word, join_names
 from locator.tiling import interior_edges
 
 # Two reads of one word rarely agree to the pixel; this share of the smaller
@@ -123,10 +123,6 @@ def _reading_key(w: Word) -> float:
     return w.box.x0
 
 
-def _engines(w: Word) -> set[str]:
-    return set(w.engine.split("+"))
-
-
 def same_reading(a: str, b: str) -> bool:
     """Whether two engines read the same text (case is an OCR coin toss)."""
     return a.strip().casefold() == b.strip().casefold()
@@ -138,10 +134,10 @@ def _combine(kept: Word, other: Word) -> Word:
     Confidences combine as independent evidence, ``1 - (1 - a)(1 - b)`` on a
     0-1 scale; an engine already named adds nothing.
     """
-    new = _engines(other) - _engines(kept)
+    new = other.engines - kept.engines
     if not new:
         return kept
-    engines = "+".join(sorted(_engines(kept) | new))
+    engines = join_names(sorted(kept.engines | new))
     conf = min(100.0, kept.conf + (100.0 - kept.conf) * other.conf / 100.0)
     return replace(kept, engine=engines, conf=conf)
 
@@ -167,11 +163,11 @@ def _is_alternative(w: Word, there: list[Word]) -> bool:
     over EasyOCR's ``50`` and ``-``, kept first because they were more
     confident).
     """
-    mine = _engines(w)
+    mine = w.engines
     for k in there:
         if _opposite(k.angle, w.angle):
             continue
-        if mine & _engines(k):
+        if mine & k.engines:
             return False
         if (k.angle == w.angle and k.box.iou(w.box) < ALTERNATIVE_IOU
                 and not _spans(w, k)):
@@ -269,7 +265,7 @@ def _overruled(k: int, kept: list[Word], index: GridIndex) -> bool:
     """An alternative reading whose engines all also read the other text there,
     in the same direction."""
     w = kept[k]
-    mine = _engines(w)
+    mine = w.engines
     return any(j != k and kept[j].angle == w.angle and kept[j].box.ios(w.box) >= SAME_WORD_IOS
-               and not same_reading(kept[j].text, w.text) and mine <= _engines(kept[j])
+               and not same_reading(kept[j].text, w.text) and mine <= kept[j].engines
                for j in index.near(w.box))

@@ -6,9 +6,30 @@ in PDF points, unrotated page space, origin top left; pages are 1-based.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from locator.geometry import Box
+
+#: Between the names of the engines (or sources) that agreed on one read, in
+#: the ``engine`` and ``source`` fields: ``"tesseract+rapidocr"``. The fields
+#: stay text because they are what the table and the OCR cache hold; only
+#: :func:`names` and :func:`join_names` read and write that text.
+NAME_SEPARATOR = "+"
+
+
+def names(field: str) -> tuple[str, ...]:
+    """The names in an ``engine`` or ``source`` field, in their order."""
+    return tuple(n for n in str(field).split(NAME_SEPARATOR) if n)
+
+
+def join_names(fields: Iterable[str]) -> str:
+    """One field naming everyone in ``fields`` (each itself may name several), once
+    each, in the order first seen."""
+    seen: dict[str, None] = {}
+    for f in fields:
+        seen.update(dict.fromkeys(names(f)))
+    return NAME_SEPARATOR.join(seen)
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +40,13 @@ class Word:
     degrees counter-clockwise (0 upright, 90 reading bottom-to-top); ``engine``
     names who read it (``"tesseract"``, ``"tesseract+easyocr"``, ``"text"`` for
     a text layer); ``source`` is ``"ocr"`` or ``"text"``.
+
+    A *composed* word (:mod:`locator.bubbles`) is the text of an instrument
+    bubble or of two stacked lines read as one tag: ``form`` is ``"bubble"``
+    or ``"stacked"`` (empty for a word as read), ``shape`` the bubble's
+    outline (``circle``, ``circle-bar``, ``hexagon``, ``box``, ``diamond``),
+    ``parts`` its lines top to bottom, and ``box`` the bubble's (or the two
+    lines') box.
     """
 
     text: str
@@ -28,13 +56,26 @@ class Word:
     engine: str
     angle: int = 0
     source: str = "ocr"
+    shape: str = ""
+    form: str = ""
+    parts: tuple[str, ...] = ()
+
+    @property
+    def engines(self) -> frozenset[str]:
+        """The engines that read this word (several when they agreed)."""
+        return frozenset(names(self.engine))
 
 
 @dataclass(frozen=True, slots=True)
 class Hit:
     """One located snippet: ``matched`` is what the catalog asked for, ``text``
     what was read there, ``score`` 0-100 how well they agree; ``source`` is
-    ``"text"`` (a PDF's text layer) or ``"ocr"``; ``file`` the document."""
+    ``"text"`` (a PDF's text layer) or ``"ocr"``; ``file`` the document;
+    ``shape`` the instrument bubble's outline (empty for other hits);
+    ``form`` how it was found: ``word`` (words as read), ``bubble`` (a
+    bubble's lines composed), ``stacked`` (two stacked lines composed),
+    ``symbol``, with ``+no-prefix`` when the catalog's optional ``prefix:``
+    was not on the sheet."""
 
     pattern_id: str
     label: str
@@ -48,10 +89,13 @@ class Hit:
     source: str = "ocr"
     angle: int = 0
     file: str = ""  # the document it was found in (as named on the command line)
+    shape: str = ""
+    form: str = ""
 
 
 HIT_COLUMNS = ["file", "pattern_id", "label", "matched", "text", "score", "page",
-               "x0", "y0", "x1", "y1", "engine", "conf", "source", "angle"]
+               "x0", "y0", "x1", "y1", "engine", "conf", "source", "angle",
+               "shape", "form"]
 
 
 def hit_row(h: Hit) -> dict:
@@ -62,7 +106,7 @@ def hit_row(h: Hit) -> dict:
             "x0": round(h.box.x0, 2), "y0": round(h.box.y0, 2),
             "x1": round(h.box.x1, 2), "y1": round(h.box.y1, 2),
             "engine": h.engine, "conf": round(h.conf, 1), "source": h.source,
-            "angle": h.angle}
+            "angle": h.angle, "shape": h.shape, "form": h.form}
 
 
 def printable(text: str) -> str:

@@ -72,21 +72,17 @@ def engine_readings(lines: Sequence[Line]) -> Readings:
     return Readings(tuple(out), {w: frozenset(r) for w, r in rivals.items()})
 
 
-def _engines(w: Word) -> frozenset[str]:
-    return frozenset(w.engine.split("+"))
-
-
 def _split(line: Line) -> tuple[list[Line], list[tuple[Word, Word]]]:
     """One line's readings, and its pairs of rival words."""
     ws = line.words
     if len({w.engine for w in ws}) == 1:
         return [line], []
     pairs = overlap_pairs([w.box for w in ws], SAME_PLACE_IOS)
-    rivals = [(ws[i], ws[j]) for i, j in pairs if not (_engines(ws[i]) & _engines(ws[j]))]
+    rivals = [(ws[i], ws[j]) for i, j in pairs if not (ws[i].engines & ws[j].engines)]
     shared = [g for g in connected_groups(len(ws), pairs) if len(g) > 1]
     if not shared:
         return [line], rivals
-    engines = sorted({e for g in shared for i in g for e in _engines(ws[i])})
+    engines = sorted({e for g in shared for i in g for e in ws[i].engines})
     seen: set[frozenset[int]] = set()
     out: list[Line] = []
     for e in engines:
@@ -104,7 +100,7 @@ def _not_read_by(engine: str, ws: tuple[Word, ...], shared: list[list[int]]) -> 
     """Words of the overlap groups ``shared`` left out of ``engine``'s reading."""
     drop: set[int] = set()
     for g in shared:
-        mine = [i for i in g if engine in _engines(ws[i])]
+        mine = [i for i in g if engine in ws[i].engines]
         if not mine:  # the engine did not read this place: the most confident engine's words
             top = max(g, key=lambda i: ws[i].conf)
             mine = [i for i in g if ws[i].engine == ws[top].engine]

@@ -47,12 +47,12 @@ import math
 from collections.abc import Callable, Sequence
 from operator import attrgetter
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
-from locator.errors import CatalogError
+from locator.catalog.patterns import DEFAULT_SYMBOL_SCALES
+from locator.examples import Example, load_example
 from locator.geometry import Box, GridIndex
 
 if TYPE_CHECKING:
@@ -63,9 +63,12 @@ FINE_STEP_PX = 1.5
 # Gaussian blur (pixels) of both the tile and the templates for the fine matching.
 FINE_BLUR = 0.6
 # Coarse pass: a symbol's longer side, in pixels of the shrunk tile (at least),
-# and the ratio between the scales it tries.
+# and the ratio between the scales it tries. At ~10 px a symbol half a step
+# (1.12x) off a coarse scale still peaks well above the coarse threshold; 1.25
+# found as much as 1.15 on the symbol and sizes sheets, plain and noisy, at
+# two thirds of the coarse variants; 1.35 lost symbols (bench/README-symbols.md).
 COARSE_SIDE_PX = 10.0
-COARSE_RATIO = 1.15
+COARSE_RATIO = 1.25
 # Ink where the symbol has paper counts this much more against a place than
 # missing ink: a line or a word through the window is not a symbol.
 COARSE_PAPER_WEIGHT = 2.0
@@ -94,13 +97,14 @@ class SymbolSpec:
 
     ``scales``: two values are a range ``[low, high]``, sampled as finely as
     the template's size needs; one or three or more values are the scales to
-    try. ``rotations`` are degrees counter-clockwise. ``min_score`` is 0-100.
+    try; the default is the range :data:`DEFAULT_SYMBOL_SCALES` (0.8-1.25).
+    ``rotations`` are degrees counter-clockwise. ``min_score`` is 0-100.
     """
 
     id: str
     label: str
     path: str
-    scales: tuple[float, ...] = (1.0,)
+    scales: tuple[float, ...] = DEFAULT_SYMBOL_SCALES
     rotations: tuple[float, ...] = (0.0,)
     min_score: float = 70.0
 
@@ -123,142 +127,6 @@ class Detection:
     box: Box
     angle: float
     scale: float
-
-
-# -- the example image --------------------------------------------------------
-
-@dataclass(frozen=True)
-class Example:
-    """A symbol's example image, trimmed to its ink plus a margin of paper.
-
-    ``grey`` float32, ``silhouette`` bool (the ink with its holes filled),
-    ``ink_box`` the ink's extent in ``grey``'s pixels (pixel edges), ``dpi``
-    the resolution it was cropped at (None when the file does not say).
-    """
-
-    grey: np.ndarray
-    silhouette: np.ndarray
-    ink: np.ndarray
-    ink_box: Box
-    paper: float
-    ink_level: float
-    dpi: float | None
-
-
-def read_png_dpi(info: dict) -> float | None:
-    """The dpi a PIL image's metadata records (PNG pHYs stores dots per metre)."""
-    dpi = info.get("dpi")
-    if not dpi:
-        return None
-    try:
-        d = float(dpi[0])
-    except (TypeError, ValueError, IndexError):
-        return None
-    return round(d, 1) if d > 1 else None
-
-
-def load_example(path: str | Path) -> Example:
-    """Read an example image (grey; transparency composited on white) and find its ink.
-
-    Raises :class:`~locator.errors.CatalogError` when it cannot be read or holds no ink.
-    """
-    import cv2
-    from PIL import Image
-
-    p = Path(path)
-    try:
-        with Image.open(p) as opened:
-            im: Image.Image = opened  # (converted below)
-            dpi = read_png_dpi(im.info)
-            if im.mode in ("RGBA", "LA", "P"):
-                im = im.convert("RGBA")
-                bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
-                im = Image.alpha_composite(bg, im)
-            grey = np.asarray(im.convert("L"), dtype=np.uint8)
-    except (OSError, ValueError) as e:
-        raise CatalogError(f"symbol image {p}: cannot read it: {e}") from e
-    if grey.size == 0 or min(grey.shape) < 2:
-        raise CatalogError(f"symbol image {p}: too small ({grey.shape[1]}x{grey.shape[0]} px)")
-    thr, _ = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    ink = grey < thr
-    if not ink.any() or ink.all() or float(grey[~ink].mean()) - float(grey[ink].mean()) < 40:
-        raise CatalogError(f"symbol image {p}: no symbol in it (no dark ink on light paper)")
-    # Specks of dirt in a crop from a scan are not part of the symbol.
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
-    areas = stats[1:, cv2.CC_STAT_AREA]
-    ink = np.isin(labels, 1 + np.nonzero(areas >= 0.02 * areas.max())[0])
-    ys, xs = np.nonzero(ink)
-    x0, x1, y0, y1 = int(xs.min()), int(xs.max()) + 1, int(ys.min()), int(ys.max()) + 1
-    paper = float(np.median(grey[~ink]))
-    ink_level = float(np.median(grey[ink]))
-    # A margin of paper around the ink: room for the mask's ring at every scale.
-    pad = int(math.ceil(0.3 * max(x1 - x0, y1 - y0))) + 3
-    canvas = np.full((y1 - y0 + 2 * pad, x1 - x0 + 2 * pad), paper, dtype=np.float32)
-    canvas[pad:-pad, pad:-pad] = grey[y0:y1, x0:x1]
-    ink_c = np.zeros(canvas.shape, dtype=bool)
-    ink_c[pad:-pad, pad:-pad] = ink[y0:y1, x0:x1]
-    return Example(grey=canvas, silhouette=fill_holes(ink_c), ink=ink_c,
-                   ink_box=Box(pad, pad, pad + x1 - x0, pad + y1 - y0), paper=paper,
-                   ink_level=ink_level, dpi=dpi)
-
-
-def fill_holes(ink: np.ndarray) -> np.ndarray:
-    """``ink`` with every region of paper it encloses filled (an outline becomes a solid shape)."""
-    import cv2
-
-    closed = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
-    h, w = closed.shape
-    flood = np.zeros((h + 2, w + 2), np.uint8)
-    flood[1:-1, 1:-1] = closed
-    outside = flood.copy()
-    cv2.floodFill(outside, None, (0, 0), 2)  # paper reachable from the border
-    return (outside[1:-1, 1:-1] != 2) | ink
-
-
-def crop(path: str | Path, page: int, box: Box, *, dpi: float | None = None,
-         password: str | None = None) -> tuple[np.ndarray, float]:
-    """Cut ``box`` (page points, unrotated space) out of a document's ``page`` (1-based).
-
-    Rendered at ``dpi`` (default: an image's own resolution, else 300) exactly
-    as the pipeline renders tiles -- in the page's view orientation, aligned
-    to whole pixels -- so the crop is what a tile shows there. Returns the grey
-    image and the DPI. Raises :class:`~locator.errors.UsageError` for a page
-    past the end or a box off the page.
-    """
-    from locator.documents import Document
-    from locator.errors import UsageError
-    from locator.geometry import Tile, pt_to_px
-    from locator.tiling import view_size_px
-
-    with Document(path, password=password) as doc:
-        if not 1 <= page <= doc.page_count:
-            raise UsageError(f"--page {page}: the document has {doc.page_count} page(s)")
-        frame = doc.frame(page)
-        d = float(dpi or doc.native_dpi(page) or 300.0)
-        view = frame.box_to_view(box)
-        W, H = view_size_px(frame, d)
-        x0, y0 = max(0, round(pt_to_px(view.x0, d))), max(0, round(pt_to_px(view.y0, d)))
-        x1, y1 = min(W, round(pt_to_px(view.x1, d))), min(H, round(pt_to_px(view.y1, d)))
-        if x1 - x0 < 2 or y1 - y0 < 2:
-            w, h = frame.width, frame.height
-            raise UsageError(f"--box {box.x0:g},{box.y0:g},{box.x1:g},{box.y1:g}: not on the page "
-                             f"(page {page} is {w:g} x {h:g} pt, origin top left) or smaller "
-                             f"than 2 px at {d:g} dpi")
-        img = doc.render(Tile(page=page, rect_px=(x0, y0, x1, y1), dpi=d, frame=frame))
-    return img, d
-
-
-def save_example(img: np.ndarray, dpi: float, out: str | Path) -> Path:
-    """Write a crop as a grey PNG whose metadata records ``dpi`` (atomically)."""
-    from PIL import Image
-
-    from locator.export.table import atomic_write
-
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(out, lambda tmp: Image.fromarray(img, "L").save(tmp, format="PNG",
-                                                                  dpi=(dpi, dpi)))
-    return out
 
 
 # -- variants -----------------------------------------------------------------
@@ -653,22 +521,32 @@ class _Level:
             return None  # far from a match: skip the masked scoring
         placed = sorted(((p, j) for j, p in tried.items() if p is not None),
                         key=lambda pj: -pj[0][0])
-        best: Detection | None = None
-        for (_, x, y), j in placed[:FINE_KEEP]:
-            v = vs[j]
-            tw, th = v.size
-            x0, y0 = max(0, x - 1), max(0, y - 1)
-            x1, y1 = min(W, x + tw + 1), min(H, y + th + 1)
-            r = cv2.matchTemplate(img[y0:y1, x0:x1], v.templ, cv2.TM_CCOEFF_NORMED, mask=v.mask)
-            np.nan_to_num(r, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-            _, score, _, (px, py) = cv2.minMaxLoc(r)
-            if best is None or 100.0 * score > best.score:
-                b = v.ink_box
-                bx, by = x0 + px, y0 + py
-                best = Detection(v.index, 100.0 * max(0.0, float(score)),
-                                 Box(float(bx + b.x0), float(by + b.y0), float(bx + b.x1),
-                                     float(by + b.y1)), float(v.angle), float(v.scale))
-        return best
+        return _masked_best(img, vs, placed[:FINE_KEEP])
+
+
+def _masked_best(img: np.ndarray, vs: list[Variant],
+                 placed: list[tuple[tuple[float, int, int], int]]) -> Detection | None:
+    """The best of the placed fine variants (``((plain score, x, y), index)``),
+    each scored with its mask within a pixel of where plain correlation put it."""
+    import cv2
+
+    H, W = img.shape
+    best: Detection | None = None
+    for (_, x, y), j in placed:
+        v = vs[j]
+        tw, th = v.size
+        x0, y0 = max(0, x - 1), max(0, y - 1)
+        x1, y1 = min(W, x + tw + 1), min(H, y + th + 1)
+        r = cv2.matchTemplate(img[y0:y1, x0:x1], v.templ, cv2.TM_CCOEFF_NORMED, mask=v.mask)
+        np.nan_to_num(r, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+        _, score, _, (px, py) = cv2.minMaxLoc(r)
+        if best is None or 100.0 * score > best.score:
+            b = v.ink_box
+            bx, by = x0 + px, y0 + py
+            best = Detection(v.index, 100.0 * max(0.0, float(score)),
+                             Box(float(bx + b.x0), float(by + b.y0), float(bx + b.x1),
+                                 float(by + b.y1)), float(v.angle), float(v.scale))
+    return best
 
 
 T = TypeVar("T")

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from locator.geometry import Box, PageFrame
+from locator.kinds import OcrScope
 from locator.model import Word
 
 if TYPE_CHECKING:
@@ -238,17 +239,17 @@ def judge_text(text: PageText, page_no: int) -> TextLayer:
 class SourcePlan:
     """What to take from one page's text layer and what to OCR.
 
-    ``text``: the text-layer words to keep (page points). ``ocr``: ``"none"``,
-    ``"page"`` (every tile) or ``"regions"`` (only tiles over ``regions``,
-    page points, unrotated; OCR words whose centre lies outside them are
-    dropped). ``reason`` says why, for the run report. ``images_only``: the
+    ``text``: the text-layer words to keep (page points). ``ocr``, an
+    :class:`~locator.kinds.OcrScope`: ``none``, ``page`` (every tile) or
+    ``regions`` (only tiles over ``regions``, page points, unrotated; OCR words
+    whose centre lies outside them are dropped). ``reason`` says why, for the run report. ``images_only``: the
     regions hold only images (no broken words), so they are read from the
     images themselves (:func:`locator.pdf.draw_images`), not from a render of the page.
     """
 
     page: int
     text: tuple[Word, ...] = ()
-    ocr: str = "page"
+    ocr: OcrScope = OcrScope.page
     regions: tuple[Box, ...] = ()
     reason: str = ""
     images_only: bool = False  # the regions are images: read from the images alone
@@ -256,7 +257,7 @@ class SourcePlan:
     @property
     def label(self) -> str:
         """``text``, ``ocr`` or ``text+ocr``: where this page's words come from."""
-        if self.ocr == "none":
+        if self.ocr == OcrScope.none:
             return "text"
         return "text+ocr" if self.text else "ocr"
 
@@ -323,31 +324,31 @@ def plan_page(page: int, layer: TextLayer | None, frame: PageFrame, source: str,
     words -> OCR those regions; otherwise the text layer alone.
     """
     if source == "ocr":
-        return SourcePlan(page, ocr="page", reason="--source ocr")
+        return SourcePlan(page, ocr=OcrScope.page, reason="--source ocr")
     if layer is None:
         if source == "text":
-            return SourcePlan(page, ocr="none", reason="no text layer; nothing read (--source text)")
-        return SourcePlan(page, ocr="page", reason="image")
+            return SourcePlan(page, ocr=OcrScope.none, reason="no text layer; nothing read (--source text)")
+        return SourcePlan(page, ocr=OcrScope.page, reason="image")
     words = tuple(layer.words)
     if source == "text":
-        return SourcePlan(page, text=words, ocr="none",
+        return SourcePlan(page, text=words, ocr=OcrScope.none,
                           reason="--source text" + ("" if words else "; the page has no text layer"))
     verdict = layer.verdict()
     if verdict is not None:
-        return SourcePlan(page, ocr="page", reason=verdict)
+        return SourcePlan(page, ocr=OcrScope.page, reason=verdict)
     if len(words) < CURVES_CHECK_BELOW_WORDS and paths is not None:
         n = paths()
         if n >= CURVES_MIN_PATHS and n >= CURVES_PATHS_PER_WORD * max(1, len(words)):
-            return SourcePlan(page, text=words, ocr="page",
+            return SourcePlan(page, text=words, ocr=OcrScope.page,
                               reason=f"text drawn as curves ({n} paths, {len(words)} text words)")
     regions, what = lacking_regions(layer, frame)
     if not regions:
-        return SourcePlan(page, text=words, ocr="none", reason="")
+        return SourcePlan(page, text=words, ocr=OcrScope.none, reason="")
     area = sum(r.area for r in regions)
     if area > WHOLE_PAGE_SHARE * frame.width * frame.height:
-        return SourcePlan(page, text=words, ocr="page",
+        return SourcePlan(page, text=words, ocr=OcrScope.page,
                           reason=", ".join(what) + " covering most of the page")
-    return SourcePlan(page, text=words, ocr="regions", regions=tuple(regions),
+    return SourcePlan(page, text=words, ocr=OcrScope.regions, regions=tuple(regions),
                       reason="OCR of " + ", ".join(what), images_only=not layer.broken)
 
 
@@ -359,7 +360,7 @@ def combine(plan: SourcePlan, ocr_words: list[Word], *, same: float = 0.5) -> li
     the smaller box >= ``same``): where both sources read the same place, the
     text layer wins. Boxes are page points.
     """
-    if plan.ocr == "regions":
+    if plan.ocr == OcrScope.regions:
         ocr_words = [w for w in ocr_words
                      if any(r.contains_point(*w.box.center) for r in plan.regions)]
     if not plan.text:

@@ -15,6 +15,10 @@ One run makes, for one ISO size and one seed:
 * ``sample-<size>.yaml`` — a pattern catalog for the locator CLI;
 * with ``--symbols``: a sheet of small symbols (``symbols-<size>.*``), template
   PNGs under ``symbols/`` and ``symbols.yaml`` next to the catalog;
+* with ``--symbol-sizes`` (only those): the symbol sizes sheets
+  (``symsizes-<size>.*``: symbols at 0.8-1.25x a 10 pt example; ``symsizes14-<size>.*``:
+  12, 14, 16 pt against a 14 pt example), plain and ``-noisy`` scans, examples
+  under ``symsizes*/`` and catalogs without ``scales:``;
 * with ``--pid`` (or ``--pid-only``): a P&ID sheet modelled on real ones
   (``pid-<size>.pdf``, ``pid-<size>.truth.csv``, grey and colour scans
   ``pid-<size>-scan<dpi>-grey.pdf`` / ``-colour.pdf``, catalog ``pid-<size>.yaml``):
@@ -156,6 +160,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-scan", action="store_true", help="vector PDF, truth and catalog only")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--symbols", action="store_true", help="also make the symbols sheet")
+    p.add_argument("--symbol-sizes", action="store_true",
+                   help="make only the symbol sizes sheets (symsizes-<size>.*, symsizes14-<size>.*: "
+                        "symbols at 0.8-1.25x their example's size, plain and noisy scans)")
+    p.add_argument("--rescan-noisy", type=Path, default=None, metavar="PDF",
+                   help="make only a noisy scan of this vector sheet (<stem>-scan<dpi>-noisy.pdf; "
+                        "speckles kept off the boxes of <stem>.truth.csv next to it)")
     p.add_argument("--pid", action="store_true",
                    help="also make the P&ID sheet (pid-<size>.*, grey and colour scans)")
     p.add_argument("--pid-only", action="store_true",
@@ -170,7 +180,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     dpis = [] if args.no_scan else args.scan_dpi
     paths = {}
-    if not args.pid_only:
+    if args.rescan_noisy:
+        from samplegen.symsizes import rescan_noisy
+        for dpi in dpis:
+            paths[f"noisy scan{dpi}"] = rescan_noisy(args.rescan_noisy, args.out, dpi, args.seed)
+    elif args.symbol_sizes:
+        from samplegen.symsizes import SHEETS, generate_sizes
+        for name in SHEETS:
+            paths.update(generate_sizes(name, args.size, args.out, args.patterns_dir or args.out,
+                                        args.seed, dpis, check=not args.no_check))
+    elif not args.pid_only:
         paths = generate(args.size, args.out, args.patterns_dir or args.out, args.seed, dpis,
                          symbols=args.symbols, check=not args.no_check)
     if args.pid or args.pid_only:

@@ -11,13 +11,14 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 "$py" -m pip wheel -q --no-deps . -w "$tmp/whl" >/dev/null
 whl=$(ls "$tmp"/whl/locator-*.whl)
 plat=""
-for p in manylinux_2_28 manylinux_2_27 manylinux_2_24 manylinux_2_17 manylinux2014 manylinux2010 manylinux1; do
+# Every glibc tag up to Debian 12's 2.36 (a wheel names the oldest glibc it needs).
+for p in $(for i in $(seq 36 -1 17); do echo manylinux_2_$i; done) manylinux2014 manylinux2010 manylinux1; do
   plat="$plat --platform ${p}_x86_64"
 done
 for v in ${VERSIONS:-3.12 3.13}; do
   echo "== Python $v"
-  "$py" -m pip install -q --dry-run --ignore-installed --python-version "$v" --only-binary=:all: \
+  "$py" -m pip install --dry-run --ignore-installed --python-version "$v" --only-binary=:all: \
       $plat --target "$tmp/t" -c requirements/constraints.txt "$whl[all,test,dev]" 2>&1 \
-      | { grep -v "WARNING: Location" || true; } || { echo "Python $v: does not resolve" >&2; exit 1; }
+      | { grep -v "WARNING: Location\|^Looking in\|^Would install\|^INFO: pip\|^Processing\|^Collecting\|^  Downloading\|━" || true; } || { echo "Python $v: does not resolve" >&2; exit 1; }
   echo "Python $v: every pinned dependency has a wheel"
 done

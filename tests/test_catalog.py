@@ -89,7 +89,7 @@ patterns:
     assert (s.kind, s.id, s.label, s.scales, s.rotations) == (
         "symbol", "valve", "valve", (0.5, 1.0, 2.0), (0.0, 90.0))
     assert s.symbol == (tmp_path / "symbols" / "valve.png").resolve()
-    assert c.patterns[1].scales == (1.0,)
+    assert c.patterns[1].scales == (0.8, 1.25)  # no scales: the default range
 
 
 def test_file_entries_read_csv_relative_to_the_catalog(tmp_path):

@@ -132,6 +132,25 @@ def test_real_tesseract_over_its_time_limit_on_every_tile_is_exit_7(capsys, tmp_
     assert "nothing was read" in err and "timed out" in err
 
 
+def test_a_batch_in_which_every_tile_of_every_file_failed_is_exit_7(capsys, tmp_path,
+                                                                     monkeypatch):
+    from tests.faulty import steer
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a.pdf", "b.pdf"):
+        page_pdf(folder / name, 2)
+    cat = write_catalog(tmp_path / "x.yaml", ["CODE-X"])
+    steer(monkeypatch, fault="raise", word="CODE-X")  # every call, every file
+    out = tmp_path / "h.csv"
+    code, _, err = _cli(capsys, "batch", folder, "--patterns", cat, "-o", out, "-q",
+                        "--engine", "envfake", "--dpi", "72", "--source", "ocr", "--no-cache",
+                        "--workers", "1")
+    assert code == 7, err
+    assert "nothing was read: all 4 tile(s) failed" in err and "simulated crash" in err
+    assert not out.exists()  # as `locate`: no empty table that looks like "nothing there"
+
+
 def test_batch_quiet_still_names_failed_files(capsys, tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()

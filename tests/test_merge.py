@@ -191,6 +191,15 @@ def test_another_engines_fragment_inside_a_word_is_dropped_but_a_word_over_fragm
         ["83702-24"]
 
 
+def test_engine_names_are_read_and_joined_in_one_place():
+    from locator.model import join_names, names
+
+    assert names("tesseract+rapidocr") == ("tesseract", "rapidocr")
+    assert join_names(["tesseract", "rapidocr+tesseract", "easyocr"]) == "tesseract+rapidocr+easyocr"
+    w = Word("A1", 90.0, Box(0, 0, 1, 1), 1, "rapidocr+tesseract")
+    assert w.engines == frozenset({"tesseract", "rapidocr"})
+
+
 def test_a_longer_read_over_a_more_confident_fragment_is_kept():
     # Tesseract read ":" at 93 % from one crop and "=A10.A20.C03" at 82 % from
     # another at the same place: the fragment must not take the whole word's place.

@@ -414,3 +414,61 @@ def test_a_reader_that_leaves_the_pipe_early_is_no_error(tmp_path, doc):
     err = p.stderr.read().decode()
     assert p.wait(timeout=100) == 0, err
     assert "Traceback" not in err and "Exception ignored" not in err and "Broken" not in err
+
+
+# -- CSV without pandas: the same bytes ---------------------------------------------------
+
+_CELL_TEXT = ["CODE-1", 'a "quoted", comma', "line\nbreak", "cr\rhere", "=1+2", "-12V", "",
+              "é ü 中", "\\xff escaped", " lead space", "tab\there"]
+
+
+@pytest.mark.parametrize("csv_safe", [False, True])
+def test_hits_as_csv_are_the_bytes_pandas_writes(tmp_path, csv_safe):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from locator.export.files import write_table
+    from locator.export.rows import hits_rows
+    from locator.geometry import Box
+    from locator.model import Hit
+
+    text = st.sampled_from(_CELL_TEXT) | st.text(max_size=8)
+    num = st.floats(min_value=0, max_value=1e5, allow_nan=False) | st.integers(0, 3000).map(float)
+
+    @st.composite
+    def hits(draw):
+        x0, y0 = draw(num), draw(num)
+        return Hit(pattern_id=draw(text), label=draw(text), matched=draw(text), text=draw(text),
+                   score=draw(num), box=Box(x0, y0, x0 + draw(num), y0 + draw(num)),
+                   page=draw(st.integers(1, 999)), engine=draw(text), conf=draw(num),
+                   source=draw(st.sampled_from(["ocr", "text", "ocr+text"])),
+                   angle=draw(st.sampled_from([0, 90, 180, 270])), file=draw(text),
+                   shape=draw(st.sampled_from(["", "circle", "circle-bar"])),
+                   form=draw(st.sampled_from(["", "word", "bubble+no-prefix"])))
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.lists(hits(), max_size=6))
+    def check(hs):
+        rows = hits_rows(hs)
+        a, b = tmp_path / "rows.csv", tmp_path / "frame.csv"
+        write_table(rows, a, csv_safe=csv_safe)
+        write_table(rows.frame(), b, csv_safe=csv_safe)
+        assert a.read_bytes() == b.read_bytes()
+
+    check()
+
+
+def test_a_run_writing_csv_does_not_import_pandas(tmp_path):
+    pdf = tmp_path / "d.pdf"
+    draw_codes(pdf, [("FIC-101", 60, 80, 12, 0)])
+    cat = write_catalog(tmp_path / "x.yaml", ["FIC-101"])
+    code = ("import sys; from locator.cli import main\n"
+            "try: main(sys.argv[1:])\n"
+            "except SystemExit as e: assert e.code == 0, e.code\n"
+            "print('pandas' in sys.modules)")
+    args = [str(pdf), "--patterns", str(cat), "-o", str(tmp_path / "h.csv"), "--source", "text", "-q"]
+    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                       cwd=Path(__file__).resolve().parent.parent)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "False", r.stderr
+    assert pd.read_csv(tmp_path / "h.csv")["matched"].tolist() == ["FIC-101"]

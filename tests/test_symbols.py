@@ -3,7 +3,7 @@
 Pages are drawn here with PyMuPDF (filled and empty triangles, arrows with a
 filled head) so every true box is exact: the vertices' box of a filled
 polygon, grown by half the line width for a stroked one (round joins).
-Examples are cut out of a separate example sheet with :func:`locator.symbols.crop`,
+Examples are cut out of a separate example sheet with :func:`locator.examples.crop`,
 as a user would with ``locate crop``.
 """
 
@@ -21,8 +21,8 @@ from PIL import Image
 from locator.errors import CatalogError
 from locator.geometry import Box
 from locator.settings import Settings
-from locator.symbols import (Detection, SymbolSet, SymbolSpec, crop, load_example, nms,
-                             save_example, scale_steps)
+from locator.examples import crop, load_example, save_example
+from locator.symbols import Detection, SymbolSet, SymbolSpec, nms, scale_steps
 
 TRI_H = math.sqrt(3) / 2
 # Unit shapes: centred on (0, 0), y down, pointing up, 1 unit tall (triangles: side 1).

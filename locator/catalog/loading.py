@@ -14,8 +14,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from locator.catalog.patterns import (DEFAULT_LABEL, DEFAULT_MIN_SCORE, DEFAULT_TIMEOUT,
-                                      Catalog, Near, Pattern)
+from locator.catalog.patterns import (DEFAULT_LABEL, DEFAULT_MIN_SCORE, DEFAULT_SYMBOL_SCALES,
+                                      DEFAULT_TAG_FORMAT, DEFAULT_TIMEOUT, Catalog, Near,
+                                      Pattern)
 from locator.catalog.tables import TABLE_SUFFIXES, read_code_table, read_text_file
 from locator.catalog.yamlfile import LineMap, parse_yaml
 from locator.errors import CatalogError
@@ -215,6 +216,9 @@ def _common(opts: dict, head: str) -> dict:
         confusions=_resolve_confusions(opts.get("confusions"), head, cs),
         ignore=opts.get("ignore", ""),
         timeout=float(opts.get("timeout", DEFAULT_TIMEOUT)),
+        tag_format=opts.get("tag_format", DEFAULT_TAG_FORMAT),
+        stacked=bool(opts.get("stacked", False)),
+        prefix=opts.get("prefix", ""),
     )
 
 
@@ -250,7 +254,7 @@ def _make_pattern(entry, opts: dict, base_dir: Path, origin: str, lines: LineMap
                            f"(looked for {full})")
     return Pattern(id=(entry.id or sym.stem).strip(), kind="symbol", symbol=full.resolve(),
                    near=near, exclude=exclude, origin=origin,
-                   scales=tuple(float(s) for s in (entry.scales or [1.0])),
+                   scales=tuple(float(s) for s in (entry.scales or DEFAULT_SYMBOL_SCALES)),
                    rotations=tuple(float(r) for r in (entry.rotations or [0.0])),
                    **common)
 

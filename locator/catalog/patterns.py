@@ -15,6 +15,11 @@ from locator.normalize import DEFAULT_CONFUSIONS
 DEFAULT_MIN_SCORE = 85.0
 DEFAULT_LABEL = "code"
 DEFAULT_TIMEOUT = 1.0
+#: A symbol entry without ``scales:``: the range 0.8-1.25 x the example's size
+#: (a drawing's symbols are rarely drawn at exactly the example's size).
+DEFAULT_SYMBOL_SCALES = (0.8, 1.25)
+#: How a composed tag (an instrument bubble's two lines) is written.
+DEFAULT_TAG_FORMAT = "{letters}-{number}"
 
 Kind = Literal["text", "regex", "symbol"]
 
@@ -35,6 +40,10 @@ class Pattern:
     NFKC) or ``symbol`` (an image path, resolved) is set. ``origin`` says
     where it was defined (``"codes.yaml line 7"``, ``"tags.csv row 12"``).
     ``compiled`` is the compiled regex (the ``regex`` module) or None.
+    ``tag_format`` writes a composed tag (``{letters}`` over ``{number}``);
+    ``stacked`` composes two stacked lines that are not in a bubble;
+    ``prefix`` is a part of the text the sheet may leave out (a literal then
+    also matches without it; empty: strict).
     """
 
     id: str
@@ -51,9 +60,12 @@ class Pattern:
     near: Near | None = None
     exclude: tuple[str, ...] = ()
     timeout: float = DEFAULT_TIMEOUT
-    scales: tuple[float, ...] = (1.0,)
+    scales: tuple[float, ...] = DEFAULT_SYMBOL_SCALES
     rotations: tuple[float, ...] = (0.0,)
     origin: str = ""
+    tag_format: str = DEFAULT_TAG_FORMAT
+    stacked: bool = False
+    prefix: str = ""
     compiled: Any = field(default=None, compare=False, repr=False)
     compiled_word: Any = field(default=None, compare=False, repr=False)
 

@@ -31,6 +31,25 @@ class _Options(BaseModel):
     ignore: str | None = None
     timeout: float | None = Field(None, gt=0, le=600)
     label: str | None = Field(None, min_length=1)
+    tag_format: str | None = Field(None, min_length=1)
+    stacked: bool | None = None
+    prefix: str | None = Field(None, min_length=1)
+
+    @field_validator("tag_format")
+    @classmethod
+    def _tag_format(cls, v):
+        if v is None:
+            return v
+        import string
+
+        try:
+            fields = {f for _, f, _, _ in string.Formatter().parse(v) if f is not None}
+        except ValueError as e:
+            raise ValueError(f"is not a format ({e}); write it like '{{letters}}-{{number}}'") from e
+        if fields != {"letters", "number"}:
+            raise ValueError("must name {letters} and {number} and nothing else, "
+                             "like '{letters}-{number}'")
+        return v
 
     @field_validator("confusions")
     @classmethod

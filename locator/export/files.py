@@ -36,6 +36,8 @@ from locator.errors import ExportError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from locator.export.rows import Rows
+
 __all__ = ["atomic_write", "atomic_write_bytes", "write_tables", "write_table", "FORMATS",
            "STREAM_FORMATS", "table_format", "neutralise_csv", "XLSX_OPTIONS", "STDOUT",
            "new_file_mode"]
@@ -184,6 +186,10 @@ def table_format(path: str | os.PathLike | None, fmt: str | None = None, *,
                       f"use one of {', '.join(FORMATS)} (or --format)")
 
 
+def _inert(v: str) -> str:
+    return "'" + v if v.startswith(_FORMULA_STARTS) else v
+
+
 def neutralise_csv(df: pd.DataFrame) -> pd.DataFrame:
     """``df`` with every text cell that a spreadsheet would run as a formula made inert.
 
@@ -196,8 +202,7 @@ def neutralise_csv(df: pd.DataFrame) -> pd.DataFrame:
     for c in out.columns:
         col = out[c]
         if col.dtype == object or str(col.dtype).startswith("str"):
-            out[c] = col.map(lambda v: "'" + v if isinstance(v, str)
-                             and v.startswith(_FORMULA_STARTS) else v)
+            out[c] = col.map(lambda v: _inert(v) if isinstance(v, str) else v)
     return out
 
 
@@ -219,7 +224,18 @@ def _xlsx_bytes(sheets: Mapping[str, pd.DataFrame]) -> bytes:
     return buf.getvalue()
 
 
-def _text(df: pd.DataFrame, kind: str, csv_safe: bool) -> str:
+def _frame(table: pd.DataFrame | Rows) -> pd.DataFrame:
+    from locator.export.rows import Rows
+
+    return table.frame() if isinstance(table, Rows) else table
+
+
+def _text(table: pd.DataFrame | Rows, kind: str, csv_safe: bool) -> str:
+    from locator.export.rows import Rows, csv_text
+
+    if kind == "csv" and isinstance(table, Rows):  # no pandas import (module docstring of rows)
+        return csv_text(table, _inert if csv_safe else None)
+    df = _frame(table)
     if kind == "csv":
         return (neutralise_csv(df) if csv_safe else df).to_csv(index=False)
     if kind == "jsonl":
@@ -237,13 +253,14 @@ def _stdout_gone() -> None:
         pass
 
 
-def write_tables(path: str | os.PathLike, sheets: Mapping[str, pd.DataFrame], *,
+def write_tables(path: str | os.PathLike, sheets: Mapping[str, pd.DataFrame | Rows], *,
                  fmt: str | None = None, csv_safe: bool = False,
                  name: str | None = None) -> Path | None:
     """Write ``sheets`` (name -> table) to ``path`` (``-``: stdout) in its format.
 
     Excel gets one sheet per table; the other formats hold one table, so they
-    take the first. Returns the path, or None for stdout. Raises
+    take the first. A table is a DataFrame or :class:`~locator.export.rows.Rows`.
+    Returns the path, or None for stdout. Raises
     :class:`ExportError` (exit code 8) naming ``name`` (default the path).
     """
     kind = table_format(path, fmt, option=name.split()[0] if name else "-o")
@@ -258,14 +275,14 @@ def write_tables(path: str | os.PathLike, sheets: Mapping[str, pd.DataFrame], *,
     label = name or str(path)
     if kind == "xlsx":
         try:
-            data = _xlsx_bytes(sheets)
+            data = _xlsx_bytes({k: _frame(t) for k, t in sheets.items()})
         except Exception as e:  # the writer library failing on the data
             raise ExportError(f"{label}: cannot write: {_why(e)}") from e
         return atomic_write_bytes(path, data, name=label)
     if kind == "parquet":
         def write(tmp: Path) -> None:
             try:
-                first.to_parquet(tmp, index=False)
+                _frame(first).to_parquet(tmp, index=False)
             except ImportError as e:
                 raise ExportError(f"{label}: Parquet needs pyarrow: "
                                   f"pip install 'locator[parquet]'") from e
@@ -275,7 +292,7 @@ def write_tables(path: str | os.PathLike, sheets: Mapping[str, pd.DataFrame], *,
     return atomic_write_bytes(path, data, name=label)
 
 
-def write_table(df: pd.DataFrame, path: str | os.PathLike, *, sheet: str = "Hits",
+def write_table(df: pd.DataFrame | Rows, path: str | os.PathLike, *, sheet: str = "Hits",
                 fmt: str | None = None, csv_safe: bool = False,
                 name: str | None = None) -> Path | None:
     """Write one table by :func:`write_tables` (``sheet`` names it in Excel)."""

@@ -12,14 +12,15 @@ from collections.abc import Iterable
 import pandas as pd
 
 from locator.export.files import FORMATS, atomic_write, write_table
-from locator.model import HIT_COLUMNS, WARNING_COLUMNS, Hit, hit_row, warning_row
+from locator.export.rows import hits_rows
+from locator.model import WARNING_COLUMNS, Hit, warning_row
 
-__all__ = ["hits_frame", "warnings_frame", "write_table", "atomic_write", "FORMATS"]
+__all__ = ["hits_frame", "hits_rows", "warnings_frame", "write_table", "atomic_write", "FORMATS"]
 
 
 def hits_frame(hits: Iterable[Hit]) -> pd.DataFrame:
     """One row per hit, columns :data:`~locator.model.HIT_COLUMNS` (boxes in page points)."""
-    return pd.DataFrame([hit_row(h) for h in hits], columns=HIT_COLUMNS)
+    return hits_rows(hits).frame()
 
 
 def warnings_frame(warnings: Iterable[str], *, file: str | None = None) -> pd.DataFrame:

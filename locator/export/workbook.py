@@ -74,7 +74,7 @@ FORMAT_VERSION = 1
 #: is for people; ``x0..y1`` are hidden.
 HITS_SHEET_COLUMNS = ["verdict", "snippet", "pattern_id", "label", "matched", "text", "score",
                       "conf", "page", "position", "engine", "source", "angle", "note",
-                      "file", "x0", "y0", "x1", "y1"]
+                      "file", "shape", "form", "x0", "y0", "x1", "y1"]
 HIDDEN_COLUMNS = ("x0", "y0", "x1", "y1")
 #: What :mod:`locator.export.review` needs to read a workbook back.
 READ_BACK_COLUMNS = ("verdict", "pattern_id", "label", "matched", "page",

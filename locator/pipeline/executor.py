@@ -116,11 +116,49 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True, name="locator-parent-watch").start()
 
 
-def _init_worker(init, args, started, parent: int) -> None:
+def _die_with_caller(caller: int) -> None:
+    """A fork server's worker: end it when the caller (the process that asked for
+    it) is gone. Its parent is the fork server, which lives on while any of its
+    workers does, so the caller itself is watched: through a pidfd on Linux (it
+    never names another process that got the same pid), else by polling."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # fork server gone
+        except (OSError, AttributeError):
+            pass
+    try:
+        fd = os.pidfd_open(caller)
+    except ProcessLookupError:  # the caller died before we got here
+        os._exit(1)
+    except (OSError, AttributeError):
+        fd = None
+
+    def watch() -> None:
+        if fd is not None:
+            import select
+
+            select.select([fd], [], [])  # readable once the caller has ended
+            os._exit(1)
+        while True:
+            try:
+                os.kill(caller, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            time.sleep(0.5)
+
+    threading.Thread(target=watch, daemon=True, name="locator-caller-watch").start()
+
+
+def _init_worker(init, args, started, parent: int, via_server: bool = False) -> None:
     # Ctrl-C is the parent's to handle (it stops the workers); a worker that
     # took it too would die mid-item and break the pool first.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _die_with_parent(parent)
+    if via_server:  # a fork server's child: ``parent`` is the caller
+        _die_with_caller(parent)
+    else:
+        _die_with_parent(parent)
     _worker["state"] = init(*args)
     _worker["started"] = started
 
@@ -158,28 +196,35 @@ class ProcessExecutor(Executor):
     """Items in ``workers`` processes, with the watchdog (``hang_after``
     seconds, None: none; an item that hung is tried ``hang_retries`` more
     times). ``died`` is the message of the :class:`EngineError` raised when a
-    worker dies."""
+    worker dies. ``method``: the start method (default :func:`start_method`);
+    ``"forkserver"`` or ``"spawn"`` for a caller with threads of its own that a
+    fork would copy mid-step (``locate serve``: the event loop, its thread pool,
+    SQLite); a fork server's workers watch the caller itself (their parent,
+    the fork server, lives on while any of them does)."""
 
     def __init__(self, workers: int, *, hang_after: float | None = None,
                  hang_retries: int = 1,
-                 died: str = "a worker process died (out of memory, or killed)") -> None:
+                 died: str = "a worker process died (out of memory, or killed)",
+                 method: str | None = None) -> None:
         self.workers = max(1, workers)
         self.hang_after = hang_after
         self.hang_retries = hang_retries
         self.died = died
+        self.method = method
 
     def map(self, work: Work, items: Sequence) -> Iterator:
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
-        ctx = mp.get_context(start_method())
+        ctx = mp.get_context(self.method or start_method())
         todo = list(range(len(items)))
         hangs: dict[int, int] = {}
         while todo:
             started = ctx.Array("d", len(items), lock=False)  # when a worker began each item
             ex = ProcessPoolExecutor(max_workers=min(self.workers, len(todo)), mp_context=ctx,
                                      initializer=_init_worker,
-                                     initargs=(work.init, work.args, started, os.getpid()))
+                                     initargs=(work.init, work.args, started, os.getpid(),
+                                               ctx.get_start_method() == "forkserver"))
             futures = {ex.submit(_call, work.fn, work.on_error, i, items[i]): i for i in todo}
             todo = yield from self._drain(ex, futures, started, work, items, hangs)
 

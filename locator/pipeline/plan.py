@@ -118,7 +118,7 @@ def _source_plan(doc: Document, page: int, frame: PageFrame, reads_layer: bool,
             layer = doc.text_layer(page)
         except InputFileError as e:
             report.warnings.append(RunWarning(f"{e}; the page is OCR'd", page=page))
-            return SourcePlan(page, ocr="page", reason="text layer unreadable")
+            return SourcePlan(page, ocr=OcrScope.page, reason="text layer unreadable")
         if layer is not None and (said := layer.decode_problem) is not None:
             report.warnings.append(RunWarning.on_page(page, said))
     sp = plan_page(page, layer, frame, settings.source,

@@ -19,6 +19,7 @@ from locator.engines import Engine
 from locator.errors import InputFileError, UsageError
 from locator.model import Hit, RunWarning, Word
 from locator.pipeline.plan import plan_pages
+from locator.pipeline.bubblepass import bubble_words
 from locator.pipeline.read import find_symbols, read_words, symbol_set
 from locator.reports import Progress, RunReport, RunResult, Silent
 from locator.settings import Settings
@@ -50,11 +51,11 @@ def match_words(words: list[Word], catalog: Catalog, report: RunReport, *,
     """
     import warnings
 
-    from locator.match import match
+    from locator.tags import match_tags
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        hits = match(words, catalog, references=references)
+        hits = match_tags(words, catalog, references=references)
     report.warnings += [RunWarning(str(w.message)) for w in caught]
     return hits
 
@@ -67,7 +68,8 @@ def finish(path: str | Path, words: list[Word], symbol_hits: list[Hit], cat: Cat
     from locator.match import missing
 
     hits = match_words(words, cat, report, references=symbol_hits) if has_text(cat) else []
-    hits = [replace(h, file=str(path)) for h in hits + list(symbol_hits)]
+    hits += [replace(h, form=h.form or "symbol") for h in symbol_hits]
+    hits = [replace(h, file=str(path)) for h in hits]
     report.hits = len(hits)
     report.missing = [p.id for p in missing(cat, hits)]
     return hits
@@ -77,8 +79,9 @@ def read_passes(path: str | Path, settings: Settings, *, text: bool,
                 symbols: SymbolSet | None, report: RunReport,
                 progress: Progress | None = None,
                 engines: list[Engine] | None = None) -> tuple[list[Word], list[Hit]]:
-    """One document's chosen pages planned once, then its words (``text``) and
-    its symbol hits (``symbols``), not yet matched: what :func:`run` and each
+    """One document's chosen pages planned once, then its words (``text``; with
+    the composed words of its instrument bubbles) and its symbol hits
+    (``symbols``), not yet matched: what :func:`run` and each
     ``locate batch`` page task read. Boxes are page points, unrotated space."""
     progress = progress or Silent()
     with Document(path, password=settings.password) as doc:
@@ -88,6 +91,7 @@ def read_passes(path: str | Path, settings: Settings, *, text: bool,
         plans = plan_pages(doc, pages, settings, report, sources=text)
         words = (read_words(doc, plans, settings, engines=engines, progress=progress,
                             report=report) if text else [])
+        words += bubble_words(doc, words, plans, settings, engines, report) if text else []
         symbol_hits = (find_symbols(doc, plans, symbols, settings, progress=progress,
                                     report=report, count_tiles=not text)
                        if symbols else [])

@@ -289,7 +289,8 @@ def render_tile(doc: Document, tile: Tile, settings: Settings
     outcome when there is nothing to read: blank (``settings.skip_blank``) or
     unrenderable."""
     try:
-        img = darken_faint_ink(blank_outside(doc.render(tile, colour=settings.colour), tile))
+        img = darken_faint_ink(blank_outside(doc.render(tile, colour=settings.colour), tile),
+                               tile.dpi)
     except InputFileError as e:  # a broken content stream: the other pages still count
         return None, TileOutcome(tile, [], error=str(e))
     if settings.skip_blank and is_blank(img, dpi=tile.dpi):

@@ -1,20 +1,9 @@
-"""The PDF boundary: the one module that calls MuPDF (PyMuPDF), like docTR's ``io/pdf.py``.
+"""Reading a document through MuPDF: :class:`PdfFile` (pages, text, outlines, images,
+painted paths, damage, renders) and :func:`draw_images`.
 
-Everything else sees plain values and the small frozen records defined here:
-
-- :class:`PdfFile` -- an open document (a PDF, or an image MuPDF opens as
-  pages): page frames, a page's text as :class:`PageText` (its raw words with
-  their direction and visibility, its image placements, what MuPDF could not
-  decode) in one interpretation, painted-path counts, damage found in the
-  file, and renders to numpy arrays (from one display list per page, or from
-  the page's images alone).
-- :class:`PdfEditor` -- a copy of a document to add PDF objects to and save
-  (the marked-up PDF of :mod:`locator.export.annotate`).
-
-PyMuPDF is imported lazily (``locate --help`` does not load it) and through
-:func:`import_pymupdf`. Boxes are PDF points in the page's *unrotated* space,
-origin top left (``page.get_text("words")``'s space); renders are in the
-rotated view. Errors are MuPDF's own exceptions: callers name the file.
+Every MuPDF object stays inside this module; callers get numpy arrays and the
+records of :mod:`locator.pdf.records`. Errors are MuPDF's own exceptions:
+callers name the file.
 """
 
 from __future__ import annotations
@@ -23,86 +12,14 @@ import math
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from locator.geometry import Box, PageFrame
-
-
-def import_pymupdf() -> Any:
-    """PyMuPDF, without the add-ons PyMuPDF 2 loads when it is imported.
-
-    PyMuPDF imports ``pymupdf.layout`` and ``pymupdf4llm`` when they are
-    installed (PyMuPDF 2.0 requires them); they load onnxruntime and an ONNX
-    layout model -- seconds and memory a Tesseract run must not pay, and
-    onnxruntime is an engine's dependency. Marking them absent for the moment
-    of the import makes PyMuPDF skip them (it catches the ImportError); the
-    marks are removed afterwards so a caller may still import them itself.
-    """
-    import sys
-
-    if "pymupdf" not in sys.modules:
-        blocked = [m for m in ("pymupdf.layout", "pymupdf4llm") if m not in sys.modules]
-        for m in blocked:
-            sys.modules[m] = None  # type: ignore[assignment]
-        try:
-            import pymupdf  # noqa: F401
-        finally:
-            for m in blocked:
-                if m in sys.modules and sys.modules[m] is None:
-                    del sys.modules[m]
-    import pymupdf
-
-    return pymupdf
-
-
-def first_error(said: str) -> str | None:
-    """The first line of MuPDF's warnings that reports an error, if any."""
-    return next((ln for ln in said.splitlines() if "error" in ln), None)
-
-
-# ---------------------------------------------------------------- records
-
-@dataclass(frozen=True, slots=True)
-class RawWord:
-    """A word of a page's text layer as MuPDF extracts it (``get_text("words")``).
-
-    ``angle``: its line's direction (0, 90, 180, 270 counter-clockwise);
-    ``visible``: not drawn invisibly (render mode 3, an OCR layer);
-    ``unmapped``: its line's first glyph has no Unicode mapping (a font without
-    a usable ``ToUnicode`` map: MuPDF reports the glyph's CID).
-    """
-
-    text: str
-    box: Box
-    angle: int = 0
-    visible: bool = True
-    unmapped: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class ImagePlacement:
-    """An image a page draws: its box (as much as the page shows), its pixel size,
-    and ``handle``, MuPDF's image with its placement, for :func:`draw_images`
-    only (an opaque value, not compared; it lives as long as its document)."""
-
-    box: Box
-    width_px: int
-    height_px: int
-    handle: Any = field(default=None, compare=False, repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class PageText:
-    """What one interpretation of a page yields: every raw word (duplicates
-    included), every image placement in drawing order, and the first error
-    MuPDF reported while interpreting (a stream it could not inflate), if any."""
-
-    words: tuple[RawWord, ...] = ()
-    images: tuple[ImagePlacement, ...] = ()
-    decode_error: str | None = None
+from locator.paths import subpaths
+from locator.pdf.library import first_error, import_pymupdf
+from locator.pdf.records import OUTLINE_PT, ImagePlacement, PageText, PathOutline, RawWord
 
 
 def _angle(dx: float, dy: float) -> int:
@@ -126,8 +43,6 @@ def _image_block(block) -> ImagePlacement:
 
 _PAINT = re.compile(rb"(?<=\s)(?:[fFSsBb]\*?)(?=\s|$)")
 
-
-# ---------------------------------------------------------------- reading
 
 # -- how much a page's forms cost to interpret, without interpreting them -------------
 
@@ -298,6 +213,29 @@ class PdfFile:
         said = first_error(pymupdf.TOOLS.mupdf_warnings(reset=True))
         self._images = (page, tuple(images))
         return PageText(words=words, images=tuple(images), decode_error=said)
+
+    def read_outlines(self, page: int) -> tuple[PathOutline, ...]:
+        """The page's painted paths of a bubble's size (:data:`OUTLINE_PT`), as
+        :class:`PathOutline` records (unrotated page points, like the words).
+
+        One ``get_drawings`` call: tens of ms on a P&ID sheet of a few
+        thousand paths. A path is split at each move-to, so a circle and its
+        bar drawn as one path still come out as two outlines.
+        """
+        lo, hi = OUTLINE_PT
+        out: list[PathOutline] = []
+        for d in self._page(page).get_drawings():
+            r = d["rect"]
+            if max(r.width, r.height) < lo or min(r.width, r.height) > hi:
+                continue
+            for pts, curved in subpaths(d["items"]):
+                if d.get("closePath") and pts[0] != pts[-1]:
+                    pts.append(pts[0])
+                box = Box(min(x for x, _ in pts), min(y for _, y in pts),
+                          max(x for x, _ in pts), max(y for _, y in pts))
+                if lo <= max(box.width, box.height) <= hi:
+                    out.append(PathOutline(box, tuple(pts), curved))
+        return tuple(out)
 
     def read_images(self, page: int) -> tuple[ImagePlacement, ...]:
         """The images the page draws, in drawing order (one interpretation, or
@@ -491,99 +429,3 @@ def draw_images(images: Sequence[ImagePlacement], view_px: tuple[int, int, int, 
         mupdf.delete_floats(black)
     img = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.stride)
     return img[:, : pix.width].copy()
-
-
-# ---------------------------------------------------------------- writing
-
-@dataclass(frozen=True, slots=True)
-class PageSpace:
-    """One page's geometry for writing annotations: its object number, its
-    unrotated size and ``/Rotate`` (``frame``), and ``to_user``, the 6-tuple
-    matrix from the unrotated space (top-left origin) to PDF user space."""
-
-    xref: int
-    frame: PageFrame
-    to_user: tuple[float, float, float, float, float, float]
-
-    def user_rect(self, box: Box) -> tuple[float, float, float, float]:
-        """``box`` (unrotated points) in PDF user space, as (x0, y0, x1, y1), normalised
-        (MuPDF's own transform, in single precision, as PDF viewers compute)."""
-        pymupdf = import_pymupdf()
-        r = pymupdf.Rect(box.x0, box.y0, box.x1, box.y1) * pymupdf.Matrix(*self.to_user)
-        r.normalize()
-        return (r.x0, r.y0, r.x1, r.y1)
-
-
-def text_width(text: str, fontsize: float) -> float:
-    """The width (points) of ``text`` set in Helvetica at ``fontsize``."""
-    return import_pymupdf().get_text_length(text, fontname="helv", fontsize=fontsize)
-
-
-class PdfEditor:
-    """A document opened to add objects to and save as a PDF (an image is
-    converted: one page per frame, sizes unchanged); :meth:`close` it."""
-
-    def __init__(self, path: str | os.PathLike, *, password: str | None = None,
-                 image: bool = False) -> None:
-        pymupdf = import_pymupdf()
-        doc = pymupdf.open(path)
-        #: The input was encrypted: the copy is saved with the same password.
-        self.encrypted = bool(doc.needs_pass)
-        if self.encrypted:
-            doc.authenticate(password or "")
-        if image:
-            pdf = pymupdf.open("pdf", doc.convert_to_pdf())
-            doc.close()
-            doc, self.encrypted = pdf, False
-        self._doc = doc
-
-    @property
-    def page_count(self) -> int:
-        return self._doc.page_count
-
-    def page_space(self, page: int) -> PageSpace:
-        """Page ``page``'s (1-based) :class:`PageSpace`."""
-        p = self._doc[page - 1]
-        rotation = p.rotation % 360
-        # PyMuPDF's unrotated space -> PDF user space. transformation_matrix is
-        # only that map while /Rotate is 0, so read it there and put /Rotate back.
-        if rotation:
-            p.set_rotation(0)
-        m = ~p.transformation_matrix
-        w, h = p.rect.width, p.rect.height
-        if rotation:
-            p.set_rotation(rotation)
-        return PageSpace(p.xref, PageFrame(w, h, rotation=rotation),
-                         (m.a, m.b, m.c, m.d, m.e, m.f))
-
-    def add_object(self, text: str, stream: bytes | None = None) -> int:
-        """A new object from its PDF source ``text`` (with ``stream``); its number."""
-        xref = self._doc.get_new_xref()
-        self._doc.update_object(xref, text)
-        if stream is not None:
-            self._doc.update_stream(xref, stream)
-        return xref
-
-    def append_annots(self, page_xref: int, refs: list[int]) -> None:
-        """Add annotation objects to the page's /Annots, keeping the ones it has."""
-        doc = self._doc
-        kind, value = doc.xref_get_key(page_xref, "Annots")
-        if kind == "xref":  # an indirect array
-            value = doc.xref_object(int(value.split()[0]), compressed=True)
-            kind = "array"
-        old = value.strip()[1:-1].strip() if kind == "array" else ""
-        new = " ".join(f"{r} 0 R" for r in refs)
-        doc.xref_set_key(page_xref, "Annots", f"[{old} {new}]" if old else f"[{new}]")
-
-    def save(self, path: str | os.PathLike, *, password: str | None = None) -> None:
-        """Write the document; encrypted (AES-256, ``password`` for both user and
-        owner) when the input was and a password is given."""
-        if self.encrypted and password:
-            pymupdf = import_pymupdf()
-            self._doc.save(path, garbage=1, deflate=True, encryption=pymupdf.PDF_ENCRYPT_AES_256,
-                           user_pw=password, owner_pw=password)
-        else:
-            self._doc.save(path, garbage=1, deflate=True)
-
-    def close(self) -> None:
-        self._doc.close()
