@@ -22,7 +22,8 @@ up off the diagonal; ``(missed)`` is a truth row nothing was found at,
 catalog without ``scales:`` meant before issue 20. When the truth has a
 ``size_pt`` column, each run also prints recall by label and drawn size.
 
-``--set NAME=VALUE`` overrides a constant of :mod:`locator.symbols` for the
+``--set NAME=VALUE`` overrides a constant of :mod:`locator.symbols` (or
+:mod:`locator.symbol_variants`) for the
 run (with one worker: the matcher runs in this process), to measure an
 alternative against the committed value side by side.
 
@@ -252,14 +253,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--check", action="store_true",
                    help=f"exit 1 unless every label has precision and recall >= {TARGET}")
     a = p.parse_args(argv)
+    import locator.symbol_variants as variants
     import locator.symbols as symbols
 
     for kv in a.set:
         name, value = kv.split("=", 1)
-        if not hasattr(symbols, name):
-            p.error(f"--set {kv}: locator.symbols has no {name}")
-        setattr(symbols, name, type(getattr(symbols, name))(value))
-        print(f"set locator.symbols.{name} = {getattr(symbols, name)!r}")
+        owner = next((m for m in (symbols, variants) if hasattr(m, name)), None)
+        if owner is None:
+            p.error(f"--set {kv}: neither locator.symbols nor locator.symbol_variants has {name}")
+        setattr(owner, name, type(getattr(owner, name))(value))
+        print(f"set {owner.__name__}.{name} = {getattr(owner, name)!r}")
 
     runs = {"catalog as given": run_once(a.doc, a.patterns, a.truth, a.dpi, a.workers)}
     with tempfile.TemporaryDirectory() as tmp:
