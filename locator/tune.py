@@ -130,15 +130,8 @@ def run_config(doc: str | os.PathLike, patterns: str | os.PathLike, truth: pd.Da
     with tempfile.TemporaryDirectory(prefix="locator-tune-") as tmp_name:
         tmp = Path(tmp_name)
         hits_file = Path(hits_path) if hits_path is not None else tmp / "hits.csv"
-        hits_file.parent.mkdir(parents=True, exist_ok=True)
-        spec = {"doc": str(Path(doc).resolve()), "patterns": str(Path(patterns).resolve()),
-                "settings": {**config.settings_kwargs(), "pages": pages, "password": password,
-                             "workers": workers, "cache": False},
-                "hits": str(hits_file.resolve()), "result": str(tmp / "result.json"),
-                "words": str(Path(words_path).resolve()) if words_path is not None else None}
-        if words_path is not None:
-            Path(words_path).parent.mkdir(parents=True, exist_ok=True)
-        (tmp / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
+        _write_spec(tmp, doc, patterns, config, hits_file, words_path,
+                    {"pages": pages, "password": password, "workers": workers, "cache": False})
         env = dict(os.environ)
         root = _import_root()
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -190,6 +183,20 @@ def run_config(doc: str | os.PathLike, patterns: str | os.PathLike, truth: pd.Da
     outcome.precision, outcome.recall, outcome.f1 = ev.precision, ev.recall, ev.f1
     outcome.evaluation = ev
     return outcome
+
+
+def _write_spec(tmp: Path, doc, patterns, config: Config, hits_file: Path, words_path,
+                run_settings: dict) -> None:
+    """The child's instructions, ``tmp/spec.json``: what to read with which
+    settings, and where to put the hits, the words and its result."""
+    hits_file.parent.mkdir(parents=True, exist_ok=True)
+    if words_path is not None:
+        Path(words_path).parent.mkdir(parents=True, exist_ok=True)
+    spec = {"doc": str(Path(doc).resolve()), "patterns": str(Path(patterns).resolve()),
+            "settings": {**config.settings_kwargs(), **run_settings},
+            "hits": str(hits_file.resolve()), "result": str(tmp / "result.json"),
+            "words": str(Path(words_path).resolve()) if words_path is not None else None}
+    (tmp / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
 
 
 def _kill_tree(proc: subprocess.Popen) -> None:
