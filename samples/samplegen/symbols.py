@@ -230,14 +230,9 @@ def write_symbol_catalog(path: Path) -> None:
     path.write_text(header + body)
 
 
-def generate_symbols(size: str, out: Path, patterns_dir: Path, seed: int,
-                     scan_dpis: list[int], check: bool = True) -> dict[str, Path]:
-    """Make the symbols sheet, its truth and scans, the templates and the catalog."""
-    size, tag = size.upper(), size.lower()
-    rng = random.Random(f"locator-symbols/{size}/{seed}")
-    sheet = make_sheet(size, seed, kind="SYM", subject="SYMBOL RECOGNITION TEST SHEET")
-    layout = Layout(sheet.area, [sheet.title.grow(4 * MM), sheet.notes.grow(4 * MM)])
-    symbols = place_symbols(layout, plan(size), rng)
+def draw_symbol_sheet(sheet, layout, symbols, rng: random.Random, check: bool = True):
+    """The sheet with ``symbols`` drawn among distractors (boxes, circles, words,
+    pipes) and the drawing's furniture: the document and its truth rows."""
     scale = (sheet.area.width * sheet.area.height) / (ISO_MM["A0"][0] * ISO_MM["A0"][1] * MM * MM)
     rects, circles, words = place_distractors(layout, rng, scale)
     lines = pipes(layout, rng, max(14, round(120 * scale)))
@@ -263,6 +258,18 @@ def generate_symbols(size: str, out: Path, patterns_dir: Path, seed: int,
     rows = truth_rows(symbols, PageFrame(sheet.width, sheet.height))
     if check:
         check_symbols(page, rows)
+    return doc, rows
+
+
+def generate_symbols(size: str, out: Path, patterns_dir: Path, seed: int,
+                     scan_dpis: list[int], check: bool = True) -> dict[str, Path]:
+    """Make the symbols sheet, its truth and scans, the templates and the catalog."""
+    size, tag = size.upper(), size.lower()
+    rng = random.Random(f"locator-symbols/{size}/{seed}")
+    sheet = make_sheet(size, seed, kind="SYM", subject="SYMBOL RECOGNITION TEST SHEET")
+    layout = Layout(sheet.area, [sheet.title.grow(4 * MM), sheet.notes.grow(4 * MM)])
+    symbols = place_symbols(layout, plan(size), rng)
+    doc, rows = draw_symbol_sheet(sheet, layout, symbols, rng, check)
     paths = {"symbols pdf": out / f"symbols-{tag}.pdf",
              "symbols truth": out / f"symbols-{tag}.truth.csv",
              "symbols catalog": patterns_dir / "symbols.yaml"}

@@ -22,13 +22,13 @@ from pathlib import Path
 import pymupdf
 import yaml
 
-from locator.geometry import Box, PageFrame
+from locator.geometry import Box
 
 from .scan import ScanStyle, make_scan
-from .sheet import (INK, ISO_MM, MM, Layout, draw_furniture, make_sheet, save_pdf,
+from .sheet import (MM, Layout, make_sheet, save_pdf,
                     set_fixed_metadata)
-from .symbols import (ROTATIONS, SYMBOLS, TEMPLATE_DPI, check_symbols, draw_symbol, make_symbol,
-                      pipes, place_distractors, place_symbols, truth_rows)
+from .symbols import (ROTATIONS, SYMBOLS, TEMPLATE_DPI, draw_symbol, draw_symbol_sheet, make_symbol,
+                      place_symbols)
 from .truth import write_truth
 
 # name -> (example size in pt, sizes drawn as factors of it)
@@ -86,36 +86,14 @@ def generate_sizes(name: str, size: str, out: Path, patterns_dir: Path, seed: in
     """One sizes sheet (:data:`SHEETS` ``name``): PDF, truth, plain and noisy scans,
     examples and catalog."""
     base_pt, factors = SHEETS[name]
+    out.mkdir(parents=True, exist_ok=True)  # a fresh --out / --patterns-dir
+    patterns_dir.mkdir(parents=True, exist_ok=True)
     size, tag = size.upper(), f"{name}-{size.lower()}"
     rng = random.Random(f"locator-{name}/{size}/{seed}")
     sheet = make_sheet(size, seed, kind="SYM", subject="SYMBOL SIZES TEST SHEET")
     layout = Layout(sheet.area, [sheet.title.grow(4 * MM), sheet.notes.grow(4 * MM)])
     symbols = place_symbols(layout, plan(base_pt, factors), rng)
-    scale = (sheet.area.width * sheet.area.height) / (ISO_MM["A0"][0] * ISO_MM["A0"][1] * MM * MM)
-    rects, circles, words = place_distractors(layout, rng, scale)
-    lines = pipes(layout, rng, max(14, round(120 * scale)))
-
-    doc = pymupdf.open()
-    page = doc.new_page(width=sheet.width, height=sheet.height)
-    draw_furniture(page, sheet)
-    sh = page.new_shape()
-    for r in rects:
-        sh.draw_rect(pymupdf.Rect(r.x0, r.y0, r.x1, r.y1))
-    for c in circles:
-        sh.draw_circle(c.center, c.width / 2)
-    sh.finish(width=0.8, color=INK)
-    for x0, y0, x1, y1 in lines:
-        sh.draw_line((x0, y0), (x1, y1))
-    sh.finish(width=0.8, color=INK)
-    for sym in symbols:
-        draw_symbol(sh, sym)
-    for origin, text, ws in words:
-        sh.insert_text(origin, text, fontsize=ws, fontname="helv", color=INK)
-    sh.commit()
-
-    rows = truth_rows(symbols, PageFrame(sheet.width, sheet.height))
-    if check:
-        check_symbols(page, rows)
+    doc, rows = draw_symbol_sheet(sheet, layout, symbols, rng, check)
     paths = {f"{name} pdf": out / f"{tag}.pdf", f"{name} truth": out / f"{tag}.truth.csv",
              f"{name} catalog": patterns_dir / f"{name}.yaml"}
     set_fixed_metadata(doc, f"Locator symbol sizes sheet {sheet.drawing_no}")
