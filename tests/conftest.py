@@ -85,3 +85,12 @@ def _private_ocr_cache(tmp_path_factory):
 
     os.environ["LOCATOR_CACHE_DIR"] = str(tmp_path_factory.mktemp("ocr-cache"))
     yield
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie has ended: it only waits to be reaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"

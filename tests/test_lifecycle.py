@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.faulty import page_pdf
-from tests.conftest import write_catalog
+from tests.conftest import alive, write_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.timeout(120)
@@ -45,14 +45,6 @@ def _children(pid: int) -> set[int]:
     return out
 
 
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
-
-
 # -- issue 18 item 7: every way the parent ends takes its workers with it --------------------
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
@@ -73,9 +65,9 @@ def test_the_workers_end_with_the_parent(tmp_path, how):
     p.send_signal(how)
     p.wait(timeout=30)
     deadline = time.time() + 10
-    while any(map(_alive, workers)) and time.time() < deadline:
+    while any(map(alive, workers)) and time.time() < deadline:
         time.sleep(0.1)
-    assert not [w for w in workers if _alive(w)]
+    assert not [w for w in workers if alive(w)]
 
 
 # -- issue 18 item 8: -q never hides what went wrong; total failure is exit 7 -------------------
@@ -307,7 +299,7 @@ def test_ctrl_c_stops_a_page_of_nested_forms(tmp_path):
     assert p.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
     time.sleep(0.5)
-    assert not [c for c in children if _alive(c)]
+    assert not [c for c in children if alive(c)]
 
 
 def test_batch_goes_on_with_the_good_files_past_nested_forms(tmp_path):

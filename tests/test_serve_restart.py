@@ -13,13 +13,12 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pandas as pd
 import pymupdf
 
 from locator.serve.store import Store
-from tests.conftest import write_catalog
+from tests.conftest import alive, write_catalog
 from tests.docmaker import codes_pixmap
 from tests.servehelp import Server
 
@@ -81,14 +80,6 @@ def test_a_job_survives_a_killed_server(tmp_path):
     assert "NO-1" in {m["pattern_id"] for m in result["missing"]}
 
 
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
-
-
 def test_a_killed_server_takes_its_job_worker_with_it(tmp_path):
     """SIGKILL to the server process alone (not its session): the job's worker,
     a child of the fork server, must not read on for a server that is gone."""
@@ -103,14 +94,14 @@ def test_a_killed_server_takes_its_job_worker_with_it(tmp_path):
         deadline = time.monotonic() + 60
         while not (pid := store.job(job)["pid"]) and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert pid and _alive(pid)
+        assert pid and alive(pid)
         assert srv.proc is not None
         os.kill(srv.proc.pid, signal.SIGKILL)
         srv.proc.wait(timeout=30)
         deadline = time.monotonic() + 15
-        while _alive(pid) and time.monotonic() < deadline:
+        while alive(pid) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not _alive(pid)
+        assert not alive(pid)
         assert store.job(job)["state"] == "running"  # left for the next start to resume
     finally:
         srv.kill()
