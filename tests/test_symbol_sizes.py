@@ -67,17 +67,23 @@ def catalog(tmp_path_factory) -> Path:
     return folder / "sizes.yaml"
 
 
-def test_symbol_entry_without_scales_gets_the_default_range(catalog, tmp_path):
-    assert not [p for p in yaml.safe_load(catalog.read_text())["patterns"] if "scales" in p]
-    pats = load_catalog(catalog).patterns
-    assert {p.scales for p in pats} == {DEFAULT_SYMBOL_SCALES} == {(0.8, 1.25)}
-    # Written scales are kept as written.
+def _one_scale(catalog, tmp_path):
+    """The catalog with ``scales: [1.0]`` written on every entry (the old default)."""
     data = yaml.safe_load(catalog.read_text())
     for p in data["patterns"]:
         p["symbol"] = str((catalog.parent / p["symbol"]).resolve())
         p["scales"] = [1.0]
     one = tmp_path / "one.yaml"
     one.write_text(yaml.safe_dump(data))
+    return one
+
+
+def test_symbol_entry_without_scales_gets_the_default_range(catalog, tmp_path):
+    assert not [p for p in yaml.safe_load(catalog.read_text())["patterns"] if "scales" in p]
+    pats = load_catalog(catalog).patterns
+    assert {p.scales for p in pats} == {DEFAULT_SYMBOL_SCALES} == {(0.8, 1.25)}
+    # Written scales are kept as written.
+    one = _one_scale(catalog, tmp_path)
     assert {p.scales for p in load_catalog(one).patterns} == {(1.0,)}
 
 
@@ -99,12 +105,7 @@ def test_one_scale_misses_the_1_25x_empty_triangles(tmp_path, catalog):
     from locator.pipeline import run
 
     scan, truth = sizes_page(tmp_path, ScanStyle())
-    data = yaml.safe_load(catalog.read_text())
-    for p in data["patterns"]:
-        p["symbol"] = str((catalog.parent / p["symbol"]).resolve())
-        p["scales"] = [1.0]
-    one = tmp_path / "one.yaml"
-    one.write_text(yaml.safe_dump(data))
+    one = _one_scale(catalog, tmp_path)
     res = run(scan, load_catalog(one), Settings(dpi=200, workers=1, cache=False))
     big_empty = [b for (name, b), (_, f, _) in zip(truth, ITEMS)
                  if name == "empty_triangle" and f == 1.25]
