@@ -81,7 +81,18 @@ def default_folder() -> Path:
 
 
 def file_hash(path: str | os.PathLike) -> str:
-    """SHA-256 of the file's content (the cache follows content, not names or dates)."""
+    """SHA-256 of the file's content (the cache follows content, not names or dates).
+
+    Hashed once per version of the file in a process: the OCR pass and the
+    bubble pass of every page both key their entries by it, and a 200 MB scan
+    takes about a second to hash. A file written again gets a new inode, size
+    or modification time, and so a new hash."""
+    st = os.stat(path)
+    return _content_hash(os.path.realpath(path), st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=32)
+def _content_hash(path: str, _ino: int, _size: int, _mtime_ns: int) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):

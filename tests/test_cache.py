@@ -206,3 +206,15 @@ def test_stale_part_files_are_removed_and_fresh_ones_kept(capsys, tmp_path):
     assert not stale.exists()
     assert fresh.exists()  # another run's write in progress is left alone
     assert entry.exists()
+
+
+def test_the_file_hash_follows_a_rewritten_file(tmp_path):
+    # hashed once per version of the file: a rewrite (same name, same size) is a new version
+    f = tmp_path / "d.pdf"
+    f.write_bytes(b"A" * 1000)
+    first = cache_mod.file_hash(f)
+    assert cache_mod.file_hash(f) == first
+    tmp = tmp_path / "new.pdf"
+    tmp.write_bytes(b"B" * 1000)
+    os.replace(tmp, f)
+    assert cache_mod.file_hash(f) != first
