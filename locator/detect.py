@@ -293,7 +293,7 @@ def _restore_inside(ready: np.ndarray, raw: np.ndarray, boxes: list[Box],
 
 def find_text(img: np.ndarray, dpi: float, *, detector: str = "cc", clean: bool = True,
               max_text_pt: float = 24.0, vertical: bool = True, regions: bool = True,
-              db: DbDetector | None = None) -> TextFinding:
+              db: DbDetector | None = None, darkened: bool = False) -> TextFinding:
     """The tile prepared for reading and its text regions, by ``detector``.
 
     ``img`` is the rendered grey tile. With ``clean``, an uneven background
@@ -303,11 +303,16 @@ def find_text(img: np.ndarray, dpi: float, *, detector: str = "cc", clean: bool 
     are put back, so title-block text larger than ``max_text_pt`` reaches the
     recogniser whole.
     ``regions=False``: only the prepared image (the tile is read whole).
+    ``darkened``: ``img`` has been through :func:`darken_faint_ink` already (the
+    pipeline's render does it, for the blank test); it is not done again unless
+    flattening the background changed the image (a second pass over the same
+    image changes nothing: what it darkened is dark now).
     """
     if detector not in DETECTORS:
         raise ValueError(f"detector {detector!r}: choose one of {', '.join(DETECTORS)}")
     raw = flatten_background(img, dpi, max_text_pt=max_text_pt) if clean else img
-    raw = darken_faint_ink(raw, dpi)
+    if not (darkened and raw is img):
+        raw = darken_faint_ink(raw, dpi)
     ready = clean_for_ocr(raw, dpi, max_text_pt=max_text_pt) if clean else raw
     if not regions:
         return TextFinding(ready, Regions([], []))

@@ -103,7 +103,8 @@ def _crops(img: np.ndarray, regs: Regions, settings: Settings) -> _Crops:
 
 
 def read_tile(img: np.ndarray, tile: Tile, engines: list[Engine],
-              settings: Settings, notes: list[str] | None = None) -> list[Candidate]:
+              settings: Settings, notes: list[str] | None = None, *,
+              darkened: bool = False) -> list[Candidate]:
     """Every engine, every direction, on one rendered tile -> page-space candidates.
 
     Faint ink is darkened and line art painted out first (``settings.clean``),
@@ -131,7 +132,8 @@ def read_tile(img: np.ndarray, tile: Tile, engines: list[Engine],
                         max_text_pt=settings.max_text_pt,
                         vertical=settings.rotated_regions
                         and any(a in (90, 270) for a in settings.rotations),
-                        regions=_wants_regions(settings))
+                        regions=_wants_regions(settings),
+                        darkened=darkened)
     img = finding.image
     crops = _crops(img, finding.regions, settings)
     mosaics: dict[bool, Mosaic | None] = {}
@@ -312,7 +314,7 @@ def process_tile(doc: Document, tile: Tile, engines: list[Engine],
         notes: list[str] = []
         try:
             with deadline(alarm_after(settings.tile_timeout)):
-                cands = read_tile(img, tile, engines, settings, notes)
+                cands = read_tile(img, tile, engines, settings, notes, darkened=True)
         except EngineError as e:
             if first is not None:
                 return TileOutcome(tile, [], error=f"{e} (after one retry)")
