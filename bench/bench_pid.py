@@ -197,7 +197,59 @@ def _child(spec: dict) -> dict:
         hits = [_hit(h) for h in res.hits]
         words = [{"text": w.text, "page": w.page, "x0": w.box.x0, "y0": w.box.y0,
                   "x1": w.box.x1, "y1": w.box.y1} for w in res.words]
+        if spec.get("save_words"):
+            save_words(res.words, Path(spec["save_words"]))
     return {"hits": hits, "words": words, "seconds": time.perf_counter() - t0}
+
+
+def save_words(words, path: Path) -> None:
+    """Every word of a run, every field, as JSON: ``--rematch`` matches them again."""
+    from dataclasses import asdict
+
+    rows = []
+    for w in words:
+        d = asdict(w)
+        d["box"] = [w.box.x0, w.box.y0, w.box.x1, w.box.y1]
+        d["parts"] = list(w.parts)
+        rows.append(d)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(rows), encoding="utf-8")
+
+
+def load_words(path: Path) -> list:
+    from locator.geometry import Box
+    from locator.model import Word
+
+    return [Word(**{**d, "box": Box(*d["box"]), "parts": tuple(d["parts"])})
+            for d in json.loads(path.read_text(encoding="utf-8"))]
+
+
+def rematch(a) -> int:
+    """The saved words of earlier runs (``--save-words``) matched by this code and
+    scored again: the matcher's share of a change, without reading the pages."""
+    from locator.catalog import load_catalog
+    from locator.pipeline import RunReport, match_words
+
+    rows = []
+    for key in a.docs.split(","):
+        _src, truth, cat, codes = inputs(a.realdocs, key, a.out)
+        catalog = load_catalog(cat)
+        for f in sorted(a.rematch.glob(f"{key}-*.words.json")):
+            _k, rname, run = f.name[:-len(".words.json")].split("-", 2)
+            words = load_words(f)
+            hits = [_hit(h) for h in match_words(words, catalog, RunReport(file=str(f)))]
+            row: dict = {"doc": key, "render": rname, "run": run.replace("_", " ")}
+            row.update(score(hits, truth, codes), seconds=0.0, peak_mb=0.0)
+            w = [{"text": x.text, "page": x.page, "x0": x.box.x0, "y0": x.box.y0,
+                  "x1": x.box.x1, "y1": x.box.y1} for x in words]
+            row["causes"] = miss_causes(row["missed"], truth, w)
+            rows.append(row)
+            print(f"{key} {rname} {row['run']}: R {row['recall']:.3f} P {row['precision']:.3f}"
+                  f" ({row['correct']}/{row['hits']} hits)", file=sys.stderr, flush=True)
+    a.out.mkdir(parents=True, exist_ok=True)
+    (a.out / "rematch.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    print(markdown(rows, default_run()))
+    return 0
 
 
 def _hit(h) -> dict:
@@ -335,11 +387,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--crops-run", default="default", help="whose misses are cropped")
     ap.add_argument("--table", type=Path, nargs="+", metavar="PID_JSON",
                     help="only print the table of these pid.json files, in order")
+    ap.add_argument("--save-words", type=Path, metavar="DIR",
+                    help="write every run's words (all fields) here, for --rematch")
+    ap.add_argument("--rematch", type=Path, metavar="DIR",
+                    help="no reading: match the words saved in DIR by --save-words again "
+                         "with this code and score them (--docs picks the documents)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.child:
         print(json.dumps(_child(json.loads(a.child))))
         return 0
+    if a.rematch:
+        return rematch(a)
     if a.table:
         rows = [r for f in a.table for r in json.loads(f.read_text(encoding="utf-8"))]
         print(markdown(rows, default_run()))
@@ -361,6 +420,9 @@ def main(argv: list[str] | None = None) -> int:
             for run in runs:
                 spec = {"pdf": str(pdf), "catalog": str(cat), "dpi": dpi, "run": RUNS[run],
                         "workers": a.workers}
+                if a.save_words and RUNS[run] is not None:
+                    spec["save_words"] = str(a.save_words / (
+                        f"{key}-{rname}-{run.replace(' ', '_')}.words.json"))
                 if run == "today" and a.today_repo:
                     spec["repo"] = str(a.today_repo.resolve())
                 print(f"{key} {rname} {run} ...", file=sys.stderr, flush=True)
