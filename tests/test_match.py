@@ -715,3 +715,43 @@ def test_a_text_layer_code_with_a_character_more_or_less_is_another_code():
     assert only(match([W("10k/R0402", 10)], c)).pattern_id == "100k/R0402"
     # a text layer's word with end punctuation is still the code (a separator aside)
     assert only(match([_r(W("100k/R0402,", 10), source="text")], c)).pattern_id == "100k/R0402"
+
+
+# --- schematics 02/03 at 200 dpi: false hits of the default setup (issue 20) ------------------
+
+def test_a_read_written_as_one_code_is_not_cut_into_catalog_codes():
+    # schematic 02: Tesseract read the net label P1A1 as one word; P1 (a connector)
+    # and A1 are catalog codes, but one read is one code: no hit for either
+    c = Catalog.from_texts(["P1", "A1", "B8", "100n", "C31"])
+    for text in ("P1A1", "P1B8"):
+        assert match([W(text, 10)], c) == [], text
+    # where the case says a new label begins, glued labels are still cut
+    assert [h.pattern_id for h in match([W("100nC31", 10)], c)] == ["100n", "C31"]
+
+
+def test_a_lower_case_letter_in_a_word_is_no_misread_digit():
+    # schematics 02/03 (Tesseract): "al" for A1, "rs" for R5, "cs" for C5, "Ti" for
+    # T1, "cio" for C10, "Ul" for U1 -- words' case patterns, no digit read: no hit
+    c = Catalog.from_texts(["A1", "R5", "C5", "T1", "C10", "U1", "R14", "C12", "ACBUS0",
+                            "VCCIO_0", "DI/IO0"])
+    for read in ("al", "rs", "cs", "Ti", "cio", "Ul"):
+        assert match([W(read, 10)], c) == [], read
+    # a read in a code's case (a capital inside, or a digit) keeps the credit
+    # (true reads on 02: Ri4, ci2|, acBuso, VCCIO_o, DI/IOo)
+    for read, code in (("Ri4", "R14"), ("ci2|", "C12"), ("acBuso", "ACBUS0"),
+                       ("VCCIO_o", "VCCIO_0"), ("DI/IOo", "DI/IO0")):
+        assert only(match([W(read, 10)], c)).pattern_id == code, read
+    # capitals for digits are OCR's confusions whatever the case pattern
+    assert only(match([W("AI", 10)], c)).pattern_id == "A1"
+    assert only(match([W("CIO", 10)], c)).pattern_id == "C10"
+
+
+def test_a_value_differing_in_a_digit_is_another_value_with_a_separator_lost():
+    # schematic 03: 22uF/6.3V/20%/X5R/C0603 (read exactly, also with O for 0) is
+    # drawn beside 2.2uF/6.3V/10%/X5R/C0603: a digit for a digit, a "." lost
+    c = Catalog.from_texts(["2.2uF/6.3V/10%/X5R/C0603"])
+    for read in ("22uF/6.3V/20%/X5R/C0603", "22uF/6.3V/20%/X5R/CO603"):
+        assert match([W(read, 10)], c) == [], read
+    # a separator lost alone, or with a confusion, is still a read of the code
+    for read in ("22uF/6.3V/10%/X5R/C0603", "2.2uF/6.3V/1O%/X5R/C0603"):
+        assert only(match([W(read, 10)], c)).pattern_id == "2.2uF/6.3V/10%/X5R/C0603", read
