@@ -29,7 +29,11 @@ wrongly read character costs 1; a character read as another member of its
 OCR confusion class (``O0DQo``, ``I1l|i``, ``S5$s``, ``B8``, ``Z2z``, ``G6``)
 costs :data:`CONFUSION_COST` = 0.15; a case difference costs nothing unless
 the pattern is case sensitive. Characters are compared as written and read,
-so ``l`` read for ``1`` is a confusion but ``L`` for ``1`` is not. (The
+so ``l`` read for ``1`` is a confusion but ``L`` for ``1`` is not; and a
+lower-case letter read for a digit is one only where the read has a code's
+case pattern, not a word's (:func:`~locator.scoring.word_cased`: no digit,
+letters all lower case or one capital then lower case): ``al`` is no A1,
+``Ti`` no T1, while ``Ri4`` is R14 and ``acBuso`` ACBUS0. (The
 alignment priced is the fewest-edits alignment once each confusion class is
 merged into one character, which is also the bound used to prune.) So an
 exact read scores 100, ``F1C-1O1`` for ``FIC-101`` 95.7, ``FIC-1X1`` 85.7
@@ -46,7 +50,9 @@ not a hit at any score (:func:`~locator.scoring.names_another_code`):
 ``LA01-BA007`` is no hit for ``LA01-BA002`` or ``LA01-WA007``, ``FIC-102``
 none for ``FIC-101``; ``FIC-1O2`` and ``LA01-BAO07`` keep their confusion
 credit, a lower-case letter inside capitals (``Yu-42403-T``) is OCR garbling
-a glyph, and a read with a character lost or added is left to the score. A
+a glyph, and a read with a letter or digit lost or added is left to the
+score; with only separators lost or added its letters and digits are
+compared (``22uF/6.3V/20%`` is no hit for ``2.2uF/6.3V/10%``). A
 text layer's word is no engine's reading: a code-shaped one with any letter
 or digit changed, added or lost is another code. No low-score candidate is
 kept for such reads: engines give one confidence per word, not per
