@@ -69,6 +69,11 @@ def _axes(angle: int, b: Box) -> tuple[float, float, float, float]:
     return b.y0, b.y1, b.x0, b.x1  # 270: top to bottom
 
 
+def reading_span(angle: int, b: Box) -> tuple[float, float]:
+    """(start, end) of ``b`` along the reading direction ``angle`` (grows in reading order)."""
+    return _axes(angle, b)[:2]
+
+
 def group_lines(words: Sequence[Word], *, max_gap: float = MAX_GAP,
                 min_overlap: float = MIN_OVERLAP) -> list[Line]:
     """Group ``words`` into lines per page and text direction.

@@ -21,7 +21,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
-from locator.lines import Line
+from locator.lines import Line, reading_span
 from locator.matcher import Claim, Forms, LiteralKey, Matcher, keep
 from locator.normalize import OCR_STRIP_CHARS, STRIP_CHARS, canonical, fold, ignore_chars
 from locator.scoring import CONFUSION_COST, names_another_code, partial_score, score
@@ -32,6 +32,10 @@ WINDOW_SLACK = 2
 STRIP_COST = CONFUSION_COST
 #: Fewest characters left for an OCR word stripped of a wire's bits to count.
 MIN_WIRE_STRIPPED = 3
+#: Two neighbours of a line that overlap along it by more than this share of
+#: the shorter one are not side by side: one sits on the other (a letter read
+#: inside a pin number's box), and they are never read as one window.
+MAX_SIDE_OVERLAP = 0.5
 #: Most cells of one cdist block (bytes of memory, as uint8).
 _BLOCK = 8_000_000
 #: Blocks of fewer cells are compared in this thread: starting cdist's worker
@@ -119,8 +123,11 @@ def windows(lines: Sequence[Line], key: LiteralKey, wmax: int,
         exact = [w.source == "text" for w in line.words]
         stripped = [strip_read(r, ex) for r, ex in zip(raw, exact)]
         n = len(raw)
+        beside = side_by_side(line)
         for a in range(n):
             for b in range(a + 1, min(n, a + wmax) + 1):
+                if b - a > 1 and not beside[b - 2]:
+                    break  # words b-2 and b-1 are not neighbours: no longer window
                 is_exact = all(exact[a:b])
                 for variant, parts in ((False, raw[a:b]), (True, stripped[a:b])):
                     if variant and parts == raw[a:b]:
@@ -135,6 +142,19 @@ def windows(lines: Sequence[Line], key: LiteralKey, wmax: int,
                             strings.setdefault(s, []).append(
                                 Window(li, a, b, variant, j, is_exact, cut))
     return strings
+
+
+def side_by_side(line: Line) -> list[bool]:
+    """For each pair of consecutive words of ``line``, whether they sit side by
+    side (overlap along the line by at most :data:`MAX_SIDE_OVERLAP` of the
+    shorter). On schematics 02/03 OCR read an ``A`` inside the box of a pin
+    number ``1`` and an ``S`` inside a ``u``: joined, they passed for A1, U5."""
+    spans = [reading_span(line.angle, w.box) for w in line.words]
+    out = []
+    for (s0, e0), (s1, e1) in zip(spans, spans[1:]):
+        shorter = min(e0 - s0, e1 - s1)
+        out.append(min(e0, e1) - max(s0, s1) <= MAX_SIDE_OVERLAP * max(shorter, 0.0))
+    return out
 
 
 def strip_read(raw: str, exact: bool) -> str:
@@ -314,5 +334,5 @@ def _span_words(line: Line, w: Window, span: tuple[int, int],
     return w.a + first, w.a + last + 1
 
 
-__all__ = ["literal_candidates", "windows", "strip_read", "mean_conf", "Window", "WINDOW_SLACK",
+__all__ = ["literal_candidates", "windows", "strip_read", "side_by_side", "MAX_SIDE_OVERLAP", "mean_conf", "Window", "WINDOW_SLACK",
            "STRIP_COST", "MIN_WIRE_STRIPPED"]

@@ -755,3 +755,13 @@ def test_a_value_differing_in_a_digit_is_another_value_with_a_separator_lost():
     # a separator lost alone, or with a confusion, is still a read of the code
     for read in ("22uF/6.3V/10%/X5R/C0603", "2.2uF/6.3V/1O%/X5R/C0603"):
         assert only(match([W(read, 10)], c)).pattern_id == "2.2uF/6.3V/10%/X5R/C0603", read
+
+
+def test_words_that_sit_on_one_another_are_not_joined_into_a_code():
+    # schematic 02: an "A" read inside the box of a pin number "1" (programming
+    # note around it) passed for A1; side by side, the two words are still A1
+    c = Catalog.from_texts(["A1"])
+    stacked = [Word("A", 95.0, Box(562.7, 687.6, 564.2, 689.4), 1, "tesseract"),
+               Word("1", 93.0, Box(562.7, 687.6, 565.2, 691.7), 1, "tesseract")]
+    assert match(stacked, c) == []
+    assert only(match(row("A", "1", gap=1.0), c)).pattern_id == "A1"
