@@ -27,6 +27,14 @@ When a markup group is directly followed by digits at the end of the word
 (``~{SUSPEND}36``) the text layer has glued a pin name to its pin number,
 which are two separate strings on the drawing: such words are dropped.
 
+A text layer's word is what lies between spaces, so a code in a sentence
+carries the sentence's punctuation (``U8, C28 and R45 have``, ``J18:``,
+``GPIO0: ...`` on schematics 02/03): a trailing ``,``, ``;`` or ``:`` is
+removed from a code's truth text (``punct_stripped`` in the counts). The
+drawing shows the code there; without this the note's ``U8`` was no
+occurrence of U8, so U8 counted as drawn once and a correct read of the note
+as a false hit.
+
 Codes that differ only in what the evaluation ignores (case, dash kind,
 spaces; ``1V2``/``1v2``) become one catalog pattern, spelled as most of them
 are; the truth rows keep their own ``matched`` text and take that pattern's id.
@@ -59,6 +67,8 @@ _LETTER = re.compile(r"[^\W\d_]")
 _DIGIT = re.compile(r"\d")
 _KICAD_OVERBAR = re.compile(r"~\{([^{}]*)\}")
 _KICAD_GLUED_PIN = re.compile(r"~\{[^{}]*\}\d+$")
+#: A sentence's punctuation after a code in a text layer's word (``U8,``).
+SENTENCE_PUNCT = ",;:"
 
 
 def is_code(text: str) -> bool:
@@ -165,7 +175,7 @@ def pdf_truth(pdf_path: Path, gt: dict, *, min_height: float = 4.0):
     import pandas as pd
     import pymupdf
 
-    rows, candidates, too_small, markup, rewritten = [], 0, 0, 0, 0
+    rows, candidates, too_small, markup, rewritten, punct = [], 0, 0, 0, 0, 0
     with pymupdf.open(pdf_path) as doc:
         for pg in gt["pages"]:
             page = doc[pg["page"] - 1]
@@ -182,6 +192,10 @@ def pdf_truth(pdf_path: Path, gt: dict, *, min_height: float = 4.0):
                     rewritten += 1
                     if not is_code(text):
                         continue
+                bare = text.rstrip(SENTENCE_PUNCT)
+                if bare != text and is_code(bare):  # "U8," in a note: the code U8
+                    text = bare
+                    punct += 1
                 x0, y0, x1, y1 = w["bbox"]
                 size, angle = _word_style(w, spans)
                 if angle is None:  # no span found: guess from the shape
@@ -196,7 +210,7 @@ def pdf_truth(pdf_path: Path, gt: dict, *, min_height: float = 4.0):
                              "angle": int(angle), "on_seam": False})
     rows, dups = _dedupe(rows)
     counts = {"candidates": candidates, "too_small": too_small, "duplicates": dups,
-              "markup": markup, "markup_rewritten": rewritten}
+              "markup": markup, "markup_rewritten": rewritten, "punct_stripped": punct}
     return pd.DataFrame(rows, columns=TRUTH_COLUMNS), counts
 
 
