@@ -381,6 +381,12 @@ def test_one_confusion_matches_with_confusions_and_not_without(code, data):
     others = [ch for ch in cls if ch.lower() != code[i].lower()]
     new = data.draw(st.sampled_from(others))
     read = code[:i] + new + code[i + 1:]
+    # the documented exceptions (locator.scoring.word_cased): a lower-case letter
+    # for a digit in a read with a word's case, a "|" for a digit with no digit read
+    from locator.scoring import word_cased
+    numberless = not any(ch.isdigit() for ch in read)
+    assume(not (code[i].isdigit() and ((new.islower() and word_cased(read))
+                                       or (new == "|" and numberless))))
     on = Catalog.from_texts([code], min_score=95)
     off = Catalog.from_texts([code], min_score=95, confusions=False)
     assert only(match([W(read, 10)], on)).score >= 95
@@ -765,3 +771,12 @@ def test_words_that_sit_on_one_another_are_not_joined_into_a_code():
                Word("1", 93.0, Box(562.7, 687.6, 565.2, 691.7), 1, "tesseract")]
     assert match(stacked, c) == []
     assert only(match(row("A", "1", gap=1.0), c)).pattern_id == "A1"
+
+
+def test_a_pipe_beside_a_letter_is_no_digit():
+    # schematics 02/03 after a wider read: "A|", "s|", "m|" -- a letter and the
+    # wire beside it -- passed for A1, S1, M1; a "|" among digits is still a 1
+    c = Catalog.from_texts(["A1", "S1", "M1", "C12"])
+    for read in ("A|", "s|", "m|"):
+        assert match([W(read, 10)], c) == [], read
+    assert only(match([W("C|2", 10)], c)).pattern_id == "C12"
