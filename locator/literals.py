@@ -334,5 +334,5 @@ def _span_words(line: Line, w: Window, span: tuple[int, int],
     return w.a + first, w.a + last + 1
 
 
-__all__ = ["literal_candidates", "windows", "strip_read", "side_by_side", "MAX_SIDE_OVERLAP", "mean_conf", "Window", "WINDOW_SLACK",
-           "STRIP_COST", "MIN_WIRE_STRIPPED"]
+__all__ = ["literal_candidates", "windows", "strip_read", "side_by_side", "MAX_SIDE_OVERLAP",
+           "mean_conf", "Window", "WINDOW_SLACK", "STRIP_COST", "MIN_WIRE_STRIPPED"]
