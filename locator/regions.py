@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from locator.geometry import Box, pt_to_px, rotate_image_box_back
+from locator.geometry import Box, GridIndex, pt_to_px, rotate_image_box_back
 
 # Text sizes looked for, in points: small labels up to title-block size.
 MIN_TEXT_PT, MAX_TEXT_PT = 3.0, 24.0
@@ -335,6 +335,15 @@ class Mosaic:
         crops = [(it[0], it[1], it[2] if len(it) > 2 else None) for it in items]
         scales = []
         prepared = []
+        paper = int(np.median(img))
+        # A crop's margin of context shows none of the text of other lines:
+        # lines of pin names 7 pt apart put half of the lines above and below
+        # in a 2 pt margin, and their cut glyphs made Tesseract read ADBUS0
+        # "ApBuso" and ACBUS1 "acsusi" (schematic 02). Regions beside the
+        # crop on its own line stay (they may be the rest of its word).
+        index = GridIndex(cell=max(8.0, 4.0 * margin))
+        for i, (r, _a, _s) in enumerate(crops):
+            index.add(i, r)
         for r, angle, size in crops:
             # The text's height across its line: given, else the region's height
             # (its width when the text runs vertically). Enlarge it to ``glyph_px``.
@@ -345,7 +354,10 @@ class Mosaic:
             x1, y1 = min(W, int(np.ceil(g.x1))), min(H, int(np.ceil(g.y1)))
             if x1 - x0 < 2 or y1 - y0 < 2:
                 continue
-            turned = np.rot90(img[y0:y1, x0:x1], k=-(angle // 90))
+            piece = _without_other_lines(img[y0:y1, x0:x1], Box(x0, y0, x1, y1), r, angle,
+                                         [crops[j][0] for j in index.near(Box(x0, y0, x1, y1))],
+                                         paper)
+            turned = np.rot90(piece, k=-(angle // 90))
             if k != 1.0:
                 turned = cv2.resize(turned, None, fx=k, fy=k, interpolation=cv2.INTER_CUBIC)
             prepared.append((Box(x0, y0, x1, y1), angle, k, np.ascontiguousarray(turned)))
@@ -355,7 +367,6 @@ class Mosaic:
         # sheets no taller than ``max_height``: Tesseract refuses images over
         # 32767 px, and a dense schematic tile makes tens of thousands.
         self.sheets: list[np.ndarray] = []
-        paper = int(np.median(img))
         rows: list[tuple[_Slot, np.ndarray]] = []
         y, width = gap, gap
 
@@ -400,6 +411,30 @@ class Mosaic:
                 return (Box(back.x0 + s.crop.x0, back.y0 + s.crop.y0,
                             back.x1 + s.crop.x0, back.y1 + s.crop.y0), s.angle, i)
         return None
+
+
+def _without_other_lines(piece: np.ndarray, at: Box, own: Box, angle: int,
+                         others: list[Box], paper: int) -> np.ndarray:
+    """``piece`` (the crop ``at``, tile pixels) with the regions of other lines
+    painted paper outside ``own``: those overlapping ``own`` across the line
+    (y for upright text, x for vertical) by less than half the thinner."""
+    out = None
+    for o in others:
+        if o == own or o.intersection_area(at) <= 0:
+            continue
+        a0, a1, b0, b1 = ((own.y0, own.y1, o.y0, o.y1) if angle == 0
+                          else (own.x0, own.x1, o.x0, o.x1))
+        if min(a1, b1) - max(a0, b0) >= 0.5 * min(a1 - a0, b1 - b0):
+            continue  # on the crop's own line
+        if out is None:
+            out = piece.copy()
+        m = np.zeros(piece.shape[:2], dtype=bool)
+        m[max(0, int(o.y0 - at.y0)):max(0, int(np.ceil(o.y1 - at.y0))),
+          max(0, int(o.x0 - at.x0)):max(0, int(np.ceil(o.x1 - at.x0)))] = True
+        m[max(0, int(own.y0 - at.y0)):max(0, int(np.ceil(own.y1 - at.y0))),
+          max(0, int(own.x0 - at.x0)):max(0, int(np.ceil(own.x1 - at.x0)))] = False
+        out[m] = np.maximum(out[m], paper)
+    return piece if out is None else out
 
 
 def flatten_background(img: np.ndarray, dpi: float, *,

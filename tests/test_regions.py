@@ -348,3 +348,23 @@ def test_best_direction_keeps_an_opposite_read_that_is_nearly_as_strong(right, w
     m = Mosaic(img, [(region, a) for a in (90, 270, 0)], margin=2, gap=8)
     words = _best_direction(m, _read_as(m, {90: right, 270: wrong, 0: ("N", 40.0)}))
     assert {a for *_rest, a in words} == kept
+
+
+def test_a_crops_margin_shows_no_text_of_the_lines_above_and_below():
+    # schematic 02's pin names, 7 pt apart: a 2 pt margin held half of the
+    # neighbouring lines, and their cut glyphs were misread into this one's
+    # (ADBUS0 "ApBuso"). A region beside the crop on its own line stays.
+    img = np.full((120, 200), 255, np.uint8)
+    above, line, below = Box(20, 20, 80, 31), Box(20, 40, 80, 51), Box(20, 60, 80, 71)
+    beside = Box(84, 41, 100, 50)  # the rest of the word, found as its own region
+    for b in (above, line, below, beside):
+        img[int(b.y0):int(b.y1), int(b.x0):int(b.x1)] = 0
+    m = Mosaic(img, [(b, 0) for b in (above, line, below, beside)], margin=11, gap=4,
+               glyph_px=8.0)
+    s = m.slots[1]
+    assert s.scale == 1.0
+    piece = m.image[s.y0:s.y0 + s.h, s.x0:s.x0 + s.w]
+    ys, xs = np.nonzero(piece < 128)
+    # the crop starts 11 px above and left of its region
+    assert (ys.min(), ys.max() + 1) == (11, 22)           # its own line only
+    assert xs.max() + 1 == 91 - 9   # ... and the region beside it, to the margin's end
