@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from locator.engines.base import Engine, adopt, read_checked
+from locator.engines.base import Engine, adopt, read_checked, recognise_checked
 from locator.errors import EngineError, InputFileError
-from locator.geometry import Tile, lift, pt_to_px, rotate_image_box_back
+from locator.geometry import Box, Tile, lift, pt_to_px, rotate_image_box_back
 from locator.merge import Candidate, is_cut
 from locator.model import Hit, Word
 from locator.detect import darken_faint_ink, find_text, reading_weight
@@ -154,12 +154,25 @@ def read_tile(img: np.ndarray, tile: Tile, engines: list[Engine],
                 add(engine, ow.box, ow.text, ow.conf, angle)
         mosaic = mosaic_for(whole_upright)
         if mosaic is not None and mosaic.sheets:
-            read = [(i, ow) for i, sheet in enumerate(mosaic.sheets)
-                    for ow in read_checked(engine, sheet, dpi=tile.dpi * mosaic.scale,
-                                           block=True, notes=notes)]
+            read = (_recognised(engine, mosaic, tile.dpi, notes) if engine.recognises_lines
+                    else [(i, ow) for i, sheet in enumerate(mosaic.sheets)
+                          for ow in read_checked(engine, sheet, dpi=tile.dpi * mosaic.scale,
+                                                 block=True, notes=notes)])
             for box, text, conf, angle in best_direction(mosaic, read):
                 add(engine, box, text, conf, angle)
     return out
+
+
+def _recognised(engine, mosaic: Mosaic, dpi: float, notes: list[str] | None) -> list:
+    """The mosaic's slots read by an engine that ``recognises_lines``: each
+    slot's crop (already cut, turned and enlarged) straight to its recogniser,
+    no detection of the text found already. ``(sheet, OcrWord)`` in sheet
+    pixels, as a read of the sheets gives them."""
+    per_slot = recognise_checked(engine, [mosaic.piece(i) for i in range(len(mosaic.slots))],
+                                 dpi=dpi * mosaic.scale, notes=notes)
+    return [(s.sheet, type(ow)(ow.text, ow.conf, Box(ow.box.x0 + s.x0, ow.box.y0 + s.y0,
+                                                     ow.box.x1 + s.x0, ow.box.y1 + s.y0)))
+            for s, words in zip(mosaic.slots, per_slot) for ow in words]
 
 
 # What an upright read of a vertical-text candidate counts for against its
