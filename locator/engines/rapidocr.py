@@ -20,6 +20,13 @@ job (its rotation passes). The detector runs on the image shrunk to
 EasyOCR it returns line boxes, cut into tight word boxes by
 :func:`locator.engines._split.split_line`.
 
+The pipeline has found the text already (its regions, cut out and enlarged
+into a mosaic): RapidOCR ``recognises_lines``, so the pipeline hands it each
+region's crop and only the recogniser runs (:meth:`RapidOcrEngine.recognise`);
+the DB detector, most of ``read``'s time, runs only inside a crop whose
+tall band the recogniser read badly. ``read`` (detector and recogniser) is
+for whole images: dense tiles, upside-down reads, ``text_regions`` off.
+
 One RapidOCR object per process and settings, created on the first read.
 Only this file imports rapidocr (and through it onnxruntime, cv2).
 """
@@ -130,8 +137,11 @@ class RapidOcrEngine(EngineBase):
     mosaics for nothing). ``threads``: onnxruntime's intra-op threads (-1: all
     cores). One, because the pipeline runs one OCR process per core: on the
     2-core machine one thread read the A2 sample in 23 CPU-s against 36 with
-    two (and faster in wall time too, with other jobs running). Measured
-    figures: bench/README-engines.md.
+    two (and faster in wall time too, with other jobs running).
+    ``redetect_below``: in :meth:`recognise`, a band more than twice as tall as
+    the call's usual band and read with less confidence than this (0-1) is
+    read again with the DB detector inside it (0: never). Measured figures:
+    bench/README-engines.md, bench/README-pid.md.
     """
 
     name = "rapidocr"
@@ -146,8 +156,7 @@ class RapidOcrEngine(EngineBase):
         self.box_thresh, self.unclip_ratio = float(box_thresh), float(unclip_ratio)
         self.text_score, self.threads = float(text_score), int(threads)
         self.max_side, self.min_side = int(max_side), int(min_side)
-        import os  # TEMP: measuring the fallback
-        self.redetect_below = float(os.environ.get("LOCATOR_REDETECT", redetect_below))
+        self.redetect_below = float(redetect_below)
 
     def version(self) -> str:
         try:
