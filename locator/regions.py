@@ -395,6 +395,11 @@ class Mosaic:
         """The first sheet (most tiles need only one); None when nothing was cut out."""
         return self.sheets[0] if self.sheets else None
 
+    def piece(self, i: int) -> np.ndarray:
+        """Slot ``i``'s crop as placed on its sheet: turned upright, enlarged (a view)."""
+        s = self.slots[i]
+        return self.sheets[s.sheet][s.y0:s.y0 + s.h, s.x0:s.x0 + s.w]
+
     def to_tile(self, box: Box, sheet: int = 0) -> tuple[Box, int, int] | None:
         """A box read on ``sheet`` -> (box in tile pixels, text angle, slot index).
 

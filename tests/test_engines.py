@@ -498,9 +498,12 @@ def test_easyocr_reader_is_loaded_once_per_process():
 
 
 def test_engines_combined_through_the_pipeline(tmp_path):
-    """tesseract+rapidocr on a generated page: every code found, in place, engines named."""
+    """tesseract+rapidocr on a generated page: every code found, in place, engines named;
+    RapidOCR reads what Tesseract was unsure of (a code Tesseract alone names, it read
+    at SURE_CONF or more)."""
     pytest.importorskip("rapidocr")
     from locator.pipeline import read_document
+    from locator.pipeline.tile import SURE_CONF
     from locator.settings import Settings
 
     doc = pymupdf.open()
@@ -518,8 +521,162 @@ def test_engines_combined_through_the_pipeline(tmp_path):
         found = [w for w in words if w.text == code]
         assert found, f"{code} not read; words: {[(w.text, w.engine) for w in words]}"
         w = found[0]
-        assert "rapidocr" in w.engine.split("+")
+        assert "rapidocr" in w.engine.split("+") or w.conf >= SURE_CONF, w
         # page points: the ink box lies inside the font's box, within a point or so
         assert t.x0 - 1 <= w.box.x0 and w.box.x1 <= t.x1 + 1
         assert t.y0 - 1 <= w.box.y0 and w.box.y1 <= t.y1 + 1
-    assert any("+" in w.engine for w in words), "no word read by both engines"
+    assert any("rapidocr" in w.engine for w in words), "RapidOCR read nothing"
+
+
+# -- recognising the pipeline's crops (recognises_lines) ---------------------------
+
+def test_line_bands_cut_a_column_of_labels_and_leave_out_edge_fragments():
+    from locator.engines._split import line_bands
+
+    img, truth = render_strip([("A7", 10, 20, 9), ("B7", 10, 40, 9), ("A6", 10, 60, 9)],
+                              width=40, height=70)
+    bands = line_bands(img)
+    assert len(bands) == 3
+    for (y0, y1, x0, x1), code in zip(bands, ("A7", "B7", "A6")):
+        t = truth[code]
+        assert y0 <= t.y0 and t.y1 <= y1 and y1 - y0 < 2 * t.height
+        assert x0 <= t.x0 and t.x1 <= x1 and x1 - x0 < t.width + 2 * t.height
+    # One line whose crop takes in the foot of the line above: that piece is no band.
+    (t,) = [truth["B7"]]
+    crop = img[int(truth["A7"].y1) - 4:int(t.y1) + 6]
+    assert len(line_bands(crop)) == 1
+    assert line_bands(np.full((30, 60), 255, np.uint8)) == []
+
+
+def test_rapidocr_recognises_each_crop_as_lines_in_the_crops_pixels():
+    pytest.importorskip("rapidocr")
+    img, truth = render_strip(dpi=200, noise=True)
+    eng = get_engine("rapidocr")
+    assert eng.recognises_lines
+    names = ["FIC-101", "LV-3307", "XY-55210-K"]
+    boxes = [truth[n].grow(6) for n in names]
+    crops = [img[int(b.y0):int(b.y1), int(b.x0):int(b.x1)] for b in boxes]
+    # A column of two labels in one crop: both lines are read.
+    column, ctruth = render_strip([("PT-2034", 6, 20, 8), ("HS-6620", 6, 44, 8)],
+                                  width=60, height=52)
+    per_crop = eng.recognise(crops + [column, np.full((40, 80), 255, np.uint8)], dpi=200)
+    assert len(per_crop) == 5
+    for name, b, words in zip(names, boxes, per_crop):
+        assert [w.text for w in words] == [name]
+        t = truth[name]
+        w = words[0].box  # in the crop's pixels
+        assert abs(w.x0 + b.x0 - t.x0) <= 3 and abs(w.y0 + b.y0 - t.y0) <= 3
+        assert abs(w.x1 + b.x0 - t.x1) <= 3 and abs(w.y1 + b.y0 - t.y1) <= 3
+    assert sorted(w.text for w in per_crop[3]) == ["HS-6620", "PT-2034"]
+    for w in per_crop[3]:
+        t = ctruth[w.text]
+        assert abs(w.box.y0 - t.y0) <= 3 and abs(w.box.y1 - t.y1) <= 3
+    assert per_crop[4] == []
+
+
+PIPELINE_MODELS = """
+import json, sys
+import onnxruntime
+
+opened = []
+init = onnxruntime.InferenceSession.__init__
+
+def spy(self, path, *a, **k):
+    opened.append(str(path))
+    init(self, path, *a, **k)
+
+onnxruntime.InferenceSession.__init__ = spy
+from locator.pipeline import read_document
+from locator.settings import Settings
+
+s = Settings(dpi=200, tile=640, overlap=160, rotations=(0,), engine=("rapidocr",),
+             workers=1, cache=False, source="ocr")
+words = read_document(sys.argv[1], s)
+print("RESULT=" + json.dumps({"words": [w.text for w in words], "opened": opened}))
+"""
+
+
+def test_pipeline_reads_rapidocr_through_its_recogniser_alone(tmp_path):
+    """The pipeline hands RapidOCR the regions it found: a fresh process reading a page
+    of upright codes (one line each: no band for the detector fallback) opens RapidOCR's
+    recogniser and never its detector."""
+    pytest.importorskip("rapidocr")
+    import json
+    import subprocess
+    from pathlib import Path
+
+    from tests.conftest import draw_codes
+
+    codes = [("FIC-101", 40, 60, 9, 0), ("PT-2034", 250, 90, 8, 0),
+             ("LV-3307", 120, 200, 9, 0), ("AB002", 330, 230, 8, 0)]
+    draw_codes(tmp_path / "p.pdf", codes, width=420, height=280)
+    proc = subprocess.run([sys.executable, "-c", PIPELINE_MODELS, str(tmp_path / "p.pdf")],
+                          capture_output=True, text=True, timeout=600,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    res = json.loads([x for x in proc.stdout.splitlines() if x.startswith("RESULT=")][-1][7:])
+    for code, *_ in codes:
+        assert code in res["words"], (code, res["words"])
+    names = [Path(m).name for m in res["opened"]]
+    assert any("rec" in n for n in names), names
+    assert not any("det" in n for n in names), names
+
+
+def test_the_ensemble_finds_what_each_engine_finds(tmp_path):
+    """tesseract+rapidocr (regions found once, Tesseract reading the mosaic, the PP-OCR
+    recogniser its crops) finds every code that either engine alone finds, in place."""
+    pytest.importorskip("rapidocr")
+    from locator.pipeline import run
+    from locator.settings import Settings
+    from tests.conftest import draw_codes
+
+    codes = [("FIC-101", 40, 60, 9, 0), ("PT-2034", 250, 90, 6, 0), ("HS-6620", 60, 120, 5, 0),
+             ("XY-55210-K", 220, 150, 7, 0), ("LV-3307", 120, 250, 9, 90),
+             ("AB002", 330, 260, 6, 90), ("N7", 380, 60, 7, 0), ("TP13", 300, 200, 5, 270)]
+    truth = draw_codes(tmp_path / "p.pdf", codes, width=420, height=280)
+    (tmp_path / "c.yaml").write_text(
+        "patterns:\n" + "".join(f"  - id: {c}\n    text: {c}\n" for c, *_ in codes),
+        encoding="utf-8")
+
+    def found(engines):
+        s = Settings(dpi=200, engine=engines, workers=1, cache=False, source="ocr")
+        hits = run(tmp_path / "p.pdf", tmp_path / "c.yaml", s).hits
+        out = set()
+        for h in hits:
+            t = truth[h.matched]
+            assert t.grow(2).contains_point((h.box.x0 + h.box.x1) / 2,
+                                            (h.box.y0 + h.box.y1) / 2), h
+            out.add(h.matched)
+        return out
+
+    tess, rapid = found(("tesseract",)), found(("rapidocr",))
+    both = found(("tesseract", "rapidocr"))
+    assert tess | rapid <= both, (tess, rapid, both)
+    assert len(rapid) >= 6, rapid
+
+
+def test_rapidocr_detects_inside_a_tall_band_it_cannot_read_as_one_line():
+    """Two columns of labels on staggered lines (a title block's cells): no blank row
+    parts them, so they are one band, twice as tall as the other crops' lines. Read as
+    one line it is garbage; the DB detector inside that band finds the four lines."""
+    pytest.importorskip("rapidocr")
+    from locator.engines._split import line_bands
+
+    eng = get_engine("rapidocr")
+    cells = [("KV-1207", 6, 14, 10), ("PSV-3381", 58, 18, 10), ("TIC-5520", 6, 22, 10),
+             ("LIC-7781", 58, 26, 10)]
+    block, truth = render_strip(cells, width=150, height=34, dpi=300)
+    assert len(line_bands(block)) == 1
+    singles = [render_strip([(c, 6, 14, 10)], width=70, height=20, dpi=300)[0]
+               for c in ("FT-101", "TT-202", "LT-303")]
+    per_crop = eng.recognise(singles + [block], dpi=300)
+    assert [[w.text for w in ws] for ws in per_crop[:3]] == [["FT-101"], ["TT-202"], ["LT-303"]]
+    got = {w.text: w.box for w in per_crop[3]}
+    codes = {c for c, *_ in cells}
+    assert codes <= set(got), got
+    for code in codes:  # (the truth's ink boxes take in the staggered neighbours' ink)
+        b, t = got[code], truth[code]
+        assert t.contains_point((b.x0 + b.x1) / 2, (b.y0 + b.y1) / 2), (code, b, t)
+        assert abs(b.x0 - t.x0) <= 8 and abs(b.x1 - t.x1) <= 8, (code, b, t)  # 2 pt
+    eng.redetect_below = 0.0  # the fallback off: the band is read as one line
+    assert not codes & {w.text for w in eng.recognise(singles + [block], dpi=300)[3]}

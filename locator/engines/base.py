@@ -54,11 +54,17 @@ class EngineBase:
     ``timeout`` from ``Settings.tile_timeout``; 0: no limit). ``read_block``:
     how to read an image that is a packed block of text lines (the pipeline's
     mosaic of text regions) rather than a sparse page; ``read`` by default.
+    ``recognises_lines``: the engine has a recogniser that reads a crop as one
+    text line without finding text in it first (RapidOCR's PP-OCR recogniser):
+    the pipeline then hands it the regions it already found, one crop each,
+    through :meth:`recognise`, instead of its full ``read`` of the mosaic
+    (which would run the engine's own detector on text already found).
     """
 
     name: str = "engine"
     reads_layout: bool = False
     own_timeout: bool = False
+    recognises_lines: bool = False
     timeout: float = 0.0
 
     def read(self, image: np.ndarray, *, dpi: float) -> list[OcrWord]:
@@ -66,6 +72,12 @@ class EngineBase:
 
     def read_block(self, image: np.ndarray, *, dpi: float) -> list[OcrWord]:
         return self.read(image, dpi=dpi)
+
+    def recognise(self, crops: list[np.ndarray], *, dpi: float) -> list[list[OcrWord]]:
+        """Each grey crop read as one line of text: per crop its words, boxes in
+        that crop's pixels (an empty list where nothing was read). ``dpi`` is
+        the crops' resolution. Only engines that declare ``recognises_lines``."""
+        raise NotImplementedError(f"{type(self).__name__}.recognise")
 
     def version(self) -> str:
         return self.name
@@ -237,3 +249,30 @@ def read_checked(engine: Engine, image: np.ndarray, *, dpi: float, block: bool =
     if note is not None and notes is not None:
         notes.append(note)
     return words
+
+
+def recognise_checked(engine: EngineBase, crops: list[np.ndarray], *, dpi: float,
+                      notes: list[str] | None = None) -> list[list[OcrWord]]:
+    """``engine.recognise(crops)`` with each crop's answer checked by
+    :func:`checked_words` against that crop, as :func:`read_checked` does for
+    ``read``: a crash is an :class:`EngineError`, an answer that is not one
+    list per crop too."""
+    from locator.errors import EngineError
+
+    name = engine.name
+    try:
+        raw = engine.recognise(crops, dpi=dpi)
+        per_crop = list(raw)
+    except EngineError:
+        raise
+    except Exception as e:  # a crash inside the engine: that tile fails, not the run
+        raise EngineError(f"{name}: crashed: {type(e).__name__}: {e}") from e
+    if len(per_crop) != len(crops):
+        raise EngineError(f"{name}: recognised {len(per_crop)} crops of {len(crops)}")
+    out = []
+    for crop, words in zip(crops, per_crop):
+        kept, note = checked_words(words, crop.shape[1], crop.shape[0], name)
+        if note is not None and notes is not None:
+            notes.append(note)
+        out.append(kept)
+    return out

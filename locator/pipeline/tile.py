@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from locator.engines.base import Engine, adopt, read_checked
+from locator.engines.base import Engine, adopt, read_checked, recognise_checked
 from locator.errors import EngineError, InputFileError
-from locator.geometry import Tile, lift, pt_to_px, rotate_image_box_back
+from locator.geometry import Box, Tile, lift, pt_to_px, rotate_image_box_back
 from locator.merge import Candidate, is_cut
 from locator.model import Hit, Word
 from locator.detect import darken_faint_ink, find_text, reading_weight
@@ -114,7 +114,10 @@ def read_tile(img: np.ndarray, tile: Tile, engines: list[Engine],
     ways -- are cut out, enlarged until their text is
     ``settings.glyph_px`` pixels tall, and stacked into one mosaic, so each
     engine reads a tile in one call and a
-    tile with no text costs nothing. A tile that is mostly text
+    tile with no text costs nothing. An engine that ``recognises_lines``
+    (RapidOCR) gets the mosaic's crops one by one for its recogniser instead
+    of the sheets (no detection of text already found), and only the crops
+    an engine before it did not read surely (:data:`SURE_CONF`). A tile that is mostly text
     (:func:`dense_text`: a form, prose) is read upright on the whole tile by
     an engine that ``reads_layout`` (Tesseract); ``text_regions=False`` reads
     upright text on the whole tile, ``rotated_regions=False`` vertical text on the whole
@@ -147,6 +150,8 @@ def read_tile(img: np.ndarray, tile: Tile, engines: list[Engine],
                 if chosen else None)
         return mosaics[whole_upright]
 
+    # Crops an engine before read surely, per mosaic (see _sure_crops).
+    sure: dict[bool, set[Box]] = {False: set(), True: set()}
     for engine in map(adopt, engines):
         whole_upright = crops.dense and engine.reads_layout
         for angle in crops.whole + ((0,) if whole_upright else ()):
@@ -154,11 +159,57 @@ def read_tile(img: np.ndarray, tile: Tile, engines: list[Engine],
                 add(engine, ow.box, ow.text, ow.conf, angle)
         mosaic = mosaic_for(whole_upright)
         if mosaic is not None and mosaic.sheets:
-            read = [(i, ow) for i, sheet in enumerate(mosaic.sheets)
-                    for ow in read_checked(engine, sheet, dpi=tile.dpi * mosaic.scale,
-                                           block=True, notes=notes)]
+            read = (_recognised(engine, mosaic, tile.dpi, notes, sure[whole_upright])
+                    if engine.recognises_lines
+                    else [(i, ow) for i, sheet in enumerate(mosaic.sheets)
+                          for ow in read_checked(engine, sheet, dpi=tile.dpi * mosaic.scale,
+                                                 block=True, notes=notes)])
+            sure[whole_upright] |= _sure_crops(mosaic, read)
             for box, text, conf, angle in best_direction(mosaic, read):
                 add(engine, box, text, conf, angle)
+    return out
+
+
+#: A crop whose best-read direction an engine read with every word at least
+#: this confident (0-100) is not read again by a later engine that
+#: ``recognises_lines`` (an ensemble's second engine reads what the first was
+#: unsure of). Tesseract reads half of P&ID 10's crops so; the recogniser's
+#: time is what the ensemble costs (bench/README-pid.md, "The ensemble").
+SURE_CONF = 90.0
+
+
+def _sure_crops(mosaic: Mosaic, words, sure: float = SURE_CONF) -> set[Box]:
+    """The crops (tile boxes) whose most confident slot was read with every
+    word at least ``sure`` confident; ``words`` are ``(sheet, OcrWord)``."""
+    per_slot: dict[int, list[float]] = {}
+    for sheet, ow in words:
+        back = mosaic.to_tile(ow.box, sheet)
+        if back is not None:
+            per_slot.setdefault(back[2], []).append(ow.conf)
+    best: dict[Box, tuple[float, float]] = {}
+    for i, confs in per_slot.items():
+        crop, weight = mosaic.slots[i].crop, sum(confs)
+        if crop not in best or weight > best[crop][0]:
+            best[crop] = (weight, min(confs))
+    return {crop for crop, (_w, lowest) in best.items() if lowest >= sure}
+
+
+def _recognised(engine, mosaic: Mosaic, dpi: float, notes: list[str] | None,
+                skip: set[Box] | frozenset = frozenset()) -> list:
+    """The mosaic's slots read by an engine that ``recognises_lines``: each
+    slot's crop (already cut, turned and enlarged) straight to its recogniser,
+    no detection of the text found already; crops in ``skip`` (read surely
+    by an engine before) are left out. ``(sheet, OcrWord)`` in sheet pixels,
+    as a read of the sheets gives them."""
+    todo = [i for i, s in enumerate(mosaic.slots) if s.crop not in skip]
+    per_slot = recognise_checked(engine, [mosaic.piece(i) for i in todo],
+                                 dpi=dpi * mosaic.scale, notes=notes)
+    out = []
+    for i, words in zip(todo, per_slot):
+        s = mosaic.slots[i]
+        out += [(s.sheet, type(ow)(ow.text, ow.conf, Box(ow.box.x0 + s.x0, ow.box.y0 + s.y0,
+                                                         ow.box.x1 + s.x0, ow.box.y1 + s.y0)))
+                for ow in words]
     return out
 
 
