@@ -67,7 +67,7 @@ def test_a_scanned_tile_is_the_pixels_mupdf_draws(tmp_path, scan_colour, read_co
             assert np.array_equal(doc.render(tile, colour=read_colour),
                                   _drawn(path, tile, read_colour)), tile.rect_px
         # the image was cut, not drawn, only where that is the same by construction
-        cut = doc._pdf._scan is not None and doc._pdf._scan[1] is not None
+        cut = doc._pdf._scan is not None and doc._pdf._scan[1][0] == "image"
         assert cut == (kind == "pixel for pixel")
 
 
@@ -78,7 +78,7 @@ def test_a_scan_read_at_another_dpi_is_drawn(tmp_path):
                            RunReport(file=str(path)))
         for tile in plans[1].ocr_tiles:
             assert np.array_equal(doc.render(tile), _drawn(path, tile, False))
-        assert doc._pdf._scan is not None and doc._pdf._scan[1] is None
+        assert doc._pdf._scan is not None and doc._pdf._scan[1][0] != "image"
 
 
 def _blank_by_whole_tile(img: np.ndarray, dpi: float) -> bool:

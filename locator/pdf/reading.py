@@ -121,9 +121,10 @@ class PdfFile:
         # drawn without a second interpretation (a worker that did not read the
         # layer finds them itself; the pixels are the same, as tests check)
         self._images: tuple[int, tuple[ImagePlacement, ...]] | None = None
-        # a scanned page's one image, decoded once: ((page, dpi, colour), the
-        # image or None, checked against MuPDF's render yet)
-        self._scan: tuple[tuple, np.ndarray | None, bool] | None = None
+        # a scanned page's one image, decoded once: ((page, dpi, colour), state):
+        # ("first", clip, pixels, corner) of the first tile MuPDF drew,
+        # ("image", (pixmap, pixels)) once checked, or ("no",)
+        self._scan: tuple[tuple, tuple] | None = None
 
     @classmethod
     def open(cls, path: str | os.PathLike, *, password: str | None = None) -> PdfFile:
@@ -388,34 +389,37 @@ class PdfFile:
     def _scan_crop(self, page: int, view_clip: Box, dpi: float, color: bool,
                    grey_ok: bool = False) -> tuple[np.ndarray, tuple[int, int]] | None:
         """``view_clip`` cut from the page's one image (see :func:`_scan_image`),
-        or None: the page is not such a scan at ``dpi``, the clip is not whole
-        pixels inside the image, or the first cut differed from MuPDF's own
-        render of it (then MuPDF draws every tile of the page, as before)."""
+        or None (then MuPDF draws it). The first tile of a page is drawn by
+        MuPDF and kept; at the second the image is decoded and checked against
+        it, and a page whose image does not give that tile's pixels exactly is
+        drawn by MuPDF throughout. A process that renders one tile of a page
+        (the blank test of the first tile, before the workers start) never
+        decodes its image."""
         key = (page, dpi, color)
-        if self._scan is None or self._scan[0] != key:
+        state = self._scan[1] if self._scan is not None and self._scan[0] == key else None
+        if state is None:
             self._scan = None  # (the previous page's image is let go first)
-            self._scan = (key, _scan_image(self._doc, self._page(page), dpi, color), False)
-        _key, image, checked = self._scan
-        if image is None:
-            return None
-        k = dpi / 72.0
-        edges = [view_clip.x0 * k, view_clip.y0 * k, view_clip.x1 * k, view_clip.y1 * k]
-        x0, y0, x1, y1 = (int(round(v)) for v in edges)
-        if (any(abs(v - round(v)) > 1e-3 for v in edges) or x0 < 0 or y0 < 0
-                or x1 > image.shape[1] or y1 > image.shape[0] or x1 <= x0 or y1 <= y0):
-            return None
-        cut = image[y0:y1, x0:x1].copy()  # (not a view that holds the whole image)
-        grey_in_rgb = color and cut.ndim == 2  # drawn in RGB: that tone in every channel
-        if not checked:
             drawn, at = self._draw(page, view_clip, dpi, color)
-            full = np.repeat(cut[:, :, None], 3, axis=2) if grey_in_rgb else cut
-            same = at == (x0, y0) and drawn.shape == full.shape and np.array_equal(drawn, full)
-            self._scan = (key, image if same else None, True)
-            if not same:
-                return drawn, at
-        if grey_in_rgb and not grey_ok:
-            cut = np.repeat(cut[:, :, None], 3, axis=2)
-        return cut, (x0, y0)
+            self._scan = (key, ("first", view_clip, drawn, at))
+            return drawn, at
+        if state[0] == "first":
+            _first, clip, drawn, at = state
+            self._scan = (key, ("no",))
+            found = _scan_image(self._doc, self._page(page), dpi, color)
+            if found is None:
+                return None
+            cut = _cut(found[1], clip, dpi, color, grey_ok=False)
+            if cut is None:  # the first tile is not whole pixels inside the image
+                clip, (drawn, at) = view_clip, self._draw(page, view_clip, dpi, color)
+                cut = _cut(found[1], clip, dpi, color, grey_ok=False)
+            if (cut is None or cut[1] != at or cut[0].shape != drawn.shape
+                    or not np.array_equal(cut[0], drawn)):
+                return (drawn, at) if clip is view_clip else None
+            self._scan = (key, ("image", found))
+            state = self._scan[1]
+        if state[0] != "image":
+            return None
+        return _cut(state[1][1], view_clip, dpi, color, grey_ok=grey_ok)
 
     def draw_page_images(self, page: int, view_px: tuple[int, int, int, int],
                          dpi: float) -> np.ndarray:
@@ -436,13 +440,14 @@ _ONE_DRAW = re.compile(rb"\s*q\s+((?:[-+.\d]+\s+){6})cm\s+/([^\s/\[\]<>(){}%]+)\
 SCAN_IMAGE_MAX = 256 * 2**20
 
 
-def _scan_image(doc: Any, p: Any, dpi: float, color: bool) -> np.ndarray | None:
+def _scan_image(doc: Any, p: Any, dpi: float, color: bool) -> tuple[Any, np.ndarray] | None:
     """The page's view at ``dpi`` as a decoded image (grey, or RGB when
     ``color`` and the image is in colour; ``(h, w)`` or ``(h, w, 3)``), when
     the page shows exactly one opaque 8-bit grey or RGB image, unrotated,
     whose pixels are the view's pixels at ``dpi`` (its corner on a pixel
     corner, one image pixel a view pixel), and nothing else: its content
-    stream is one ``q ... cm /Im Do Q``, and it has no annotations. Else None."""
+    stream is one ``q ... cm /Im Do Q``, and it has no annotations. Else None.
+    Returned with its pixmap, whose memory the array is."""
     pymupdf = import_pymupdf()
     try:
         if p.rotation % 360 or p.first_annot is not None or p.first_widget is not None:
@@ -478,11 +483,31 @@ def _scan_image(doc: Any, p: Any, dpi: float, color: bool) -> np.ndarray | None:
             pix = pymupdf.Pixmap(pymupdf.csGRAY, pix)
         if pix.height * pix.stride > SCAN_IMAGE_MAX:
             return None
-        img: np.ndarray = np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.stride)
+        # the pixmap's own memory, not a copy (the pixmap is kept beside it)
+        img: np.ndarray = np.frombuffer(pix.samples_mv, np.uint8).reshape(pix.height,
+                                                                         pix.stride)
         img = img[:, : pix.width * pix.n]
-        return img.reshape(pix.height, pix.width, 3) if pix.n == 3 else img
+        return pix, (img.reshape(pix.height, pix.width, 3) if pix.n == 3 else img)
     except Exception:  # anything unusual: MuPDF draws the page, as for any page
         return None
+
+
+def _cut(image: np.ndarray, view_clip: Box, dpi: float, color: bool, *, grey_ok: bool
+         ) -> tuple[np.ndarray, tuple[int, int]] | None:
+    """``view_clip`` of a page's image (its pixels the view's at ``dpi``) and
+    its corner, or None when the clip is not whole pixels inside the image.
+    A grey image read in colour: RGB with that grey in every channel, or grey
+    with ``grey_ok``."""
+    k = dpi / 72.0
+    edges = [view_clip.x0 * k, view_clip.y0 * k, view_clip.x1 * k, view_clip.y1 * k]
+    x0, y0, x1, y1 = (int(round(v)) for v in edges)
+    if (any(abs(v - round(v)) > 1e-3 for v in edges) or x0 < 0 or y0 < 0
+            or x1 > image.shape[1] or y1 > image.shape[0] or x1 <= x0 or y1 <= y0):
+        return None
+    cut = image[y0:y1, x0:x1].copy()  # (not a view that holds the whole image)
+    if color and cut.ndim == 2 and not grey_ok:
+        cut = np.repeat(cut[:, :, None], 3, axis=2)
+    return cut, (x0, y0)
 
 
 def draw_images(images: Sequence[ImagePlacement], view_px: tuple[int, int, int, int],
