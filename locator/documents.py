@@ -234,11 +234,12 @@ class Document:
                 raise InputFileError(
                     f"{self.path}: page {tile.page}: cannot draw its images: {e}") from e
         try:
-            img, at = self._pdf.render(tile.page, tile.view_clip, tile.dpi, color=colour)
+            img, at = self._pdf.render(tile.page, tile.view_clip, tile.dpi, color=colour,
+                                       grey_ok=True)
         except Exception as e:
             raise InputFileError(
                 f"{self.path}: page {tile.page}: cannot render: {e}") from e
-        if colour:  # the darkest channel; np.minimum is ~30x faster than .min(axis=2)
+        if colour and img.ndim == 3:  # the darkest channel (np.minimum: ~30x .min(axis=2))
             img = np.minimum(np.minimum(img[..., 0], img[..., 1]), img[..., 2])
         w, h = tile.size_px
         # MuPDF rounds the clip outward; with whole-pixel tiles that is at most a

@@ -136,15 +136,36 @@ def is_blank(img: np.ndarray, *, dpi: float = 300.0, ink_level: int = 160) -> bo
     ink = img < ink_level
     if not ink.any():
         return True
-    import cv2
-
     px_per_pt = dpi / 72.0
     side = max(2.0, GLYPH_MIN_PT * px_per_pt)
     area = max(2.0, GLYPH_MIN_INK_PT2 * px_per_pt * px_per_pt)
     # only the box around the ink is labelled: a tile holding one small code is cheap
-    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    per_row = ink.sum(axis=1)
+    rows, cols = np.flatnonzero(per_row), np.flatnonzero(ink.any(axis=0))
     ink = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    per_row = per_row[rows[0]:rows[-1] + 1]
+    band = int(BLANK_BAND_PT * px_per_pt)
+    if len(per_row) > 2 * band:
+        # A mark of the band is part of a mark of the tile, as long and as
+        # inked at least: a glyph found in the band with the most ink answers
+        # for the tile (most tiles of a drawing), at a fraction of labelling
+        # it all; else the whole tile is labelled.
+        sums = np.convolve(per_row, np.ones(band, np.int64), mode="valid")
+        top = int(np.argmax(sums))
+        if _has_glyph(ink[top:top + band], side, area):
+            return False
+    return not _has_glyph(ink, side, area)
+
+
+#: The band of a tile's rows the blank test labels first (see :func:`is_blank`).
+BLANK_BAND_PT = 72.0
+
+
+def _has_glyph(ink: np.ndarray, side: float, area: float) -> bool:
+    """Does the boolean ink image hold a connected mark of glyph size?"""
+    import cv2
+
     _n, _labels, stats, _c = cv2.connectedComponentsWithStats(ink.view(np.uint8), connectivity=8)
     stats = stats[1:]  # row 0 is the background
     long_side = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
-    return not np.any((long_side >= side) & (stats[:, cv2.CC_STAT_AREA] >= area))
+    return bool(np.any((long_side >= side) & (stats[:, cv2.CC_STAT_AREA] >= area)))

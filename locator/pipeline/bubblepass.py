@@ -128,7 +128,7 @@ def _scanned_cached(doc: Document, pp: PagePlan, settings: Settings, engines: li
             report.warnings.append(RunWarning(cache.warning))
             cache.damaged.clear()
     warnings = len(report.warnings) if report is not None else 0
-    words = _scanned(doc, pp, settings, engines[0], vector, report)
+    words = _scanned(doc, pp, settings, engines[0], vector, report, serial=in_process)
     failed = report is not None and len(report.warnings) > warnings
     if key is not None and not failed:  # a page with a failed bubble is read again next time
         cache.put(key, words)
@@ -140,42 +140,92 @@ def _scanned_cached(doc: Document, pp: PagePlan, settings: Settings, engines: li
 
 
 def _scanned(doc: Document, pp: PagePlan, settings: Settings, engine: Engine,
-             vector: list[Bubble], report: RunReport | None) -> list[Word]:
-    """The bubbles of one OCR'd page's image, each read alone."""
+             vector: list[Bubble], report: RunReport | None, *,
+             serial: bool = False) -> list[Word]:
+    """The bubbles of one OCR'd page's image, each read alone.
+
+    Both steps -- finding the bubbles in each render of the grid, and reading
+    each bubble found -- run in ``settings.worker_count`` processes (this
+    process, with ``doc`` and ``engine``, when that is one or ``serial``):
+    the pass runs after the OCR pass, and in this process alone it was 5.6 s
+    of a 25 s run of the generated A0 scan with both cores otherwise idle.
+    Bubbles are kept, and read, in the grid's order whichever process found
+    them, so the result is that of one process.
+    """
     from locator.errors import EngineError
     from locator.model import RunWarning
 
-    from locator.bubbleimage import find_in_image
     from locator.geometry import pt_to_px
+    from locator.pipeline.executor import Work, executor_for
     from locator.tiling import grid
 
-    found: list[ImageBubble] = []
+    workers = 1 if serial else settings.worker_count
     dpi = min(pp.dpi, FIND_DPI)
     overlap = int(pt_to_px(GRID_OVERLAP_PT, dpi))
-    for tile in grid(pp.page, pp.frame, dpi, max(GRID_PX, 2 * overlap + 1), overlap):
-        for ib in find_in_image(doc.render(tile), tile):
+    tiles = list(grid(pp.page, pp.frame, dpi, max(GRID_PX, 2 * overlap + 1), overlap))
+    per_tile: dict[int, list[ImageBubble]] = dict(
+        executor_for(workers, len(tiles), doc).map(
+            Work(_find_state, (str(doc.path), settings), _find_tile), list(enumerate(tiles))))
+    found: list[ImageBubble] = []
+    for i in range(len(tiles)):
+        for ib in per_tile[i]:
             box = ib.bubble.box
             if any(b.box.iou(box) > 0.5 for b in vector) or any(
                     f.bubble.box.iou(box) > 0.5 for f in found):
                 continue  # a vector bubble, or whole in an earlier tile too
             found.append(ib)
     angles = sorted({0, *settings.rotations})
+    read: dict[int, Word | EngineError | None] = dict(
+        executor_for(workers, len(found), engine).map(
+            Work(_read_state, (settings,), _read_one),
+            [(i, ib, dpi, angles) for i, ib in enumerate(found)]))
     out = []
     failed = 0
-    for ib in found:
-        try:
-            w = read_inside(ib, engine, dpi, angles)
-        except EngineError as e:
+    for i in range(len(found)):
+        w = read[i]
+        if isinstance(w, EngineError):
             failed += 1
             if report is not None and failed == 1:  # one warning a page, not one a bubble
                 report.warnings.append(RunWarning.on_page(
-                    pp.page, f"instrument bubbles in the image not read: {e}",
+                    pp.page, f"instrument bubbles in the image not read: {w}",
                     file=str(doc.path)))
             continue
         if w is not None:
             out.append(w)
     log.debug("page %d: %d bubbles in the image, %d read", pp.page, len(found), len(out))
     return out
+
+
+# -- what runs per grid render and per bubble, here or in a worker (module level:
+# spawn pickles by name)
+
+def _find_state(path: str, settings: Settings) -> Document:
+    from locator.documents import Document
+
+    return Document(path, password=settings.password)
+
+
+def _find_tile(doc: Document, item: tuple) -> tuple[int, list[ImageBubble]]:
+    from locator.bubbleimage import find_in_image
+
+    i, tile = item
+    return i, find_in_image(doc.render(tile), tile)
+
+
+def _read_state(settings: Settings) -> Engine:
+    from locator.pipeline.read import load_engines
+
+    return load_engines(settings)[0]
+
+
+def _read_one(engine: Engine, item: tuple) -> tuple[int, Word | Exception | None]:
+    from locator.errors import EngineError
+
+    i, ib, dpi, angles = item
+    try:
+        return i, read_inside(ib, engine, dpi, angles)
+    except EngineError as e:  # recorded by the caller: the page's other bubbles stay
+        return i, e
 
 
 def _prepared(inside: np.ndarray, dpi: float) -> tuple[np.ndarray, float]:

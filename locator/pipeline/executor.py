@@ -15,6 +15,12 @@ watchdog stops workers stuck on one item longer than ``hang_after`` (C code
 an alarm cannot reach), gives that item one more try and then
 ``Work.on_hang``'s result, and hands the items not yet done to fresh workers;
 a worker that dies (out of memory, killed) is :class:`EngineError`.
+
+The workers share the cores: while a pool runs, OpenCV's own thread pool is
+cut to the worker's share of the cores (:func:`native_threads`), so two
+workers on two cores are two processes of one thread each, not two processes
+each trying to use both cores through OpenCV (with its threads on, a second
+worker gained nothing on the A0 scan).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,6 +89,39 @@ def start_method() -> str:
     import multiprocessing as mp
 
     return "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+
+
+def cores() -> int:
+    """The cores this process may use."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+@contextmanager
+def native_threads(workers: int):
+    """OpenCV's threads cut to each of ``workers`` processes' share of the cores
+    while the block runs, and put back after it.
+
+    Set in this process before it forks: a forked worker inherits the count
+    and, with one thread, never touches the thread pool it inherited without
+    its threads. (A forked worker must not call ``cv2.setNumThreads`` itself
+    while the parent's pool has threads.) A fork server's or spawned worker
+    starts with no pool and sets the count itself (:func:`_init_worker`).
+    """
+    import cv2
+
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(share(workers))
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(before)
+
+
+def share(workers: int) -> int:
+    """OpenCV threads per worker: its share of the cores, at least one."""
+    return max(1, cores() // max(1, workers))
 
 
 # -- inside a worker process -------------------------------------------------------
@@ -151,10 +191,15 @@ def _die_with_caller(caller: int) -> None:
     threading.Thread(target=watch, daemon=True, name="locator-caller-watch").start()
 
 
-def _init_worker(init, args, started, parent: int, via_server: bool = False) -> None:
+def _init_worker(init, args, started, parent: int, via_server: bool = False,
+                 threads: int = 0) -> None:
     # Ctrl-C is the parent's to handle (it stops the workers); a worker that
     # took it too would die mid-item and break the pool first.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if threads:  # not forked from the caller: no inherited pool, so set it here
+        import cv2
+
+        cv2.setNumThreads(threads)
     if via_server:  # a fork server's child: ``parent`` is the caller
         _die_with_caller(parent)
     else:
@@ -217,16 +262,21 @@ class ProcessExecutor(Executor):
         from concurrent.futures import ProcessPoolExecutor
 
         ctx = mp.get_context(self.method or start_method())
+        method = ctx.get_start_method()
         todo = list(range(len(items)))
         hangs: dict[int, int] = {}
-        while todo:
-            started = ctx.Array("d", len(items), lock=False)  # when a worker began each item
-            ex = ProcessPoolExecutor(max_workers=min(self.workers, len(todo)), mp_context=ctx,
-                                     initializer=_init_worker,
-                                     initargs=(work.init, work.args, started, os.getpid(),
-                                               ctx.get_start_method() == "forkserver"))
-            futures = {ex.submit(_call, work.fn, work.on_error, i, items[i]): i for i in todo}
-            todo = yield from self._drain(ex, futures, started, work, items, hangs)
+        n = min(self.workers, len(todo))
+        with native_threads(n):  # (a forked worker inherits this process's count)
+            while todo:
+                started = ctx.Array("d", len(items), lock=False)  # when a worker began each
+                ex = ProcessPoolExecutor(max_workers=min(n, len(todo)), mp_context=ctx,
+                                         initializer=_init_worker,
+                                         initargs=(work.init, work.args, started, os.getpid(),
+                                                   method == "forkserver",
+                                                   0 if method == "fork" else share(n)))
+                futures = {ex.submit(_call, work.fn, work.on_error, i, items[i]): i
+                           for i in todo}
+                todo = yield from self._drain(ex, futures, started, work, items, hangs)
 
     def _drain(self, ex, futures: dict, started, work: Work, items: Sequence,
                hangs: dict[int, int]):

@@ -93,7 +93,8 @@ def _ocr_hung(tile, limit: float) -> TileOutcome:
 
 def _symbol_state(path: str, settings: Settings, symbols: SymbolSet):
     # (No cv2.setNumThreads here: in a child forked from a parent whose OpenCV
-    # thread pool has run, it waits forever for the parent's threads.)
+    # thread pool has run, it may wait for the parent's threads. The executor
+    # sets each worker's share in the parent before it forks.)
     return Document(path, password=settings.password), symbols, settings
 
 
