@@ -204,9 +204,9 @@ def _fitted(doc: Document, pp: PagePlan, dpi: float, words: list[Word],
     from locator.tiling import view_size_px
 
     known = [b.box for b in vector] + [f.bubble.box for f in found]
-    fits: list[ImageBubble] = []
+    fits: list[tuple[bool, ImageBubble]] = []
     vw, vh = view_size_px(pp.frame, dpi)
-    for s in _stacked_seeds([w for w in words if w.source == "ocr" and not w.form]):
+    for s, tagged in _stacked_seeds([w for w in words if w.source == "ocr" and not w.form]):
         if any(s.intersection_area(b) > 0.9 * s.area for b in known):
             continue  # both lines in a bubble already
         v = pp.frame.box_to_view(s)
@@ -220,22 +220,24 @@ def _fitted(doc: Document, pp: PagePlan, dpi: float, words: list[Word],
         ib = fit_outline(doc.render(tile), tile,
                          (sx0 - rect[0], sy0 - rect[1], sx1 - rect[0], sy1 - rect[1]))
         if ib is not None and not any(ib.bubble.box.iou(b) > 0.5 for b in known):
-            fits.append(ib)
+            fits.append((tagged, ib))
     # seeds around one bubble (its two lines, a line and a neighbour's) fit
-    # rings of several sizes: the best-inked one is the outline
+    # rings of several sizes: the one around letters over a number, then the
+    # best-inked, is the outline
     out: list[ImageBubble] = []
-    for ib in sorted(fits, key=lambda f: -f.ring):
+    for _t, ib in sorted(fits, key=lambda f: (not f[0], -f[1].ring)):
         if not any(ib.bubble.box.iou(o.bubble.box) > 0.3 for o in out):
             out.append(ib)
     log.debug("page %d: %d outlines fitted around stacked text", pp.page, len(out))
     return out
 
 
-def _stacked_seeds(words: list[Word]) -> list[Box]:
+def _stacked_seeds(words: list[Word]) -> list[tuple[Box, bool]]:
     """The boxes of two stacked OCR words (one right under the other in its
-    direction, centred on each other): where a bubble's two lines may be. OCR
-    boxes hold the ink only, so lines of a bubble are up to 2.4 of their ink
-    heights apart (centre to centre); the ring fitted around them decides."""
+    direction, centred on each other): where a bubble's two lines may be; and
+    whether they read as letters over a number. OCR boxes hold the ink only,
+    so lines of a bubble are up to 2.4 of their ink heights apart (centre to
+    centre); the ring fitted around them decides."""
     from locator.bubbles import _along_len, _index, _line_height, _reading_axes
 
     index = _index([w.box for w in words])
@@ -251,7 +253,7 @@ def _stacked_seeds(words: list[Word]) -> list[Box]:
                 continue
             if abs(along(v.box) - along(w.box)) > 0.35 * max(_along_len(w), _along_len(v)):
                 continue
-            out.append(w.box.union(v.box))
+            out.append((w.box.union(v.box), _tag_like([_clean(w.text), _clean(v.text)])))
     return out
 
 
