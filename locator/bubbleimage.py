@@ -70,12 +70,15 @@ class ImageBubble:
     bubble's inside), whose pixel (0, 0) is ``origin_px`` of the image.
     ``turns``: the text directions its outline allows (a bar runs along the
     text, a long outline too), in degrees counter-clockwise of the image;
-    empty when any (a circle, a square, a diamond)."""
+    empty when any (a circle, a square, a diamond). ``ring``: the share of a
+    fitted outline's ring that is inked (:func:`fit_outline`; 1 for an outline
+    found by its white inside)."""
 
     bubble: Bubble
     inside: np.ndarray
     origin_px: tuple[int, int]
     turns: tuple[int, ...] = ()
+    ring: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,3 +329,269 @@ def _shape(kind: str, barred: bool, ink: np.ndarray, box: tuple[int, int, int, i
     if square and _square_around(ink, box, reach=int(math.ceil(stroke * 1.5)) + 1):
         return Shape.box
     return Shape.circle_bar if barred else Shape.circle
+
+
+# ------------------------------------------------------------------ outlines fitted around text
+#
+# A faint outline broken in places leaks its inside into the paper around it;
+# digits touching the outline at both ends cut the inside in pieces. Neither
+# has a white inside whose hull is the shape, but both keep most of their
+# outline: an outline is confirmed by ink along a fitted circle, square,
+# diamond or hexagon ring, which a gap or a touching digit barely changes.
+# The ring is only looked for around text the page's OCR read as two stacked
+# lines (:func:`fit_around`), never from the ring alone.
+
+#: A ring sample has ink when ink is this near (px; the fit's step and blur).
+RING_TOL_PX = 1.5
+#: An outline: ink at this share of its ring's samples, at least ...
+MIN_RING = 0.88
+#: ... and at most this share a few pixels outside it (a line, not an area of
+#: ink or hatching; signal lines and a square around a circle cross it).
+MAX_OUTSIDE = 0.4
+#: Just inside the ring the text may touch it (digits at both ends): the
+#: share of ink there may be this much more than outside.
+INSIDE_SLACK = 0.25
+#: "Just outside" (and inside): this far out of the ring (px), past the outline's own blurred
+#: ink (2-3 px) and the tolerance.
+OUT_PX = 2 * RING_TOL_PX + 2
+#: A bar is ink along this share of a chord through the middle, at least
+#: (digits under it, ink at a third of it, never reach that).
+MIN_BAR = 0.9
+#: Ink in the fit is this many noise deviations under the paper (the crop's
+#: own median and spread, smoothed): a faint 0.5 pt outline scanned at 200 dpi
+#: is 10-16 levels under the paper, the smoothed noise 1.5-2.
+RING_SIGMAS = 4.0
+RING_SAMPLES = 64
+
+
+def _ring_distance(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each pixel's distance (px) to the nearest ink of the smoothed crop, and
+    that ink: :data:`RING_SIGMAS` of the crop's noise under its paper."""
+    import cv2
+
+    sm = cv2.GaussianBlur(img.astype(np.float32), (0, 0), 0.8)
+    paper = float(np.median(sm))
+    noise = 1.4826 * float(np.median(np.abs(sm - paper)))
+    ink = sm < paper - max(5.0, RING_SIGMAS * noise)
+    dist: np.ndarray = cv2.distanceTransform((~ink).astype(np.uint8), cv2.DIST_L2, 3)
+    return dist, ink
+
+
+def _unit_ring(kind: str, n: int = RING_SAMPLES) -> np.ndarray:
+    """``n`` points along a unit outline (half-size 1) centred at 0."""
+    if kind == "circle":
+        t = np.linspace(0, 2 * np.pi, n, endpoint=False)
+        return np.stack([np.cos(t), np.sin(t)], axis=1)
+    corners = {"square": [(-1, -1), (1, -1), (1, 1), (-1, 1)],
+               "diamond": [(-1, 0), (0, -1), (1, 0), (0, 1)]}[kind]
+    return _edge_points(np.array(corners, float), n)
+
+
+def _hexagons(a: np.ndarray, h: np.ndarray, along_x: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Hexagon rings (points, (P, n, 2)) pointed along x (or y), half-lengths
+    ``a``, half-heights ``h``, the flat sides' half-length ``b = a - k h`` for
+    a few slopes of the pointed ends; and their (a, h, b) rows."""
+    rows, rings = [], []
+    for aa in a:
+        for hh in h:
+            for k in (0.35, 0.6, 0.85):
+                b = aa - k * hh
+                if b < 0.2 * aa:
+                    continue
+                poly = np.array([(-aa, 0), (-b, -hh), (b, -hh), (aa, 0), (b, hh), (-b, hh)])
+                pts = _edge_points(poly, RING_SAMPLES)
+                rings.append(pts if along_x else pts[:, ::-1])
+                rows.append((aa, hh, b))
+    return np.array(rings), np.array(rows)
+
+
+def _coverage(dist: np.ndarray, centres: np.ndarray, rings: np.ndarray) -> np.ndarray:
+    """Share of ring samples with ink near, for every centre x ring: (C, P)."""
+    pts = centres[:, None, None, :] + rings[None, :, :, :]
+    h, w = dist.shape
+    x = np.clip(np.rint(pts[..., 0]).astype(np.intp), 0, w - 1)
+    y = np.clip(np.rint(pts[..., 1]).astype(np.intp), 0, h - 1)
+    near: np.ndarray = (dist[y, x] <= RING_TOL_PX).mean(axis=2)
+    return near
+
+
+@dataclass(frozen=True, slots=True)
+class _Fit:
+    kind: str
+    ring: float
+    outside: float  # ink just outside the ring (or inside, less the slack)
+    centre: tuple[float, float]
+    poly: np.ndarray  # the outline's vertices (px, crop), a circle as 32 points
+
+
+def _best(dist: np.ndarray, kind: str, centres: np.ndarray, rings: np.ndarray,
+          polys: list[np.ndarray], scale_out: np.ndarray) -> _Fit | None:
+    """The best-covered ring of one kind (ring ink less ink just outside)."""
+    if not len(rings):
+        return None
+    cov = _coverage(dist, centres, rings)
+    score = cov.copy()
+    ok = cov >= MIN_RING
+    if not ok.any():
+        return None
+    ci, pi = np.unravel_index(np.argmax(np.where(ok, score, -1.0)), score.shape)
+    out = float(_coverage(dist, centres[ci:ci + 1], rings[pi:pi + 1] * scale_out[pi])[0, 0])
+    inward = float(_coverage(dist, centres[ci:ci + 1], rings[pi:pi + 1] * (2 - scale_out[pi]))[0, 0])
+    c = (float(centres[ci][0]), float(centres[ci][1]))
+    return _Fit(kind, float(cov[ci, pi]), max(out, inward - INSIDE_SLACK), c, polys[pi] + np.array(c))
+
+
+def _half(f: _Fit) -> float:
+    """A circle's radius, a square's half side."""
+    return float(np.abs(f.poly - np.array(f.centre)).max())
+
+
+def fit_outline(img: np.ndarray, tile: Tile, seed_px: tuple[float, float, float, float]
+                ) -> ImageBubble | None:
+    """A bubble outline around text (``seed_px``: the box of its two lines in
+    ``img``, the grey render of ``tile``) found by the ink along a ring rather
+    than by a closed white inside: a circle (alone, in a square: ``box``,
+    with a bar: ``circle-bar``), a diamond, a hexagon or a square whose ring
+    is inked at :data:`MIN_RING` of its samples and little just outside. None
+    when no ring fits. The inside to read is the ring's inside, the outline
+    and the bar painted out."""
+    import cv2
+
+    px = tile.dpi / 72.0
+    x0, y0, x1, y1 = seed_px
+    w, h = x1 - x0, y1 - y0
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    long, short = max(w, h), min(w, h)
+    dist, ink = _ring_distance(img)
+    lo, hi = INSIDE_PT[0] * px / 2, INSIDE_PT[1] * px / 2
+    # the text is centred in its bubble: the centre a few pixels off the seed's
+    reach = max(3.0, 0.15 * short)
+    offs = np.arange(-reach, reach + 0.5, 1.0)
+    centres = np.array([(cx + dx, cy + dy) for dy in offs for dx in offs])
+    coarse = np.array([(cx + dx, cy + dy) for dy in offs[::2] for dx in offs[::2]])
+    fits: list[_Fit] = []
+    # round and square outlines hold the text's corners (a digit may poke out)
+    half_diag = 0.5 * math.hypot(w, h)
+    top = 1.6 * half_diag + 3 * px
+    for kind, sizes in (("circle", np.arange(max(lo, 0.85 * half_diag), min(hi, top), 1.0)),
+                        ("square", np.arange(max(lo, 0.5 * long), min(hi, top), 1.0)),
+                        ("diamond", np.arange(max(lo, 0.45 * (w + h)),
+                                              min(hi, 1.3 * (w + h) + 3 * px), 1.0))):
+        unit = _unit_ring(kind)
+        rings = unit[None] * sizes[:, None, None]
+        polys = [unit[:: max(1, RING_SAMPLES // 32)] * s if kind == "circle"
+                 else _unit_ring(kind, 4) * s for s in sizes]
+        scale_out = (sizes + OUT_PX) / sizes
+        f = _best(dist, kind, centres, rings, polys, scale_out)
+        if f is not None:
+            fits.append(f)
+    for along_x in (True, False):
+        la, sa = (w, h) if along_x else (h, w)
+        # a hexagon's sides run clear of its text (its pointed ends past the number)
+        clear = RING_TOL_PX + 1
+        a = np.arange(max(lo, 0.5 * la + clear), min(hi, 0.65 * la + sa + 3 * px), 2.0)
+        hh = np.arange(max(MIN_SIDE_PT * px / 2, 0.5 * sa + clear), 0.8 * sa + 3 * px, 2.0)
+        rings, rows = _hexagons(a, hh, along_x)
+        if not len(rings):
+            continue
+        polys = []
+        for aa, h2, b in rows:
+            poly = np.array([(-aa, 0), (-b, -h2), (b, -h2), (aa, 0), (b, h2), (-b, h2)])
+            polys.append(poly if along_x else poly[:, ::-1])
+        scale_out = np.array([[(r[0] + OUT_PX) / r[0], (r[1] + OUT_PX) / r[1]] if along_x
+                              else [(r[1] + OUT_PX) / r[1], (r[0] + OUT_PX) / r[0]] for r in rows])
+        f = _best(dist, "hexagon", coarse, rings, polys, scale_out[:, None, :])
+        if f is not None:
+            fits.append(f)
+    by_kind = {f.kind: f for f in fits}
+    sq = by_kind.get("square")
+    circle = by_kind.get("circle")
+    around = (sq is not None and circle is not None and sq.outside <= MAX_OUTSIDE
+              and abs(_half(sq) - _half(circle)) <= 2 * RING_TOL_PX)
+    # just outside a circle in a square is the square: the square's outside counts
+    fits = [f for f in fits if f.outside <= MAX_OUTSIDE or (around and f is circle)]
+    if not fits:
+        return None
+    # the best-inked ring; of rings inked about as well, a diamond or a circle
+    # first (often drawn in a square, the inner outline names the shape), a
+    # hexagon before a square (its many sizes fit a square's corners loosely)
+    top = max(f.ring for f in fits)
+    order = ("diamond", "circle", "hexagon", "square")
+    best = min((f for f in fits if f.ring >= top - 0.02), key=lambda f: order.index(f.kind))
+    by_kind = {f.kind: f for f in fits}
+    poly = best.poly
+    bar: np.ndarray | None = None
+    if best.kind == "circle":
+        shape = Shape.circle
+        r = _half(best)
+        if around and sq is not None:
+            shape, poly = Shape.box, sq.poly  # a square around the circle
+        else:
+            bar = _bar(dist, ink, best.centre, r)
+            shape = Shape.circle_bar if bar is not None else Shape.circle
+    else:
+        shape = {"square": Shape.box, "diamond": Shape.diamond, "hexagon": Shape.hexagon}[best.kind]
+    bx0, by0 = poly.min(axis=0)
+    bx1, by1 = poly.max(axis=0)
+    ih, iw = img.shape
+    if bx0 < 0 or by0 < 0 or bx1 >= iw or by1 >= ih:
+        return None  # cut by the render's edge
+    box = lift(Box(float(bx0), float(by0), float(bx1), float(by1)), tile)
+    # the inside to read: the ring's inside (the circle's, in a box), outline and bar painted out
+    inner = best.poly
+    gx0, gy0 = int(math.floor(inner[:, 0].min())), int(math.floor(inner[:, 1].min()))
+    gx1, gy1 = int(math.ceil(inner[:, 0].max())) + 1, int(math.ceil(inner[:, 1].max())) + 1
+    mask = np.zeros((gy1 - gy0, gx1 - gx0), np.uint8)
+    ring = [np.rint(inner - (gx0, gy0)).astype(np.int32)]
+    cv2.fillPoly(mask, ring, 1)
+    # the outline's own ink painted out, no wider: digits touching it keep their ends
+    edge = int(math.ceil(RING_TOL_PX))
+    cv2.polylines(mask, ring, True, 0, 2 * edge + 1)
+    if bar is not None:
+        cv2.line(mask, tuple(np.rint(bar[0] - (gx0, gy0)).astype(int)),
+                 tuple(np.rint(bar[1] - (gx0, gy0)).astype(int)), 0, 2 * edge + 1)
+    crop = img[gy0:gy1, gx0:gx1].copy()
+    crop[mask == 0] = 255
+    if shape == Shape.hexagon:
+        ext = inner.max(axis=0) - inner.min(axis=0)
+        turns: tuple[int, ...] = (0, 180) if ext[0] > ext[1] else (90, 270)
+    elif bar is not None:
+        turns = (0, 180) if abs(bar[1][0] - bar[0][0]) > abs(bar[1][1] - bar[0][1]) else (90, 270)
+    else:
+        turns = ()
+    return ImageBubble(Bubble(box, shape, tile.page), crop, (gx0, gy0), turns, best.ring)
+
+
+def _bar(dist: np.ndarray, ink: np.ndarray, centre: tuple[float, float],
+         r: float) -> np.ndarray | None:
+    """The ends (px) of a bar across a circle near its middle, or None: a
+    horizontal or vertical chord inked from ring to ring along :data:`MIN_BAR`
+    of it, and thin there (a line of text under the chord, or digits reaching
+    the ring, is ink :data:`MAX_BAR_PT` across and more)."""
+    cx, cy = centre
+    t = np.linspace(-0.95, 0.95, RING_SAMPLES)
+    h, w = dist.shape
+    best: tuple[float, np.ndarray] | None = None
+    across = np.arange(-6, 7)
+    for d in np.arange(-0.3 * r, 0.3 * r + 0.5, 1.0):
+        half = math.sqrt(max(r * r - d * d, 0.0))
+        for horizontal in (True, False):
+            along = t * half
+            xs = cx + along if horizontal else np.full_like(t, cx + d)
+            ys = np.full_like(t, cy + d) if horizontal else cy + along
+            xi = np.clip(np.rint(xs).astype(np.intp), 0, w - 1)
+            yi = np.clip(np.rint(ys).astype(np.intp), 0, h - 1)
+            cov = float((dist[yi, xi] <= RING_TOL_PX).mean())
+            if cov < MIN_BAR or (best is not None and cov <= best[0]):
+                continue
+            # the ink across the chord at each sample: a bar's is its own width
+            if horizontal:
+                wide = ink[np.clip(yi[:, None] + across, 0, h - 1), xi[:, None]].sum(axis=1)
+            else:
+                wide = ink[yi[:, None], np.clip(xi[:, None] + across, 0, w - 1)].sum(axis=1)
+            if float((wide <= 2 * RING_TOL_PX + 2).mean()) < 0.6:
+                continue
+            ends = (np.array([[cx - half, cy + d], [cx + half, cy + d]]) if horizontal
+                    else np.array([[cx + d, cy - half], [cx + d, cy + half]]))
+            best = (cov, ends)
+    return best[1] if best is not None else None

@@ -31,6 +31,7 @@ from locator.model import Word
 
 if TYPE_CHECKING:
     from locator.bubbleimage import ImageBubble
+    from locator.geometry import Box
     from locator.bubbles import Bubble
     from locator.documents import Document
     from locator.engines import Engine
@@ -96,13 +97,13 @@ def bubble_words(doc: Document, words: list[Word], plans: dict[int, PagePlan] | 
                 from locator.pipeline.read import load_engines
 
                 engines = load_engines(settings)
-            out += _scanned_cached(doc, pp, settings, engines, in_process, vector, report)
+            out += _scanned_cached(doc, pp, settings, engines, in_process, vector, report, mine)
     return out
 
 
 def _scanned_cached(doc: Document, pp: PagePlan, settings: Settings, engines: list[Engine],
                     in_process: bool, vector: list[Bubble],
-                    report: RunReport | None) -> list[Word]:
+                    report: RunReport | None, words: list[Word]) -> list[Word]:
     """:func:`_scanned` through the OCR cache, as the page's OCR words are (its
     own entry, keyed like theirs plus the pass's name): a re-run with an edited
     catalog then neither renders the page again nor reads its bubbles. Engines
@@ -128,7 +129,7 @@ def _scanned_cached(doc: Document, pp: PagePlan, settings: Settings, engines: li
             report.warnings.append(RunWarning(cache.warning))
             cache.damaged.clear()
     warnings = len(report.warnings) if report is not None else 0
-    words = _scanned(doc, pp, settings, engines[0], vector, report, serial=in_process)
+    words = _scanned(doc, pp, settings, engines[0], vector, report, words, serial=in_process)
     failed = report is not None and len(report.warnings) > warnings
     if key is not None and not failed:  # a page with a failed bubble is read again next time
         cache.put(key, words)
@@ -140,9 +141,11 @@ def _scanned_cached(doc: Document, pp: PagePlan, settings: Settings, engines: li
 
 
 def _scanned(doc: Document, pp: PagePlan, settings: Settings, engine: Engine,
-             vector: list[Bubble], report: RunReport | None, *,
-             serial: bool = False) -> list[Word]:
-    """The bubbles of one OCR'd page's image, each read alone.
+             vector: list[Bubble], report: RunReport | None,
+             words: list[Word] | None = None, *, serial: bool = False) -> list[Word]:
+    """The bubbles of one OCR'd page's image, each read alone; and the outlines
+    fitted around two stacked lines of the page's OCR ``words`` that no white
+    inside gave (:func:`_fitted`).
 
     Both steps -- finding the bubbles in each render of the grid, and reading
     each bubble found -- run in ``settings.worker_count`` processes (this
@@ -174,6 +177,8 @@ def _scanned(doc: Document, pp: PagePlan, settings: Settings, engine: Engine,
                     f.bubble.box.iou(box) > 0.5 for f in found):
                 continue  # a vector bubble, or whole in an earlier tile too
             found.append(ib)
+    fitted = _fitted(doc, pp, dpi, words or [], vector, found)
+    found += fitted
     angles = sorted({0, *settings.rotations})
     read: dict[int, Word | EngineError | None] = dict(
         executor_for(workers, len(found), engine).map(
@@ -192,6 +197,14 @@ def _scanned(doc: Document, pp: PagePlan, settings: Settings, engine: Engine,
             continue
         if w is not None:
             out.append(w)
+    # a fitted outline's two lines were read by the page's OCR already (they
+    # seeded it): composed too, as the vector pass composes them, when they
+    # read as letters over a number (a hit of both the same tag is one hit)
+    if fitted:
+        from locator.bubbles import compose
+
+        ocr = [w for w in words or [] if w.source == "ocr" and not w.form]
+        out += [c for c in compose(ocr, [f.bubble for f in fitted]) if _tag_like(list(c.parts))]
     log.debug("page %d: %d bubbles in the image, %d read", pp.page, len(found), len(out))
     return out
 
@@ -226,6 +239,71 @@ def _read_one(engine: Engine, item: tuple) -> tuple[int, Word | Exception | None
         return i, read_inside(ib, engine, dpi, angles)
     except EngineError as e:  # recorded by the caller: the page's other bubbles stay
         return i, e
+
+
+def _fitted(doc: Document, pp: PagePlan, dpi: float, words: list[Word],
+            vector: list[Bubble], found: list[ImageBubble]) -> list[ImageBubble]:
+    """Outlines fitted around text (:func:`locator.bubbleimage.fit_outline`):
+    each two stacked lines of the page's OCR words not in a bubble found
+    already, on a render of their surroundings. A faint outline broken in
+    places, or one its digits touch at both ends, has no white inside of its
+    own but keeps most of its ring of ink."""
+    from locator.bubbleimage import fit_outline
+    from locator.geometry import Tile, pt_to_px
+    from locator.tiling import view_size_px
+
+    known = [b.box for b in vector] + [f.bubble.box for f in found]
+    fits: list[tuple[bool, ImageBubble]] = []
+    vw, vh = view_size_px(pp.frame, dpi)
+    for s, tagged in _stacked_seeds([w for w in words if w.source == "ocr" and not w.form]):
+        if any(s.intersection_area(b) > 0.9 * s.area for b in known):
+            continue  # both lines in a bubble already
+        v = pp.frame.box_to_view(s)
+        sx0, sy0, sx1, sy1 = (pt_to_px(c, dpi) for c in (v.x0, v.y0, v.x1, v.y1))
+        if max(sx1 - sx0, sy1 - sy0) > pt_to_px(80.0, dpi):
+            continue  # longer than the largest bubble
+        grow = 1.2 * max(sx1 - sx0, sy1 - sy0) + pt_to_px(4.0, dpi)
+        rect = (max(0, int(sx0 - grow)), max(0, int(sy0 - grow)),
+                min(vw, int(sx1 + grow) + 1), min(vh, int(sy1 + grow) + 1))
+        tile = Tile(pp.page, rect, dpi, pp.frame)
+        ib = fit_outline(doc.render(tile), tile,
+                         (sx0 - rect[0], sy0 - rect[1], sx1 - rect[0], sy1 - rect[1]))
+        if ib is not None and not any(ib.bubble.box.iou(b) > 0.5 for b in known):
+            fits.append((tagged, ib))
+    # seeds around one bubble (its two lines, a line and a neighbour's) fit
+    # rings of several sizes: the one around letters over a number, then the
+    # best-inked, is the outline
+    out: list[ImageBubble] = []
+    for _t, ib in sorted(fits, key=lambda f: (not f[0], -f[1].ring)):
+        if not any(ib.bubble.box.iou(o.bubble.box) > 0.3 for o in out):
+            out.append(ib)
+    log.debug("page %d: %d outlines fitted around stacked text", pp.page, len(out))
+    return out
+
+
+def _stacked_seeds(words: list[Word]) -> list[tuple[Box, bool]]:
+    """The boxes of two stacked OCR words (one right under the other in its
+    direction, centred on each other): where a bubble's two lines may be; and
+    whether they read as letters over a number. OCR boxes hold the ink only,
+    so lines of a bubble are up to 2.4 of their ink heights apart (centre to
+    centre); the ring fitted around them decides."""
+    from locator.bubbles import _along_len, _index, _line_height, _reading_axes
+
+    index = _index([w.box for w in words])
+    out = []
+    for w in words:
+        across, along = _reading_axes(w.angle)
+        for j in index.near(w.box.grow(3 * _line_height(w))):
+            v = words[j]
+            if v is w or v.angle != w.angle or v.page != w.page:
+                continue
+            h = max(_line_height(w), _line_height(v))
+            if not (0.6 * h <= across(v.box) - across(w.box) <= 2.4 * h):
+                continue
+            if abs(along(v.box) - along(w.box)) > 0.35 * max(_along_len(w), _along_len(v)):
+                continue
+            out.append((w.box.union(v.box), _tag_like([_clean(w.text), _clean(v.text)])))
+    return out
 
 
 def _prepared(inside: np.ndarray, dpi: float) -> tuple[np.ndarray, float]:
