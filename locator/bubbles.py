@@ -282,6 +282,30 @@ def _along_len(w: Word) -> float:
     return w.box.height if w.angle in (90, 270) else w.box.width
 
 
+def stacked_pairs(words: Sequence[Word]) -> list[tuple[Word, Word]]:
+    """Two words of one direction, one right under the other in it and centred
+    on each other: where a bubble's two lines may be (a scan's bubble whose
+    outline gave no white inside of its own). OCR boxes hold the ink only, so
+    a bubble's lines are up to 2.4 of their ink heights apart, centre to
+    centre; the outline fitted around them decides
+    (:func:`locator.bubbleimage.fit_outline`)."""
+    index = _index([w.box for w in words])
+    out = []
+    for w in words:
+        across, along = _reading_axes(w.angle)
+        for j in index.near(w.box.grow(3 * _line_height(w))):
+            v = words[j]
+            if v is w or v.angle != w.angle or v.page != w.page:
+                continue
+            h = max(_line_height(w), _line_height(v))
+            if not (0.6 * h <= across(v.box) - across(w.box) <= 2.4 * h):
+                continue
+            if abs(along(v.box) - along(w.box)) > 0.35 * max(_along_len(w), _along_len(v)):
+                continue
+            out.append((w, v))
+    return out
+
+
 def with_format(w: Word, tag_format: str) -> Word:
     """A composed word written with a catalog's ``tag_format`` (``{letters}``:
     the top line, ``{number}``: the lines under it)."""
