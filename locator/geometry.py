@@ -137,6 +137,16 @@ class PageFrame:
             return (w - x, h - y)
         return (y, w - x)  # 270
 
+    def angle_to_page(self, view_angle: float) -> int:
+        """A text direction read in the view (degrees counter-clockwise) -> the
+        same direction in unrotated page space, the space of ``Word.angle``
+        and of the text layer's lines (view 0 on a ``/Rotate 90`` page is 90)."""
+        return int(round(view_angle + self.rotation)) % 360
+
+    def angle_to_view(self, page_angle: float) -> int:
+        """A text direction in unrotated page space -> the direction it has in the view."""
+        return int(round(page_angle - self.rotation)) % 360
+
     def box_to_page(self, view_box: Box) -> Box:
         """A box in view points -> the same region in unrotated page points."""
         ax, ay = self.to_page(view_box.x0, view_box.y0)

@@ -35,17 +35,13 @@ COL = {c: i + 1 for i, c in enumerate(HITS_SHEET_COLUMNS)}  # openpyxl columns a
 LETTER = {c: openpyxl.utils.get_column_letter(i) for c, i in COL.items()}
 
 
-def view_angle(text_angle: int, rotation: int) -> int:
-    """The direction text drawn at ``text_angle`` runs in the view of a /Rotate page."""
-    return (text_angle - rotation) % 360
-
-
 def make_hits(truth: dict[str, Box], rotation: int = 0, page: int = 1) -> list[Hit]:
+    # a hit's angle is the text's in unrotated page space, whatever the page's /Rotate
     angles = {c[0]: c[4] for c in SMALL_PAGE_CODES}
     labels = {"AB-12345-C": "part", "XY-55210-K": "part"}
     return [Hit(pattern_id=code, label=labels.get(code, "instrument"), matched=code,
                 text=code, score=100.0 - 3 * i, box=box, page=page, engine="tesseract",
-                conf=90.0, angle=view_angle(angles[code], rotation))
+                conf=90.0, angle=angles[code])
             for i, (code, box) in enumerate(truth.items())]
 
 
@@ -257,7 +253,8 @@ def test_thumbnail_dpi_context_and_upright(tmp_path):
 
 
 def test_thumbnail_upright_on_rotated_page_matches_unrotated(tmp_path):
-    # The same drawing with and without /Rotate 90 gives the same upright pictures.
+    # The same drawing with and without /Rotate 90 gives the same upright pictures:
+    # a hit's angle is in unrotated page space, the same on both pages.
     a, b = tmp_path / "a.pdf", tmp_path / "b.pdf"
     codes = [("FIC-101", 100, 100, 8, 0), ("TIC-7781", 300, 300, 8, 90)]
     ta = draw_codes(a, codes)
@@ -265,7 +262,7 @@ def test_thumbnail_upright_on_rotated_page_matches_unrotated(tmp_path):
     with Document(a) as da, Document(b) as db:
         for code, angle in (("FIC-101", 0), ("TIC-7781", 90)):
             pa = make_thumbnail(da, 1, ta[code], angle, 200, outline=False)
-            pb = make_thumbnail(db, 1, tb[code], view_angle(angle, 90), 200, outline=False)
+            pb = make_thumbnail(db, 1, tb[code], angle, 200, outline=False)
             ia = np.asarray(Image.open(io.BytesIO(pa.png)).convert("L")).astype(int)
             ib = np.asarray(Image.open(io.BytesIO(pb.png)).convert("L")).astype(int)
             h, w = min(ia.shape[0], ib.shape[0]), min(ia.shape[1], ib.shape[1])

@@ -86,3 +86,25 @@ def test_the_committed_scan_is_read_whole():
     ev = evaluate(hits, pd.read_csv(root / "samples" / "drawing-a2.truth.csv"))
     assert ev.precision == 1.0, ev.false_hits
     assert ev.recall >= 0.95, ev.misses
+
+
+@pytest.mark.parametrize("rotation,upright_in_view", [(90, False), (270, False), (90, True),
+                                                      (180, True)])
+def test_rotate_page_ocr_angle_is_the_text_layers(tmp_path, rotation, upright_in_view):
+    """A hit's angle is in unrotated page space, like its box: OCR of a /Rotate
+    page gives each code the direction its text layer gives it. (OCR angles were
+    the rendered view's: on a /Rotate 90 scan two stacked lines then grouped as
+    one line and a bubble's two words matched as a phrase with the wrong box.)"""
+    angle = rotation if upright_in_view else 0
+    codes = [("FIC-101", 80, 100, 10, angle), ("PT-2034", 300, 250, 9, angle),
+             ("LT-3307", 500, 400, 10, angle)]
+    pdf = tmp_path / f"rot{rotation}.pdf"
+    truth = draw_codes(pdf, codes, width=700, height=500, rotation=rotation)
+    cat = write_catalog(tmp_path / "c.yaml", list(truth))
+    text = {h.matched: h.angle for h in run(pdf, cat, Settings(source="text")).hits}
+    ocr = {h.matched: h.angle for h in run(pdf, cat, Settings(dpi=300, source="ocr")).hits}
+    assert set(text) == set(truth) and set(ocr) == set(truth)
+    # the text layer's angle is the page's; the view shows the text turned by
+    # the page's rotation, so a view-space angle would differ from it
+    assert ocr == text
+    assert set(text.values()) == {angle}

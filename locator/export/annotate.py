@@ -197,7 +197,8 @@ def _label(doc: PdfEditor, ps: PageSpace, box: Box, angle: int, text: str, colou
     """A FreeText "id score" above (else below) the hit, reading upright in the view."""
     frame = ps.frame
     view = frame.box_to_view(box)
-    text_h = view.width if angle % 180 == 90 else view.height  # angle: in the view
+    # the hit's angle is in unrotated page space (Word.angle): turned into the view's
+    text_h = view.width if frame.angle_to_view(angle) % 180 == 90 else view.height
     fs = max(4.0, min(9.0, 0.8 * text_h))
     shown = text.encode("cp1252", errors="replace")
     width = text_width(shown.decode("cp1252"), fs) + fs * 0.8

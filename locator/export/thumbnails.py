@@ -52,14 +52,15 @@ def make_thumbnail(doc: Document, page: int, box: Box, angle: int, dpi: float, *
 
     Rendered at ``dpi`` (lowered only as far as needed to fit ``max_width x
     max_height`` px), in the page's view orientation, then turned so text
-    running at ``angle`` (degrees counter-clockwise, as the OCR read it) stands
-    upright. The context ``margin`` (points) defaults to the text height,
+    running at ``angle`` (degrees counter-clockwise in unrotated page space,
+    as ``Word.angle``) stands upright. The context ``margin`` (points) defaults to the text height,
     between 2 and 36 pt. The hit's box is outlined in red, just outside it.
     None when the box lies outside the page.
     """
     from PIL import Image
 
     frame = doc.frame(page)
+    angle = frame.angle_to_view(angle)  # the view is what is rendered and turned
     vw, vh = frame.view_size
     hv = frame.box_to_view(box)
     m = margin if margin is not None else min(36.0, max(2.0, _text_height(hv, angle)))

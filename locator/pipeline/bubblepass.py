@@ -183,7 +183,7 @@ def _scanned(doc: Document, pp: PagePlan, settings: Settings, engine: Engine,
     read: dict[int, Word | EngineError | None] = dict(
         executor_for(workers, len(found), engine).map(
             Work(_read_state, (settings,), _read_one),
-            [(i, ib, dpi, angles) for i, ib in enumerate(found)]))
+            [(i, ib, dpi, angles, pp.frame.rotation) for i, ib in enumerate(found)]))
     out = []
     failed = 0
     for i in range(len(found)):
@@ -234,9 +234,9 @@ def _read_state(settings: Settings) -> Engine:
 def _read_one(engine: Engine, item: tuple) -> tuple[int, Word | Exception | None]:
     from locator.errors import EngineError
 
-    i, ib, dpi, angles = item
+    i, ib, dpi, angles, rotation = item
     try:
-        return i, read_inside(ib, engine, dpi, angles)
+        return i, read_inside(ib, engine, dpi, angles, rotation)
     except EngineError as e:  # recorded by the caller: the page's other bubbles stay
         return i, e
 
@@ -342,11 +342,12 @@ def _tag_like(lines: list[str]) -> bool:
 
 
 def read_inside(ib: ImageBubble, engine: Engine, dpi: float,
-                angles: list[int]) -> Word | None:
+                angles: list[int], rotation: int = 0) -> Word | None:
     """One image bubble's text, top line then bottom line, as a composed word
     (the bubble's box and shape; None when fewer than two lines read). Each
-    direction of ``angles`` is tried; the one read with the most confident
-    characters wins."""
+    direction of ``angles`` (the image's) is tried; the one read with the most
+    confident characters wins. ``rotation``: the page's ``/Rotate``, which
+    turns the image's direction into the word's (unrotated page space)."""
     from locator.bubbles import composed_word
     from locator.engines.base import read_checked
 
@@ -377,6 +378,7 @@ def read_inside(ib: ImageBubble, engine: Engine, dpi: float,
         return None
     _score, angle, texts, conf = best
     b = ib.bubble
-    lines = [[Word(t, conf, b.box, b.page, engine.name, angle=angle, source="ocr")
+    lines = [[Word(t, conf, b.box, b.page, engine.name, angle=(angle + rotation) % 360,
+                   source="ocr")
               for t in ln] for ln in texts]
     return composed_word(lines, b.box, form="bubble", shape=b.shape.value)

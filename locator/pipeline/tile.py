@@ -128,7 +128,7 @@ def read_tile(img: np.ndarray, tile: Tile, engines: list[Engine],
 
     def add(engine: Engine, box_px, text: str, conf: float, angle: int) -> None:
         word = Word(text=text, conf=conf, box=lift(box_px, tile), page=tile.page,
-                    engine=engine.name, angle=angle)
+                    engine=engine.name, angle=tile.frame.angle_to_page(angle))
         out.append(Candidate(word, cut=is_cut(box_px, tile)))
 
     finding = find_text(img, tile.dpi, detector=settings.detector, clean=settings.clean,
@@ -384,7 +384,8 @@ def symbols_in_tile(img: np.ndarray, tile: Tile, symbols: SymbolSet) -> list[Hit
         spec = symbols.specs[d.index]
         out.append(Hit(pattern_id=spec.id, label=spec.label, matched=spec.id, text="",
                        score=d.score, box=lift(d.box, tile), page=tile.page, engine="template",
-                       conf=d.score, source="image", angle=int(round(d.angle)) % 360))
+                       conf=d.score, source="image",
+                       angle=tile.frame.angle_to_page(d.angle)))
     return out
 
 
