@@ -424,15 +424,8 @@ def test_rapidocr_reads_small_codes_with_tight_word_boxes():
     assert eng.version().startswith("rapidocr ")
 
 
-OFFLINE_READ = """
-import json, socket, sys
-import numpy as np
-
-def refuse(*a, **k):
-    raise OSError("network blocked by the test")
-
-socket.socket.connect = socket.socket.connect_ex = refuse
-socket.create_connection = socket.getaddrinfo = refuse
+# Lines of the subprocess scripts below: record every ONNX model file opened.
+SPY_MODELS = """
 import onnxruntime
 
 opened = []
@@ -443,7 +436,18 @@ def spy(self, path, *a, **k):
     init(self, path, *a, **k)
 
 onnxruntime.InferenceSession.__init__ = spy
-import rapidocr
+"""
+
+OFFLINE_READ = """
+import json, socket, sys
+import numpy as np
+
+def refuse(*a, **k):
+    raise OSError("network blocked by the test")
+
+socket.socket.connect = socket.socket.connect_ex = refuse
+socket.create_connection = socket.getaddrinfo = refuse
+""" + SPY_MODELS + """import rapidocr
 from locator.engines import get_engine
 
 img = np.load(sys.argv[1])
@@ -576,17 +580,7 @@ def test_rapidocr_recognises_each_crop_as_lines_in_the_crops_pixels():
 
 PIPELINE_MODELS = """
 import json, sys
-import onnxruntime
-
-opened = []
-init = onnxruntime.InferenceSession.__init__
-
-def spy(self, path, *a, **k):
-    opened.append(str(path))
-    init(self, path, *a, **k)
-
-onnxruntime.InferenceSession.__init__ = spy
-from locator.pipeline import read_document
+""" + SPY_MODELS + """from locator.pipeline import read_document
 from locator.settings import Settings
 
 s = Settings(dpi=200, tile=640, overlap=160, rotations=(0,), engine=("rapidocr",),
