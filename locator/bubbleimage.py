@@ -339,7 +339,7 @@ def _shape(kind: str, barred: bool, ink: np.ndarray, box: tuple[int, int, int, i
 # outline: an outline is confirmed by ink along a fitted circle, square,
 # diamond or hexagon ring, which a gap or a touching digit barely changes.
 # The ring is only looked for around text the page's OCR read as two stacked
-# lines (:func:`fit_around`), never from the ring alone.
+# lines (the bubble pass's seeds), never from the ring alone.
 
 #: A ring sample has ink when ink is this near (px; the fit's step and blur).
 RING_TOL_PX = 1.5
@@ -387,11 +387,13 @@ def _unit_ring(kind: str, n: int = RING_SAMPLES) -> np.ndarray:
     return _edge_points(np.array(corners, float), n)
 
 
-def _hexagons(a: np.ndarray, h: np.ndarray, along_x: bool) -> tuple[np.ndarray, np.ndarray]:
+def _hexagons(a: np.ndarray, h: np.ndarray, along_x: bool
+              ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """Hexagon rings (points, (P, n, 2)) pointed along x (or y), half-lengths
     ``a``, half-heights ``h``, the flat sides' half-length ``b = a - k h`` for
-    a few slopes of the pointed ends; and their (a, h, b) rows."""
-    rows, rings = [], []
+    a few slopes of the pointed ends; their (a, h, b) rows; and each one's six
+    vertices."""
+    rows, rings, polys = [], [], []
     for aa in a:
         for hh in h:
             for k in (0.35, 0.6, 0.85):
@@ -399,10 +401,12 @@ def _hexagons(a: np.ndarray, h: np.ndarray, along_x: bool) -> tuple[np.ndarray, 
                 if b < 0.2 * aa:
                     continue
                 poly = np.array([(-aa, 0), (-b, -hh), (b, -hh), (aa, 0), (b, hh), (-b, hh)])
-                pts = _edge_points(poly, RING_SAMPLES)
-                rings.append(pts if along_x else pts[:, ::-1])
+                if not along_x:
+                    poly = poly[:, ::-1]
+                rings.append(_edge_points(poly, RING_SAMPLES))
+                polys.append(poly)
                 rows.append((aa, hh, b))
-    return np.array(rings), np.array(rows)
+    return np.array(rings), np.array(rows), polys
 
 
 def _coverage(dist: np.ndarray, centres: np.ndarray, rings: np.ndarray) -> np.ndarray:
@@ -430,11 +434,10 @@ def _best(dist: np.ndarray, kind: str, centres: np.ndarray, rings: np.ndarray,
     if not len(rings):
         return None
     cov = _coverage(dist, centres, rings)
-    score = cov.copy()
     ok = cov >= MIN_RING
     if not ok.any():
         return None
-    ci, pi = np.unravel_index(np.argmax(np.where(ok, score, -1.0)), score.shape)
+    ci, pi = np.unravel_index(np.argmax(np.where(ok, cov, -1.0)), cov.shape)
     out = float(_coverage(dist, centres[ci:ci + 1], rings[pi:pi + 1] * scale_out[pi])[0, 0])
     inward = float(_coverage(dist, centres[ci:ci + 1], rings[pi:pi + 1] * (2 - scale_out[pi]))[0, 0])
     c = (float(centres[ci][0]), float(centres[ci][1]))
@@ -491,13 +494,9 @@ def fit_outline(img: np.ndarray, tile: Tile, seed_px: tuple[float, float, float,
         clear = RING_TOL_PX + 1
         a = np.arange(max(lo, 0.5 * la + clear), min(hi, 0.65 * la + sa + 3 * px), 2.0)
         hh = np.arange(max(MIN_SIDE_PT * px / 2, 0.5 * sa + clear), 0.8 * sa + 3 * px, 2.0)
-        rings, rows = _hexagons(a, hh, along_x)
+        rings, rows, polys = _hexagons(a, hh, along_x)
         if not len(rings):
             continue
-        polys = []
-        for aa, h2, b in rows:
-            poly = np.array([(-aa, 0), (-b, -h2), (b, -h2), (aa, 0), (b, h2), (-b, h2)])
-            polys.append(poly if along_x else poly[:, ::-1])
         scale_out = np.array([[(r[0] + OUT_PX) / r[0], (r[1] + OUT_PX) / r[1]] if along_x
                               else [(r[1] + OUT_PX) / r[1], (r[0] + OUT_PX) / r[0]] for r in rows])
         f = _best(dist, "hexagon", coarse, rings, polys, scale_out[:, None, :])
@@ -518,7 +517,6 @@ def fit_outline(img: np.ndarray, tile: Tile, seed_px: tuple[float, float, float,
     top = max(f.ring for f in fits)
     order = ("diamond", "circle", "hexagon", "square")
     best = min((f for f in fits if f.ring >= top - 0.02), key=lambda f: order.index(f.kind))
-    by_kind = {f.kind: f for f in fits}
     poly = best.poly
     bar: np.ndarray | None = None
     if best.kind == "circle":

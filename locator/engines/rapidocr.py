@@ -48,6 +48,7 @@ from locator.geometry import Box
 INSTALL_HINT = "pip install 'locator[rapidocr]'"
 
 _ENGINES: dict[tuple, Any] = {}
+_LOCK = threading.Lock()
 _RIM = 4  # px of paper put around a recognised band (see RapidOcrEngine.recognise)
 # A band this many times taller than the median band of one recognise call
 # may hold several lines (see RapidOcrEngine.recognise).
@@ -57,7 +58,6 @@ _TALL_BAND = 2.0
 def _weight(lines: list[tuple]) -> float:
     """How much confident text ``(quad, text, score, pos)`` lines hold."""
     return sum(score * len(text.strip()) for _q, text, score, _p in lines)
-_LOCK = threading.Lock()
 
 
 def _import():
